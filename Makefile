@@ -1,0 +1,62 @@
+# Gangplank: `make run` to try it, `make test` to prove it. See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PORT ?= 8000
+
+# The suite's services: PostgreSQL, Redis (each test session uses its own queue).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gangplank
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
+
+.PHONY: install run test lint format bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
+	# xstatic-bootstrap ships as an sdist whose setup.py still needs pkg_resources.
+	$(BIN)/pip install --quiet --no-build-isolation "xstatic-bootstrap>=5.3.8"
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $@
+
+run: install
+	@mkdir -p var
+	$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py sync_catalog
+	@$(BIN)/python manage.py create_admin
+	@$(BIN)/python manage.py create_team demo --name "Demo team" --member admin
+	@echo
+	@echo "  Gangplank is starting on http://127.0.0.1:$(PORT)/"
+	@echo "  Log in as admin, with the password printed above when it was created (kept in var/admin-password)."
+	@echo "  Ctrl-C stops web, worker and beat; the data stays in var/."
+	@echo
+	PATH="$(BIN):$$PATH" PORT=$(PORT) GANGPLANK_HTTPS=false $(BIN)/honcho start
+
+test: install
+	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	  CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
+	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/test}" \
+	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
+	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install
+	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	  CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
+	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/bench}" \
+	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
+	$(BIN)/python bench/run_overhead.py
+
+clean:
+	rm -rf $(VENV) var/test .pytest_cache

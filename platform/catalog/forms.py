@@ -1,0 +1,72 @@
+"""A Django form built from a template's input schema: one widget per type.
+
+The form only turns widget values into JSON values; the rules (pattern, lengths, bounds,
+enum, format, required) are checked by catalog.schema.validate_inputs, as for the API.
+"""
+
+from django import forms
+
+from core.forms import BootstrapFormMixin
+
+FORMAT_INPUT_TYPES = {"email": "email", "uri": "url", "date": "date", "password": "password"}
+
+
+def _field(name: str, prop: dict, required: bool) -> forms.Field:
+    common = {
+        "label": prop.get("title") or name,
+        "help_text": prop.get("description", ""),
+        "required": False,  # required-ness is the schema's to check, once
+        "initial": prop.get("default"),
+    }
+    attrs: dict = {"required": True} if required else {}
+    kind = prop["type"]
+    if "enum" in prop:
+        choices = [(value, str(value)) for value in prop["enum"]]
+        if not required or "default" not in prop:
+            choices = [("", "---------"), *choices]
+        return forms.TypedChoiceField(
+            choices=choices, coerce=_coercer(kind), empty_value=None, **common
+        )
+    if kind == "boolean":
+        return forms.BooleanField(**common)
+    if kind in ("integer", "number"):
+        for key, attr in (("minimum", "min"), ("maximum", "max")):
+            if key in prop:
+                attrs[attr] = prop[key]
+        if kind == "number":
+            attrs["step"] = "any"
+        widget = forms.NumberInput(attrs=attrs)
+        return (forms.IntegerField if kind == "integer" else forms.FloatField)(widget=widget, **common)
+    for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength"), ("pattern", "pattern")):
+        if key in prop:
+            attrs[attr] = prop[key]
+    input_type = FORMAT_INPUT_TYPES.get(prop.get("format", ""), "text")
+    widget = forms.TextInput(attrs=attrs)
+    widget.input_type = input_type
+    if input_type == "password":
+        widget = forms.PasswordInput(attrs=attrs, render_value=True)
+    return forms.CharField(widget=widget, strip=False, **common)
+
+
+def _coercer(kind: str):
+    return {"integer": int, "number": float}.get(kind, str)
+
+
+class InputsForm(BootstrapFormMixin, forms.Form):
+    """The inputs of one template; `values()` gives the JSON object to validate."""
+
+    def __init__(self, *args, schema: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.schema = schema
+        required = set(schema.get("required", []))
+        for name, prop in (schema.get("properties") or {}).items():
+            self.fields[name] = _field(name, prop, name in required)
+        self.style_widgets()
+
+    def values(self) -> dict:
+        """Entered values; blank ones are left out so that defaults and `required` apply."""
+        return {
+            name: value
+            for name, value in self.cleaned_data.items()
+            if value is not None and value != ""
+        }

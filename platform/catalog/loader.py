@@ -1,0 +1,181 @@
+"""Reading the catalogue folder: each `<slug>/template.yml` and its files, checked.
+
+Pure: it reads files and returns what it found, and knows nothing of the database.
+"""
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from catalog import schema as input_schema
+
+MANIFEST = "template.yml"
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
+MAX_FILES = 200
+MAX_BYTES = 2 * 1024 * 1024
+ACTIONS = ("provision", "update", "deprovision")
+
+MANIFEST_SCHEMA = {
+    "type": "object",
+    "required": ["name", "version", "inputs", "playbooks"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "description": {"type": "string"},
+        "version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"},
+        "category": {"type": "string", "maxLength": 100},
+        "inputs": {"type": "object"},
+        "outputs": {
+            "type": "object",
+            "additionalProperties": {
+                "type": "object",
+                "required": ["title"],
+                "additionalProperties": False,
+                "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
+            },
+        },
+        "playbooks": {
+            "type": "object",
+            "required": list(ACTIONS),
+            "additionalProperties": False,
+            "properties": {action: {"type": "string", "minLength": 1} for action in ACTIONS},
+        },
+    },
+}
+_manifest_validator = Draft202012Validator(MANIFEST_SCHEMA)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.field}" if self.field else self.file
+        return f"{where}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "field": self.field, "message": self.message}
+
+
+@dataclass
+class Folder:
+    """One template folder: its manifest and files when they are sound, else its problems."""
+
+    slug: str
+    manifest: dict | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.manifest is not None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()
+
+
+def load_catalog(directory: Path) -> list[Folder]:
+    """Every template folder under `directory`, sorted by slug."""
+    return [
+        load_folder(entry)
+        for entry in sorted(Path(directory).iterdir())
+        if not entry.name.startswith(".") and (entry.is_dir() or entry.is_symlink())
+    ]
+
+
+def load_folder(path: Path) -> Folder:
+    folder = Folder(slug=path.name)
+    manifest_file = f"{path.name}/{MANIFEST}"
+    if path.is_symlink():
+        folder.problems.append(Problem(path.name, "", "is a symlink; templates must be real folders"))
+        return folder
+    if not SLUG_RE.match(path.name):
+        folder.problems.append(
+            Problem(path.name, "", "folder name must be a slug: lowercase letters, digits, '-'")
+        )
+        return folder
+    folder.files, file_problems = _read_files(path)
+    folder.problems += file_problems
+    if MANIFEST not in folder.files:
+        if not file_problems:
+            folder.problems.append(Problem(manifest_file, "", "is missing"))
+        return folder
+    try:
+        manifest = yaml.safe_load(folder.files[MANIFEST])
+    except yaml.YAMLError as exc:
+        folder.problems.append(Problem(manifest_file, "", f"is not valid YAML: {exc}"))
+        return folder
+    folder.problems += [
+        Problem(manifest_file, f, m) for f, m in _manifest_problems(manifest, folder.files)
+    ]
+    if not folder.problems:
+        folder.manifest = {**manifest, "inputs": input_schema.prepared(manifest["inputs"])}
+    return folder
+
+
+def _read_files(path: Path) -> tuple[dict[str, str], list[Problem]]:
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    total = 0
+    for root, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted([*dirs, *names]):
+            full = Path(root, name)
+            relative = full.relative_to(path).as_posix()
+            shown = f"{path.name}/{relative}"
+            if full.is_symlink():
+                problems.append(Problem(shown, "", "is a symlink; symlinks are not allowed"))
+            elif full.is_file() and not name.startswith("."):
+                total += full.stat().st_size
+                try:
+                    files[relative] = full.read_text(encoding="utf-8")
+                except UnicodeDecodeError:
+                    problems.append(Problem(shown, "", "is not UTF-8 text"))
+    if len(files) > MAX_FILES or total > MAX_BYTES:
+        problems.append(
+            Problem(path.name, "", f"is too large: at most {MAX_FILES} files and {MAX_BYTES} bytes")
+        )
+    return files, problems
+
+
+def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]:
+    if not isinstance(manifest, dict):
+        return [("", "must be a mapping of fields (name, version, inputs, playbooks, ...)")]
+    problems = [
+        (".".join(str(p) for p in error.path) or _missing_field(error), error.message)
+        for error in sorted(_manifest_validator.iter_errors(manifest), key=lambda e: list(e.path))
+    ]
+    if problems:
+        return problems
+    problems += [
+        (f"inputs.{f}" if f else "inputs", m) for f, m in input_schema.schema_problems(manifest["inputs"])
+    ]
+    for action, playbook in manifest["playbooks"].items():
+        message = _playbook_problem(playbook, files)
+        if message:
+            problems.append((f"playbooks.{action}", message))
+    return problems
+
+
+def _missing_field(error) -> str:
+    if error.validator in ("required", "additionalProperties"):
+        return str(error.message).split("'")[1]
+    return ""
+
+
+def _playbook_problem(playbook: str, files: dict[str, str]) -> str | None:
+    pure = PurePosixPath(playbook)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in playbook:
+        return f"{playbook!r} leaves the template's folder"
+    if pure.as_posix() not in files:
+        return f"{playbook!r} does not exist in the template's folder"
+    return None

@@ -1,0 +1,95 @@
+from django.db import models
+
+from core.querysets import RestrictedQuerySet
+
+
+class Template(models.Model):
+    """A template of the catalogue, as loaded from `<catalog>/<slug>/template.yml`.
+
+    Its content lives in immutable versions; `current_version` is what new requests get.
+    A template whose folder disappeared is retired (no new requests), never deleted.
+    """
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    current_version = models.ForeignKey(
+        "TemplateVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Problems found by the last sync, each {"file", "field", "message"}; empty when it loaded.
+    errors = models.JSONField(default=list, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["category", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_requestable(self) -> bool:
+        return self.current_version_id is not None and self.retired_at is None
+
+    @property
+    def is_broken(self) -> bool:
+        return bool(self.errors)
+
+
+class TemplateVersion(models.Model):
+    """One version of a template: its manifest and files as they were, never changed."""
+
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=50)
+    digest = models.CharField(max_length=64)
+    manifest = models.JSONField()
+    # Relative path -> text of every file of the template's folder.
+    files = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["template", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "version"], name="templateversion_unique_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.slug} {self.version}"
+
+    @property
+    def inputs_schema(self) -> dict:
+        return self.manifest["inputs"]
+
+    @property
+    def outputs(self) -> dict:
+        return self.manifest.get("outputs") or {}
+
+    @property
+    def playbooks(self) -> dict:
+        return self.manifest["playbooks"]
+
+
+class CatalogSync(models.Model):
+    """The record of one sync of the catalogue folder."""
+
+    directory = models.CharField(max_length=500)
+    started_at = models.DateTimeField(auto_now_add=True)
+    created = models.JSONField(default=list)
+    updated = models.JSONField(default=list)
+    retired = models.JSONField(default=list)
+    problems = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"sync of {self.directory} at {self.started_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,126 @@
+"""Template input schemas: what a manifest may declare, and validating requests against it.
+
+The same `validate_inputs` serves the portal's form and the API, through the jsonschema
+library; the form only parses widget values into JSON types before calling it.
+"""
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from core.errors import InvalidRequest
+
+COMMON_KEYWORDS = {"type", "title", "description", "default", "readOnly", "writeOnly", "examples"}
+KEYWORDS_BY_TYPE = {
+    "string": COMMON_KEYWORDS | {"pattern", "minLength", "maxLength", "enum", "format"},
+    "integer": COMMON_KEYWORDS | {"minimum", "maximum", "enum"},
+    "number": COMMON_KEYWORDS | {"minimum", "maximum", "enum"},
+    "boolean": COMMON_KEYWORDS,
+}
+TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
+
+
+def _path(parts) -> str:
+    return ".".join(str(part) for part in parts)
+
+
+def schema_problems(schema: Any) -> list[tuple[str, str]]:
+    """Problems of an `inputs` schema as (field, message), field relative to `inputs`."""
+    if not isinstance(schema, dict):
+        return [("", "must be a JSON Schema object")]
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [(_path(exc.path), f"invalid JSON Schema: {exc.message}")]
+    problems = [(key, "is not supported here") for key in sorted(set(schema) - TOP_KEYWORDS)]
+    if schema.get("type") != "object":
+        problems.append(("type", "must be 'object'"))
+    if schema.get("additionalProperties", False) is not False:
+        problems.append(("additionalProperties", "must be false: unknown inputs are rejected"))
+    properties = schema.get("properties") or {}
+    for name in schema.get("required", []):
+        if name not in properties:
+            problems.append(("required", f"names {name!r}, which is not in properties"))
+    for name, prop in properties.items():
+        problems += [(f"properties.{name}.{f}" if f else f"properties.{name}", m)
+                     for f, m in _property_problems(prop)]
+    return problems
+
+
+def _property_problems(prop: Any) -> list[tuple[str, str]]:
+    if not isinstance(prop, dict):
+        return [("", "must be an object")]
+    kind = prop.get("type")
+    if kind not in KEYWORDS_BY_TYPE:
+        return [("type", "must be one of string, integer, number, boolean")]
+    problems = [(key, f"is not supported for type {kind}")
+                for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])]
+    if "default" in prop:
+        validator = Draft202012Validator(prop, format_checker=Draft202012Validator.FORMAT_CHECKER)
+        problems += [("default", readable(error)) for error in validator.iter_errors(prop["default"])]
+    return problems
+
+
+def prepared(schema: dict) -> dict:
+    """The schema as stored: unknown inputs are always rejected."""
+    return {**schema, "additionalProperties": False}
+
+
+def with_defaults(schema: dict, inputs: dict) -> dict:
+    defaults = {
+        name: prop["default"]
+        for name, prop in (schema.get("properties") or {}).items()
+        if "default" in prop
+    }
+    return {**defaults, **inputs}
+
+
+def validate_inputs(schema: dict, inputs: Any) -> dict:
+    """The inputs with defaults filled in, or InvalidRequest with messages keyed by input."""
+    if not isinstance(inputs, dict):
+        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
+    inputs = with_defaults(schema, inputs)
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    errors: dict[str, list[str]] = {}
+    for error in validator.iter_errors(inputs):
+        for key, message in _keyed(error, schema, inputs):
+            errors.setdefault(key, []).append(message)
+    if errors:
+        raise InvalidRequest({"inputs": errors})
+    return inputs
+
+
+def _keyed(error, schema: dict, inputs: dict) -> list[tuple[str, str]]:
+    if error.path:
+        return [(str(error.path[0]), readable(error))]
+    if error.validator == "required":
+        missing = [n for n in schema.get("required", []) if n not in inputs]
+        return [(name, "This input is required.") for name in missing]
+    if error.validator == "additionalProperties":
+        known = set(schema.get("properties") or {})
+        return [(name, "Unknown input.") for name in sorted(set(inputs) - known)]
+    return [("", readable(error))]
+
+
+def readable(error) -> str:
+    """A message for people, rather than jsonschema's repr of the instance."""
+    value = error.validator_value
+    match error.validator:
+        case "type":
+            return f"Must be of type {value}."
+        case "pattern":
+            return f"Must match the pattern {value}."
+        case "minLength":
+            return f"Must be at least {value} characters long."
+        case "maxLength":
+            return f"Must be at most {value} characters long."
+        case "minimum":
+            return f"Must be at least {value}."
+        case "maximum":
+            return f"Must be at most {value}."
+        case "enum":
+            return "Must be one of: " + ", ".join(str(choice) for choice in value) + "."
+        case "format":
+            return f"Must be a valid {value}."
+    return error.message[:1].upper() + error.message[1:] + "."

@@ -1,0 +1,79 @@
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from catalog.loader import Folder, Problem, load_catalog
+from catalog.models import CatalogSync, Template, TemplateVersion
+
+
+def sync_catalog(*, directory: Path) -> CatalogSync:
+    """Load the catalogue folder into the database.
+
+    Each template is written in a transaction of its own: a broken one keeps what it had
+    (its errors recorded for ops), the others still load. Content is kept in immutable
+    versions; a template whose folder is gone is retired, never deleted.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"catalogue folder {directory} does not exist")
+    report = CatalogSync(directory=str(directory))
+    folders = load_catalog(directory)
+    for folder in folders:
+        outcome = _sync_folder(folder)
+        if outcome in ("created", "updated"):
+            getattr(report, outcome).append(folder.slug)
+        report.problems += [problem.as_dict() for problem in folder.problems]
+    present = {folder.slug for folder in folders}
+    with transaction.atomic():
+        retiring = Template.objects.filter(retired_at__isnull=True).exclude(slug__in=present)
+        report.retired = sorted(retiring.values_list("slug", flat=True))
+        retiring.update(retired_at=timezone.now())
+        report.save()
+    return report
+
+
+@transaction.atomic
+def _sync_folder(folder: Folder) -> str | None:
+    template, created = Template.objects.select_for_update().get_or_create(
+        slug=folder.slug, defaults={"name": folder.slug}
+    )
+    template.retired_at, template.synced_at = None, timezone.now()
+    version = _version_for(template, folder) if folder.ok else None
+    if version is None:
+        template.errors = [problem.as_dict() for problem in folder.problems]
+        template.save()
+        return None
+    changed = template.current_version_id != version.pk
+    manifest = folder.manifest
+    template.current_version = version
+    template.name = manifest["name"]
+    template.description = manifest.get("description", "")
+    template.category = manifest.get("category", "")
+    template.errors = []
+    template.save()
+    return "created" if created else "updated" if changed else None
+
+
+def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:
+    """The stored version matching the folder, a new one, or None if the version was not bumped."""
+    label = folder.manifest["version"]
+    existing = template.versions.filter(version=label).first()
+    if existing is None:
+        return TemplateVersion.objects.create(
+            template=template,
+            version=label,
+            digest=folder.digest,
+            manifest=folder.manifest,
+            files=folder.files,
+        )
+    if existing.digest != folder.digest:
+        folder.problems.append(
+            Problem(
+                f"{folder.slug}/template.yml",
+                "version",
+                f"the files changed but version {label} was already published; bump the version",
+            )
+        )
+        return None
+    return existing

@@ -1,0 +1,27 @@
+from itertools import groupby
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from catalog import selectors
+from core.permissions import is_platform_engineer
+
+
+@login_required
+def catalog(request):
+    query = request.GET.get("q", "").strip()
+    templates = selectors.requestable_templates(user=request.user, query=query)
+    categories = [
+        (category or "other", list(items))
+        for category, items in groupby(templates, key=lambda t: t.category)
+    ]
+    return render(request, "catalog/catalog.html", {"categories": categories, "query": query})
+
+
+@login_required
+def status(request):
+    if not is_platform_engineer(request.user):
+        raise PermissionDenied("The catalogue's status is for platform engineers.")
+    context = selectors.catalog_status(user=request.user)
+    return render(request, "catalog/status.html", context)

@@ -1,0 +1,10 @@
+class InvalidRequest(Exception):
+    """A request a service refused, with messages keyed by field.
+
+    Values are lists of messages, except `inputs`, which maps each input's name to its
+    messages (the key "" holds messages about the inputs as a whole).
+    """
+
+    def __init__(self, errors: dict[str, list[str] | dict[str, list[str]]]):
+        super().__init__(errors)
+        self.errors = errors

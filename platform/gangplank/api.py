@@ -1,0 +1,21 @@
+"""The REST API's routes: one router over every app's viewsets."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from catalog.api.views import TemplateViewSet
+from provisioning.api.views import RunViewSet, ServiceViewSet
+from teams.api.views import TeamViewSet
+
+router = DefaultRouter()
+router.register("templates", TemplateViewSet, basename="template")
+router.register("teams", TeamViewSet, basename="team")
+router.register("services", ServiceViewSet, basename="service")
+router.register("runs", RunViewSet, basename="run")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("", include(router.urls)),
+]

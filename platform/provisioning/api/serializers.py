@@ -1,0 +1,72 @@
+from rest_framework import serializers
+
+from catalog.models import Template
+from core import permissions
+from provisioning.models import Run, RunEvent, Service
+from teams.models import Team
+
+
+class ServiceSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    template_version = serializers.CharField(source="template_version.version", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Service
+        fields = [
+            "id",
+            "name",
+            "team",
+            "template",
+            "template_version",
+            "status",
+            "inputs",
+            "outputs",
+            "created_by",
+            "created_at",
+            "last_run",
+        ]
+        read_only_fields = fields
+
+
+class ServiceRequestSerializer(serializers.Serializer):
+    """Parses a request; the rules are request_service's (catalog schema, names, teams)."""
+
+    template = serializers.SlugRelatedField(slug_field="slug", queryset=Template.objects.none())
+    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
+    name = serializers.CharField(max_length=63)
+    inputs = serializers.JSONField(required=False, default=dict)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.context["request"].user
+        self.fields["template"].queryset = Template.objects.restrict(user).select_related(
+            "current_version"
+        )
+        self.fields["team"].queryset = Team.objects.restrict(user, permissions.CHANGE)
+
+
+class RunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Run
+        fields = [
+            "id",
+            "service",
+            "action",
+            "status",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "rc",
+            "outputs",
+            "error",
+        ]
+        read_only_fields = fields
+
+
+class RunEventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RunEvent
+        fields = ["counter", "event", "task", "host", "stdout", "created_at"]
+        read_only_fields = fields

@@ -1,0 +1,31 @@
+import django_filters
+
+from catalog.models import Template
+from core.forms import BootstrapForm
+from provisioning.models import Service
+from provisioning.states import ServiceStatus
+from teams.models import Team
+
+
+class ServiceFilterSet(django_filters.FilterSet):
+    """Filters of the services list, shared by the portal and the API."""
+
+    team = django_filters.ModelChoiceFilter(
+        field_name="team", to_field_name="slug", queryset=Team.objects.all()
+    )
+    template = django_filters.ModelChoiceFilter(
+        field_name="template", to_field_name="slug", queryset=Template.objects.all()
+    )
+    status = django_filters.ChoiceFilter(choices=ServiceStatus.choices)
+    q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name")
+
+    class Meta:
+        model = Service
+        fields = ["team", "template", "status", "q"]
+        form = BootstrapForm
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = self.request.user
+        self.filters["team"].queryset = Team.objects.restrict(user)
+        self.filters["template"].queryset = Template.objects.restrict(user)

@@ -1,0 +1,155 @@
+"""Shared fixtures: the same few users, a real Celery worker process, the test catalogue."""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_CATALOG = ROOT / "playbooks"
+TEST_CATALOG = ROOT / "tests" / "catalog"
+
+
+def wait_for(predicate, *, timeout: float = 90, interval: float = 0.1, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def catalog_dir(tmp_path_factory) -> Path:
+    """The example catalogue and the test templates together, as one catalogue folder."""
+    directory = tmp_path_factory.mktemp("catalog")
+    for source in (EXAMPLE_CATALOG, TEST_CATALOG):
+        for folder in source.iterdir():
+            if folder.is_dir():
+                shutil.copytree(folder, directory / folder.name)
+    return directory
+
+
+@pytest.fixture
+def catalog(db, catalog_dir):
+    from catalog.models import Template
+    from catalog.services import sync_catalog
+
+    sync_catalog(directory=catalog_dir)
+    return {t.slug: t for t in Template.objects.select_related("current_version")}
+
+
+def _user(django_user_model, username, **extra):
+    return django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+
+
+@pytest.fixture
+def teams(db):
+    from teams.models import Team
+
+    return {
+        "alpha": Team.objects.create(slug="alpha", name="Alpha"),
+        "beta": Team.objects.create(slug="beta", name="Beta"),
+    }
+
+
+@pytest.fixture
+def owner(django_user_model, teams):
+    user = _user(django_user_model, "owner")
+    teams["alpha"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def member(django_user_model, teams):
+    user = _user(django_user_model, "member")
+    teams["alpha"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def outsider(django_user_model, teams):
+    user = _user(django_user_model, "outsider")
+    teams["beta"].members.add(user)
+    return user
+
+
+@pytest.fixture
+def ops(django_user_model):
+    return _user(django_user_model, "ops", is_staff=True)
+
+
+def api_client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(owner) -> APIClient:
+    return api_client_for(owner)
+
+
+def _test_database_url() -> str:
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real `celery worker` process on the broker, on the test database, own queue."""
+    from django.conf import settings
+
+    from gangplank.celery import app
+
+    assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (set DATABASE_URL)"
+    assert not settings.CELERY_BROKER_URL.startswith("filesystem"), "the suite runs on Redis"
+    queue = f"gangplank-test-{uuid.uuid4().hex[:10]}"
+    app.conf.task_default_queue = queue
+    log = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "GANGPLANK_QUEUE": queue}
+    command = [
+        sys.executable, "-m", "celery", "-A", "gangplank", "worker", "-Q", queue,
+        "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
+        "--hostname", f"{queue}@%h",
+    ]  # fmt: skip
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for(
+            lambda: b" ready." in log.read_bytes() or process.poll() is not None,
+            timeout=60,
+            what="the celery worker to start",
+        )
+        assert process.poll() is None, f"the worker died:\n{log.read_text()}"
+        yield {"process": process, "log": log, "queue": queue}
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def worker(celery_worker, transactional_db):
+    """For tests that need the worker: rows they create are committed, so it sees them."""
+    return celery_worker

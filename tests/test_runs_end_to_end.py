@@ -1,0 +1,186 @@
+"""Requests through the API, run by a real worker with real ansible-runner, on PostgreSQL."""
+
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from conftest import wait_for
+from provisioning import runner
+from provisioning.models import Run, RunEvent, Service
+from provisioning.services import record_events
+from provisioning.tasks import execute_run
+
+pytestmark = pytest.mark.worker
+
+
+def request(api, template, name, inputs, team="alpha"):
+    response = api.post(
+        "/api/services/",
+        {"template": template, "team": team, "name": name, "inputs": inputs},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def wait_until_settled(api, service_id, timeout=120):
+    def settled():
+        body = api.get(f"/api/services/{service_id}/").json()
+        return body if body["status"] != "provisioning" else None
+
+    return wait_for(settled, timeout=timeout, what=f"service {service_id} to settle")
+
+
+def deprovision_directly(service: Service) -> runner.PlaybookResult:
+    """Run the service's deprovision playbook as the platform would, to prove it cleans up."""
+    from provisioning.services import _extravars
+
+    run = service.last_run
+    version = service.template_version
+    return runner.run_playbook(
+        files=version.files,
+        playbook=version.playbooks["deprovision"],
+        extravars=_extravars(run),
+        on_events=lambda events: None,
+        data_root=settings.RUNS_DIR,
+    )
+
+
+def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
+    db_name = f"gp_e2e_{uuid.uuid4().hex[:8]}"
+    created = request(api, "postgres-database", "orders-db", {"db_name": db_name})
+    assert created["status"] == "provisioning"
+    assert created["last_run"]
+
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "active", service
+    dsn = service["outputs"]["dsn"]
+    assert db_name in dsn
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select current_database(), current_user").fetchone() == (
+            db_name,
+            db_name,
+        )
+    run = api.get(f"/api/runs/{created['last_run']}/").json()
+    assert run["status"] == "succeeded" and run["rc"] == 0
+    assert run["outputs"]["dsn"] == dsn
+
+    result = deprovision_directly(Service.objects.get(pk=created["id"]))
+    assert result.ok, result.error
+    with psycopg.connect(connection_dsn("postgres")) as conn:
+        found = conn.execute("select 1 from pg_database where datname = %s", [db_name]).fetchone()
+        role = conn.execute("select 1 from pg_roles where rolname = %s", [db_name]).fetchone()
+    assert found is None and role is None
+
+
+def connection_dsn(dbname: str) -> str:
+    db = connection.settings_dict
+    return f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={dbname}"
+
+
+def test_it_provisions_a_workspace_with_git_and_a_virtualenv(worker, catalog, api):
+    created = request(api, "dev-workspace", "sandbox", {"description": "Try things"})
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "active", service
+    path = Path(service["outputs"]["path"])
+    assert (path / ".git").is_dir()
+    assert Path(service["outputs"]["python"]).exists()
+    assert "Try things" in (path / "README.md").read_text()
+
+    assert deprovision_directly(Service.objects.get(pk=created["id"])).ok
+    assert not path.exists()
+
+
+def test_it_provisions_a_static_site(worker, catalog, api):
+    created = request(api, "static-site", "docs-site", {"title": "<b>Docs</b> & more"})
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "active", service
+    index = Path(service["outputs"]["path"]) / "index.html"
+    assert "&lt;b&gt;Docs&lt;/b&gt; &amp; more" in index.read_text()
+
+    assert deprovision_directly(Service.objects.get(pk=created["id"])).ok
+    assert not index.exists()
+
+
+def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
+    literal = "{{ lookup('pipe', 'id') }}"
+    created = request(api, "echo", "injection", {"message": literal})
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "active", service
+    assert service["outputs"]["echo"] == literal
+    events = api.get(f"/api/runs/{created['last_run']}/events/").json()["results"]
+    assert any(literal in event["stdout"] for event in events)
+    assert not any("uid=" in event["stdout"] for event in events)
+
+
+def test_a_failing_playbook_fails_the_run_and_the_service_with_its_message(worker, catalog, api):
+    created = request(api, "failing", "doomed", {"reason": "disk on fire"})
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "failed"
+    run = api.get(f"/api/runs/{created['last_run']}/").json()
+    assert run["status"] == "failed"
+    assert run["rc"] != 0
+    assert "Provisioning failed on purpose: disk on fire" in run["error"]
+    events = api.get(f"/api/runs/{created['last_run']}/events/").json()["results"]
+    assert any("Provisioning failed on purpose: disk on fire" in e["stdout"] for e in events)
+
+
+def test_events_arrive_while_the_run_goes_on_in_order(worker, catalog, api):
+    created = request(api, "slow", "slowpoke", {"steps": 4})
+    run_id = created["last_run"]
+
+    def some_events_while_running():
+        run = api.get(f"/api/runs/{run_id}/").json()
+        events = api.get(f"/api/runs/{run_id}/events/").json()["results"]
+        return run["status"] == "running" and len(events) > 2
+
+    wait_for(some_events_while_running, timeout=60, what="events of a running run")
+    service = wait_until_settled(api, created["id"])
+    assert service["status"] == "active"
+
+    counters = [e["counter"] for e in api.get(f"/api/runs/{run_id}/events/").json()["results"]]
+    assert counters == sorted(counters) == list(range(1, len(counters) + 1))
+    later = api.get(f"/api/runs/{run_id}/events/?after={counters[-3]}").json()["results"]
+    assert [e["counter"] for e in later] == counters[-2:]
+
+
+def test_a_duplicate_message_does_not_run_twice(worker, catalog, api):
+    created = request(api, "echo", "twice", {"message": "once"})
+    run_id = created["last_run"]
+    execute_run.delay(run_id)
+    execute_run.delay(run_id)
+
+    wait_until_settled(api, created["id"])
+    wait_for(lambda: b"is not queued any more" in worker["log"].read_bytes(), timeout=30,
+             what="the duplicate deliveries to be refused")
+    run = Run.objects.get(pk=run_id)
+    assert run.status == "succeeded"
+    starts = RunEvent.objects.filter(run=run, event="playbook_on_start").count()
+    assert starts == 1
+
+
+def test_a_batch_of_events_is_one_insert(db, catalog, owner, teams):
+    from provisioning.services import request_service
+
+    service = request_service(
+        user=owner, template=catalog["echo"], team=teams["alpha"], name="batch", inputs={"message": "x"}
+    )
+    events = [
+        {"counter": n, "event": "runner_on_ok", "stdout": f"line {n}", "event_data": {"task": "t"}}
+        for n in range(1, 51)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        record_events(events, run_id=service.last_run_id)
+    assert len(queries) == 1
+    record_events(events[:10], run_id=service.last_run_id)  # a replayed batch is ignored
+    assert RunEvent.objects.filter(run_id=service.last_run_id).count() == 50
