@@ -40,7 +40,6 @@ test: install
 	  CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/test}" \
 	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
-	$(BIN)/python manage.py collectstatic --noinput -v 0 && \
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install

@@ -31,6 +31,14 @@ def wait_for(predicate, *, timeout: float = 90, interval: float = 0.1, what: str
         time.sleep(interval)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def collected_static(django_db_blocker):
+    """Static files collected as in production, for WhiteNoise and the manifest."""
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
+
+
 @pytest.fixture(scope="session")
 def catalog_dir(tmp_path_factory) -> Path:
     """The example catalogue and the test templates together, as one catalogue folder."""
@@ -52,7 +60,9 @@ def catalog(db, catalog_dir):
 
 
 def _user(django_user_model, username, **extra):
-    return django_user_model.objects.create_user(username=username, password="pw-" + username, **extra)
+    return django_user_model.objects.create_user(
+        username=username, password="pw-" + username, **extra
+    )
 
 
 @pytest.fixture
@@ -126,12 +136,27 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "GANGPLANK_QUEUE": queue}
     command = [
-        sys.executable, "-m", "celery", "-A", "gangplank", "worker", "-Q", queue,
-        "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
-        "--hostname", f"{queue}@%h",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "gangplank",
+        "worker",
+        "-Q",
+        queue,
+        "--concurrency",
+        "2",
+        "--loglevel",
+        "INFO",
+        "--without-gossip",
+        "--without-mingle",
+        "--hostname",
+        f"{queue}@%h",
+    ]
     with open(log, "wb") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
     try:
         wait_for(
             lambda: b" ready." in log.read_bytes() or process.poll() is not None,

@@ -5,7 +5,9 @@ from provisioning.models import Run, RunEvent, Service
 from teams.models import Team
 
 
-def make_service(*, template: Template, team: Team, name: str, user=None, status="active") -> Service:
+def make_service(
+    *, template: Template, team: Team, name: str, user=None, status="active"
+) -> Service:
     service = Service.objects.create(
         name=name,
         team=team,
@@ -33,6 +35,8 @@ def make_events(run: Run, count: int, *, start: int = 1) -> None:
     from django.utils import timezone
 
     RunEvent.objects.bulk_create(
-        RunEvent(run=run, counter=n, event="runner_on_ok", stdout=f"line {n}", created_at=timezone.now())
+        RunEvent(
+            run=run, counter=n, event="runner_on_ok", stdout=f"line {n}", created_at=timezone.now()
+        )
         for n in range(start, start + count)
     )

@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def service(catalog, teams, owner):
-    service = make_service(template=catalog["echo"], team=teams["alpha"], name="alpha-svc", user=owner)
+    service = make_service(
+        template=catalog["echo"], team=teams["alpha"], name="alpha-svc", user=owner
+    )
     make_events(service.last_run, 3)
     return service
 

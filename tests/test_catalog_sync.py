@@ -109,25 +109,67 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
         (None, manifest(version="one"), "version", "does not match"),
         (None, {k: v for k, v in manifest().items() if k != "name"}, "name", "required"),
         (None, manifest(colour="blue"), "colour", "not allowed"),
-        (None, manifest(inputs={"type": "object", "properties": {"x": {"type": "strin"}}}),
-         "inputs.properties.x.type", "invalid JSON Schema"),
-        (None, manifest(inputs={"type": "object", "properties": {"x": {"type": "array"}}}),
-         "inputs.properties.x.type", "must be one of"),
-        (None, manifest(inputs={"type": "object", "properties": {"x": {"type": "string", "pattern": "("}}}),
-         "inputs.properties.x.pattern", "invalid JSON Schema"),
-        (None, manifest(inputs={"type": "object", "required": ["y"], "properties": {}}),
-         "inputs.required", "not in properties"),
-        (None, manifest(inputs={"type": "object", "properties": {"n": {"type": "integer", "default": "x"}}}),
-         "inputs.properties.n.default", "Must be of type integer"),
-        (None, manifest(playbooks={"provision": "missing.yml", "update": "p.yml", "deprovision": "p.yml"}),
-         "playbooks.provision", "does not exist"),
-        (None, manifest(playbooks={"provision": "../other/p.yml", "update": "p.yml", "deprovision": "p.yml"}),
-         "playbooks.provision", "leaves the template's folder"),
-        (None, manifest(playbooks={"provision": "/etc/passwd", "update": "p.yml", "deprovision": "p.yml"}),
-         "playbooks.provision", "leaves the template's folder"),
+        (
+            None,
+            manifest(inputs={"type": "object", "properties": {"x": {"type": "strin"}}}),
+            "inputs.properties.x.type",
+            "invalid JSON Schema",
+        ),
+        (
+            None,
+            manifest(inputs={"type": "object", "properties": {"x": {"type": "array"}}}),
+            "inputs.properties.x.type",
+            "must be one of",
+        ),
+        (
+            None,
+            manifest(
+                inputs={"type": "object", "properties": {"x": {"type": "string", "pattern": "("}}}
+            ),
+            "inputs.properties.x.pattern",
+            "invalid JSON Schema",
+        ),
+        (
+            None,
+            manifest(inputs={"type": "object", "required": ["y"], "properties": {}}),
+            "inputs.required",
+            "not in properties",
+        ),
+        (
+            None,
+            manifest(
+                inputs={"type": "object", "properties": {"n": {"type": "integer", "default": "x"}}}
+            ),
+            "inputs.properties.n.default",
+            "Must be of type integer",
+        ),
+        (
+            None,
+            manifest(
+                playbooks={"provision": "missing.yml", "update": "p.yml", "deprovision": "p.yml"}
+            ),
+            "playbooks.provision",
+            "does not exist",
+        ),
+        (
+            None,
+            manifest(
+                playbooks={"provision": "../other/p.yml", "update": "p.yml", "deprovision": "p.yml"}
+            ),
+            "playbooks.provision",
+            "leaves the template's folder",
+        ),
+        (
+            None,
+            manifest(
+                playbooks={"provision": "/etc/passwd", "update": "p.yml", "deprovision": "p.yml"}
+            ),
+            "playbooks.provision",
+            "leaves the template's folder",
+        ),
         (None, manifest(playbooks={"provision": "p.yml"}), "playbooks", "required"),
     ],
-)  # fmt: skip
+)
 def test_a_broken_manifest_is_reported_with_file_and_field(tmp_path, raw, data, field, words):
     write_template(tmp_path, "good")
     write_template(tmp_path, "broken", manifest=data, raw=raw)

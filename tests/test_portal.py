@@ -73,7 +73,9 @@ def test_ops_see_broken_templates_with_their_errors(client, ops, tmp_path):
 
 def test_the_services_list_filters_by_team_template_and_status(signed_in, catalog, teams, owner):
     make_service(template=catalog["echo"], team=teams["alpha"], name="one", user=owner)
-    make_service(template=catalog["failing"], team=teams["alpha"], name="two", user=owner, status="failed")
+    make_service(
+        template=catalog["failing"], team=teams["alpha"], name="two", user=owner, status="failed"
+    )
 
     def names(**params):
         html = signed_in.get("/services/", params).content.decode()
@@ -112,9 +114,12 @@ def test_the_service_page_shows_status_inputs_outputs_and_runs(signed_in, catalo
 def test_the_run_log_renders_ansi_colours_and_escapes_html(signed_in, catalog, teams, owner):
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="colour", user=owner)
     RunEvent.objects.create(
-        run=service.last_run, counter=1, event="runner_on_ok", created_at=timezone.now(),
+        run=service.last_run,
+        counter=1,
+        event="runner_on_ok",
+        created_at=timezone.now(),
         stdout="\x1b[0;32mok: <script>alert(1)</script>\x1b[0m",
-    )  # fmt: skip
+    )
 
     html = signed_in.get(f"/runs/{service.last_run_id}/").content.decode()
 
@@ -154,8 +159,17 @@ def test_the_log_stops_polling_and_refreshes_when_the_run_ends(signed_in, catalo
     assert signed_in.get(f"/runs/{service.last_run_id}/log/", {"after": "x"}).status_code == 400
 
 
-def test_static_assets_are_served_locally(signed_in, catalog):
+def test_static_assets_are_served_locally_by_whitenoise(signed_in, catalog):
+    import re
+
     html = signed_in.get("/catalog/").content.decode()
-    assert "/static/bootstrap/css/bootstrap" in html
-    assert "/static/django_htmx/htmx" in html
-    assert "http://" not in html.split("<body")[0] and "https://" not in html.split("<body")[0]
+    head = html.split("<body")[0]
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', html)
+
+    assert any("/static/bootstrap/css/bootstrap" in url for url in assets)
+    assert any("/static/django_htmx/htmx" in url for url in assets)
+    assert "http://" not in head and "https://" not in head
+    for url in assets:
+        response = signed_in.get(url)
+        assert response.status_code == 200, url
+        b"".join(response.streaming_content)

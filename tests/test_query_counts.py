@@ -27,17 +27,31 @@ def add_templates(count, start):
     for n in range(start, start + count):
         template = Template.objects.create(slug=f"t-{n}", name=f"T {n}", category=f"c{n % 3}")
         version = TemplateVersion.objects.create(
-            template=template, version="1.0.0", digest="x", files={},
-            manifest={"name": "T", "version": "1.0.0", "inputs": {"type": "object"},
-                      "playbooks": {}, "outputs": {"o": {"title": "O"}}},
-        )  # fmt: skip
+            template=template,
+            version="1.0.0",
+            digest="x",
+            files={},
+            manifest={
+                "name": "T",
+                "version": "1.0.0",
+                "inputs": {"type": "object"},
+                "playbooks": {},
+                "outputs": {"o": {"title": "O"}},
+            },
+        )
         Template.objects.filter(pk=template.pk).update(
-            current_version=version, errors=[{"file": "f", "field": "", "message": "m"}] if n % 2 else []
+            current_version=version,
+            errors=[{"file": "f", "field": "", "message": "m"}] if n % 2 else [],
         )
 
 
-SERVICE_PATHS = ["/services/", "/services/?status=active&team=alpha", "/api/services/",
-                 "/api/services/?template=echo", "/api/runs/"]  # fmt: skip
+SERVICE_PATHS = [
+    "/services/",
+    "/services/?status=active&team=alpha",
+    "/api/services/",
+    "/api/services/?template=echo",
+    "/api/runs/",
+]
 TEMPLATE_PATHS = ["/catalog/", "/catalog/-/status/", "/api/templates/"]
 
 
@@ -65,7 +79,9 @@ def test_template_lists_cost_a_constant_number_of_queries(client, ops, path):
     assert with_10 == with_50
 
 
-def test_teams_and_events_cost_a_constant_number_of_queries(catalog, teams, owner, django_user_model):
+def test_teams_and_events_cost_a_constant_number_of_queries(
+    catalog, teams, owner, django_user_model
+):
     from teams.models import Team
 
     api = api_client_for(owner)

@@ -141,7 +141,12 @@ def test_the_api_creates_the_service_and_its_queued_run(api, catalog, owner):
     body = response.json()
     service = Service.objects.get(pk=body["id"])
     assert body["status"] == "provisioning"
-    assert body["inputs"] == {"db_name": "good_db", "size": "small", "connection_limit": 20, "description": ""}
+    assert body["inputs"] == {
+        "db_name": "good_db",
+        "size": "small",
+        "connection_limit": 20,
+        "description": "",
+    }
     assert body["template_version"] == "1.0.0" and body["created_by"] == "owner"
     run = Run.objects.get(pk=body["last_run"])
     assert (run.service, run.action, run.status, run.created_by) == (
@@ -153,8 +158,13 @@ def test_the_api_creates_the_service_and_its_queued_run(api, catalog, owner):
 
 
 def form_data(**changes):
-    data = {"team": "alpha", "name": "orders", "inputs-db_name": "good_db", "inputs-size": "small",
-            "inputs-connection_limit": "20"}  # fmt: skip
+    data = {
+        "team": "alpha",
+        "name": "orders",
+        "inputs-db_name": "good_db",
+        "inputs-size": "small",
+        "inputs-connection_limit": "20",
+    }
     return {**data, **changes}
 
 
@@ -193,7 +203,12 @@ def test_the_form_creates_the_service_and_shows_it(client, owner, catalog):
 
     service = Service.objects.get()
     assert response.redirect_chain[-1][0] == f"/services/{service.pk}/"
-    assert service.inputs == {"db_name": "good_db", "size": "small", "connection_limit": 20, "description": ""}
+    assert service.inputs == {
+        "db_name": "good_db",
+        "size": "small",
+        "connection_limit": 20,
+        "description": "",
+    }
     assert "orders" in response.content.decode()
 
 

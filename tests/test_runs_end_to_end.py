@@ -81,7 +81,8 @@ def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
 
 def connection_dsn(dbname: str) -> str:
     db = connection.settings_dict
-    return f"host={db['HOST'] or '127.0.0.1'} port={db['PORT'] or 5432} user={db['USER']} dbname={dbname}"
+    host, port = db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    return f"host={host} port={port} user={db['USER']} dbname={dbname}"
 
 
 def test_it_provisions_a_workspace_with_git_and_a_virtualenv(worker, catalog, api):
@@ -161,8 +162,11 @@ def test_a_duplicate_message_does_not_run_twice(worker, catalog, api):
     execute_run.delay(run_id)
 
     wait_until_settled(api, created["id"])
-    wait_for(lambda: b"is not queued any more" in worker["log"].read_bytes(), timeout=30,
-             what="the duplicate deliveries to be refused")
+    wait_for(
+        lambda: b"is not queued any more" in worker["log"].read_bytes(),
+        timeout=30,
+        what="the duplicate deliveries to be refused",
+    )
     run = Run.objects.get(pk=run_id)
     assert run.status == "succeeded"
     starts = RunEvent.objects.filter(run=run, event="playbook_on_start").count()
@@ -173,7 +177,11 @@ def test_a_batch_of_events_is_one_insert(db, catalog, owner, teams):
     from provisioning.services import request_service
 
     service = request_service(
-        user=owner, template=catalog["echo"], team=teams["alpha"], name="batch", inputs={"message": "x"}
+        user=owner,
+        template=catalog["echo"],
+        team=teams["alpha"],
+        name="batch",
+        inputs={"message": "x"},
     )
     events = [
         {"counter": n, "event": "runner_on_ok", "stdout": f"line {n}", "event_data": {"task": "t"}}

@@ -36,8 +36,14 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
         if kind == "number":
             attrs["step"] = "any"
         widget = forms.NumberInput(attrs=attrs)
-        return (forms.IntegerField if kind == "integer" else forms.FloatField)(widget=widget, **common)
-    for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength"), ("pattern", "pattern")):
+        return (forms.IntegerField if kind == "integer" else forms.FloatField)(
+            widget=widget, **common
+        )
+    for key, attr in (
+        ("maxLength", "maxlength"),
+        ("minLength", "minlength"),
+        ("pattern", "pattern"),
+    ):
         if key in prop:
             attrs[attr] = prop[key]
     input_type = FORMAT_INPUT_TYPES.get(prop.get("format", ""), "text")

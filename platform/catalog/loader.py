@@ -96,7 +96,9 @@ def load_folder(path: Path) -> Folder:
     folder = Folder(slug=path.name)
     manifest_file = f"{path.name}/{MANIFEST}"
     if path.is_symlink():
-        folder.problems.append(Problem(path.name, "", "is a symlink; templates must be real folders"))
+        folder.problems.append(
+            Problem(path.name, "", "is a symlink; templates must be real folders")
+        )
         return folder
     if not SLUG_RE.match(path.name):
         folder.problems.append(
@@ -157,7 +159,8 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
     if problems:
         return problems
     problems += [
-        (f"inputs.{f}" if f else "inputs", m) for f, m in input_schema.schema_problems(manifest["inputs"])
+        (f"inputs.{f}" if f else "inputs", m)
+        for f, m in input_schema.schema_problems(manifest["inputs"])
     ]
     for action, playbook in manifest["playbooks"].items():
         message = _playbook_problem(playbook, files)

@@ -43,8 +43,10 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         if name not in properties:
             problems.append(("required", f"names {name!r}, which is not in properties"))
     for name, prop in properties.items():
-        problems += [(f"properties.{name}.{f}" if f else f"properties.{name}", m)
-                     for f, m in _property_problems(prop)]
+        problems += [
+            (f"properties.{name}.{f}" if f else f"properties.{name}", m)
+            for f, m in _property_problems(prop)
+        ]
     return problems
 
 
@@ -54,11 +56,15 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
     kind = prop.get("type")
     if kind not in KEYWORDS_BY_TYPE:
         return [("type", "must be one of string, integer, number, boolean")]
-    problems = [(key, f"is not supported for type {kind}")
-                for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])]
+    problems = [
+        (key, f"is not supported for type {kind}")
+        for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])
+    ]
     if "default" in prop:
         validator = Draft202012Validator(prop, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        problems += [("default", readable(error)) for error in validator.iter_errors(prop["default"])]
+        problems += [
+            ("default", readable(error)) for error in validator.iter_errors(prop["default"])
+        ]
     return problems
 
 

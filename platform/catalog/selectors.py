@@ -11,7 +11,9 @@ def requestable_templates(*, user, query: str = "") -> QuerySet[Template]:
     )
     if query:
         templates = templates.filter(
-            Q(name__icontains=query) | Q(description__icontains=query) | Q(category__icontains=query)
+            Q(name__icontains=query)
+            | Q(description__icontains=query)
+            | Q(category__icontains=query)
         )
     return templates.order_by("category", "name")
 

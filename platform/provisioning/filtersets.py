@@ -26,6 +26,8 @@ class ServiceFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.request is None:  # schema generation
+            return
         user = self.request.user
         self.filters["team"].queryset = Team.objects.restrict(user)
         self.filters["template"].queryset = Template.objects.restrict(user)

@@ -6,6 +6,7 @@ templates, runs the playbook against localhost with this process's Python, and h
 events to the caller in batches, on the caller's thread.
 """
 
+import contextlib
 import os
 import queue
 import shutil
@@ -144,7 +145,9 @@ def run_playbook(
         return PlaybookResult(status="failed", rc=None, error=outcome.get("exception", "no result"))
     result = PlaybookResult(status=runner.status, rc=runner.rc, outputs=outcome.get("outputs", {}))
     if not result.ok:
-        result.error = "; ".join(failures) or f"ansible-playbook ended {runner.status} (rc {runner.rc})"
+        result.error = (
+            "; ".join(failures) or f"ansible-playbook ended {runner.status} (rc {runner.rc})"
+        )
     return result
 
 
@@ -152,10 +155,8 @@ def _pump(events: queue.SimpleQueue, thread: threading.Thread, on_events) -> Non
     batch: list[dict] = []
     deadline = time.monotonic() + BATCH_SECONDS
     while thread.is_alive() or not events.empty():
-        try:
+        with contextlib.suppress(queue.Empty):
             batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
-        except queue.Empty:
-            pass
         if batch and (len(batch) >= BATCH_SIZE or time.monotonic() >= deadline):
             on_events(batch)
             batch = []

@@ -39,7 +39,10 @@ def log_page(*, run: Run, after: int = 0) -> dict:
 def titled_outputs(service: Service) -> list[tuple[str, str, object]]:
     """The service's outputs as (key, title, value): declared ones first, in manifest order."""
     declared = service.template_version.outputs
-    rows = [(key, spec.get("title", key), service.outputs[key]) for key, spec in declared.items()
-            if key in service.outputs]
+    rows = [
+        (key, spec.get("title", key), service.outputs[key])
+        for key, spec in declared.items()
+        if key in service.outputs
+    ]
     rows += [(key, key, value) for key, value in service.outputs.items() if key not in declared]
     return rows

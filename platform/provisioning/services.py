@@ -1,8 +1,8 @@
 """Requesting services and running their playbooks: every write of the provisioning app."""
 
 import logging
-from datetime import UTC
 import re
+from datetime import UTC
 from functools import partial
 
 from django.conf import settings
@@ -60,7 +60,9 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
             _queue_run(service=service, action=RunAction.PROVISION, user=user)
     except IntegrityError as exc:
         if Service.objects.filter(team=team, name=name).exists():
-            raise InvalidRequest({"name": [f"{team.slug} already has a service named {name}."]}) from exc
+            raise InvalidRequest(
+                {"name": [f"{team.slug} already has a service named {name}."]}
+            ) from exc
         raise
     return service
 
@@ -109,7 +111,9 @@ def execute_run(*, run_id: int) -> None:
         )
     except Exception as exc:
         log.exception("run %s could not be carried out", run_id)
-        result = runner.PlaybookResult(status="failed", rc=None, error=f"{type(exc).__name__}: {exc}")
+        result = runner.PlaybookResult(
+            status="failed", rc=None, error=f"{type(exc).__name__}: {exc}"
+        )
     finish_run(run=run, result=result)
 
 

@@ -37,7 +37,12 @@ def request_service(request, slug):
             messages.success(request, f"{service.name} requested: its provision run is queued.")
             return redirect("provisioning:service", pk=service.pk)
     context = {"template": template, "form": form, "inputs_form": inputs_form}
-    return render(request, "provisioning/request.html", context, status=400 if form.errors or inputs_form.errors else 200)
+    return render(
+        request,
+        "provisioning/request.html",
+        context,
+        status=400 if form.errors or inputs_form.errors else 200,
+    )
 
 
 def _show_errors(exc: InvalidRequest, form, inputs_form) -> None:

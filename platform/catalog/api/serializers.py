@@ -11,7 +11,16 @@ class TemplateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Template
-        fields = ["slug", "name", "description", "version", "category", "inputs", "outputs", "retired"]
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "version",
+            "category",
+            "inputs",
+            "outputs",
+            "retired",
+        ]
 
     def get_retired(self, template: Template) -> bool:
         return template.retired_at is not None

@@ -6,7 +6,9 @@ from core.api import RestrictedReadOnlyViewSet
 
 
 class TemplateFilterSet(django_filters.FilterSet):
-    retired = django_filters.BooleanFilter(field_name="retired_at", lookup_expr="isnull", exclude=True)
+    retired = django_filters.BooleanFilter(
+        field_name="retired_at", lookup_expr="isnull", exclude=True
+    )
 
     class Meta:
         model = Template

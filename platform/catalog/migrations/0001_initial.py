@@ -5,68 +5,96 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CatalogSync',
+            name="CatalogSync",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('directory', models.CharField(max_length=500)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('created', models.JSONField(default=list)),
-                ('updated', models.JSONField(default=list)),
-                ('retired', models.JSONField(default=list)),
-                ('problems', models.JSONField(default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("directory", models.CharField(max_length=500)),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("created", models.JSONField(default=list)),
+                ("updated", models.JSONField(default=list)),
+                ("retired", models.JSONField(default=list)),
+                ("problems", models.JSONField(default=list)),
             ],
             options={
-                'ordering': ['-started_at'],
-                'get_latest_by': 'started_at',
+                "ordering": ["-started_at"],
+                "get_latest_by": "started_at",
             },
         ),
         migrations.CreateModel(
-            name='Template',
+            name="Template",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=100, unique=True)),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('category', models.CharField(blank=True, max_length=100)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('synced_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=100, unique=True)),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("category", models.CharField(blank=True, max_length=100)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("synced_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['category', 'name'],
+                "ordering": ["category", "name"],
             },
         ),
         migrations.CreateModel(
-            name='TemplateVersion',
+            name="TemplateVersion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=50)),
-                ('digest', models.CharField(max_length=64)),
-                ('manifest', models.JSONField()),
-                ('files', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='versions', to='catalog.template')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=50)),
+                ("digest", models.CharField(max_length=64)),
+                ("manifest", models.JSONField()),
+                ("files", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="versions",
+                        to="catalog.template",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['template', '-created_at'],
+                "ordering": ["template", "-created_at"],
             },
         ),
         migrations.AddField(
-            model_name='template',
-            name='current_version',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.templateversion'),
+            model_name="template",
+            name="current_version",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="catalog.templateversion",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='templateversion',
-            constraint=models.UniqueConstraint(fields=('template', 'version'), name='templateversion_unique_version'),
+            model_name="templateversion",
+            constraint=models.UniqueConstraint(
+                fields=("template", "version"), name="templateversion_unique_version"
+            ),
         ),
     ]

@@ -21,7 +21,7 @@ _converter = Ansi2HTMLConverter(inline=True, dark_bg=True, escaped=True, linkify
 def ansi(text: str) -> SafeString:
     """Terminal output as HTML: ANSI colours become styled spans, the rest is escaped."""
     html = _converter.convert(text.replace("\r\n", "\n"), full=False)
-    return mark_safe(html)  # noqa: S308 - ansi2html escapes the text itself
+    return mark_safe(html)
 
 
 @register.simple_tag

@@ -6,89 +6,208 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('teams', '0001_initial'),
+        ("catalog", "0001_initial"),
+        ("teams", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Run',
+            name="Run",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(choices=[('provision', 'Provision'), ('update', 'Update'), ('deprovision', 'Deprovision')], max_length=20)),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='queued', max_length=20)),
-                ('inputs', models.JSONField(default=dict)),
-                ('outputs', models.JSONField(default=dict)),
-                ('rc', models.IntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('template_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='catalog.templateversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("provision", "Provision"),
+                            ("update", "Update"),
+                            ("deprovision", "Deprovision"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=20,
+                    ),
+                ),
+                ("inputs", models.JSONField(default=dict)),
+                ("outputs", models.JSONField(default=dict)),
+                ("rc", models.IntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "template_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="runs",
+                        to="catalog.templateversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=63)),
-                ('inputs', models.JSONField(default=dict)),
-                ('outputs', models.JSONField(default=dict)),
-                ('status', models.CharField(choices=[('provisioning', 'Provisioning'), ('active', 'Active'), ('failed', 'Failed')], default='provisioning', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('last_run', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='provisioning.run')),
-                ('team', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='teams.team')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='catalog.template')),
-                ('template_version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='services', to='catalog.templateversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=63)),
+                ("inputs", models.JSONField(default=dict)),
+                ("outputs", models.JSONField(default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("provisioning", "Provisioning"),
+                            ("active", "Active"),
+                            ("failed", "Failed"),
+                        ],
+                        default="provisioning",
+                        max_length=20,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "last_run",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="provisioning.run",
+                    ),
+                ),
+                (
+                    "team",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="teams.team",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="catalog.template",
+                    ),
+                ),
+                (
+                    "template_version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="services",
+                        to="catalog.templateversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-pk'],
+                "ordering": ["-created_at", "-pk"],
             },
         ),
         migrations.AddField(
-            model_name='run',
-            name='service',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='runs', to='provisioning.service'),
+            model_name="run",
+            name="service",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="runs",
+                to="provisioning.service",
+            ),
         ),
         migrations.CreateModel(
-            name='RunEvent',
+            name="RunEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('counter', models.IntegerField()),
-                ('event', models.CharField(max_length=100)),
-                ('task', models.CharField(blank=True, max_length=500)),
-                ('host', models.CharField(blank=True, max_length=255)),
-                ('stdout', models.TextField(blank=True)),
-                ('data', models.JSONField(default=dict)),
-                ('created_at', models.DateTimeField()),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='provisioning.run')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("counter", models.IntegerField()),
+                ("event", models.CharField(max_length=100)),
+                ("task", models.CharField(blank=True, max_length=500)),
+                ("host", models.CharField(blank=True, max_length=255)),
+                ("stdout", models.TextField(blank=True)),
+                ("data", models.JSONField(default=dict)),
+                ("created_at", models.DateTimeField()),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="provisioning.run",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run', 'counter'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'counter'), name='runevent_unique_counter')],
+                "ordering": ["run", "counter"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("run", "counter"), name="runevent_unique_counter"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='service',
-            index=models.Index(fields=['status'], name='provisionin_status_3c2793_idx'),
+            model_name="service",
+            index=models.Index(fields=["status"], name="provisionin_status_3c2793_idx"),
         ),
         migrations.AddConstraint(
-            model_name='service',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'deprovisioned'), _negated=True), fields=('team', 'name'), name='service_unique_live_name_per_team'),
+            model_name="service",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "deprovisioned"), _negated=True),
+                fields=("team", "name"),
+                name="service_unique_live_name_per_team",
+            ),
         ),
         migrations.AddIndex(
-            model_name='run',
-            index=models.Index(fields=['status'], name='provisionin_status_0858cc_idx'),
+            model_name="run",
+            index=models.Index(fields=["status"], name="provisionin_status_0858cc_idx"),
         ),
     ]

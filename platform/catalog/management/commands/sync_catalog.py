@@ -22,7 +22,11 @@ class Command(BaseCommand):
             for slug in getattr(report, label):
                 self.stdout.write(f"{label}: {slug}")
         for problem in report.problems:
-            where = f"{problem['file']}: {problem['field']}" if problem["field"] else problem["file"]
+            where = (
+                f"{problem['file']}: {problem['field']}" if problem["field"] else problem["file"]
+            )
             self.stderr.write(self.style.ERROR(f"error: {where}: {problem['message']}"))
         broken = len({p["file"].split("/")[0] for p in report.problems})
-        self.stdout.write(f"Catalogue {directory} synced; {broken} template(s) with errors skipped.")
+        self.stdout.write(
+            f"Catalogue {directory} synced; {broken} template(s) with errors skipped."
+        )

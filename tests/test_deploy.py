@@ -1,0 +1,189 @@
+"""The set-up a new user and production rely on: settings, Procfile, compose file, and the
+zero-setup default (SQLite + kombu's filesystem broker) running web, worker and beat."""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, wait_for
+
+MANAGE = [sys.executable, str(ROOT / "manage.py")]
+
+
+def clean_env(**extra) -> dict:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "GANGPLANK_HTTPS", "DEBUG"}
+    }
+    return {**env, **extra}
+
+
+def test_production_settings_pass_the_deploy_check(tmp_path):
+    env = clean_env(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        ALLOWED_HOSTS="gangplank.example.com",
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        GANGPLANK_DATA_DIR=str(tmp_path),
+    )
+    result = subprocess.run(
+        [*MANAGE, "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_debug_is_off_and_a_secret_key_is_generated_by_default(tmp_path):
+    code = "from django.conf import settings as s; print(s.DEBUG, len(s.SECRET_KEY))"
+    env = clean_env(GANGPLANK_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="gangplank.settings")
+    env.pop("SECRET_KEY", None)
+
+    def run() -> str:
+        return subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {code}"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT / "platform",
+        ).stdout
+
+    assert run().split()[0] == "False"
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50 and (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    run()
+    assert (tmp_path / "secret_key").read_text() == key  # kept across restarts
+
+
+def procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_the_procfile_runs_web_worker_and_beat():
+    entries = procfile()
+    assert set(entries) == {"web", "worker", "beat"}
+    assert entries["web"].startswith("gunicorn gangplank.wsgi") and "$PORT" in entries["web"]
+    assert entries["worker"].startswith("celery -A gangplank worker")
+    assert entries["beat"].startswith("celery -A gangplank beat")
+
+
+def test_the_compose_file_is_valid():
+    compose = shutil.which("docker-compose")
+    if compose:
+        command = [compose, "-f", "docker-compose.yml", "config", "-q"]
+    elif (
+        shutil.which("docker")
+        and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0
+    ):
+        command = ["docker", "compose", "-f", "docker-compose.yml", "config", "-q"]
+    else:
+        pytest.skip("neither docker-compose nor the docker compose plugin is installed")
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    services = subprocess.run(
+        [*command[:-1], "--services"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method: str, url: str, token: str, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body else None,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir):
+    """What `make run` starts: SQLite, the filesystem broker, honcho running the Procfile."""
+    port = free_port()
+    env = clean_env(
+        GANGPLANK_DATA_DIR=str(tmp_path / "var"),
+        GANGPLANK_CATALOG_DIR=str(catalog_dir),
+        GANGPLANK_HTTPS="false",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        WORKER_CONCURRENCY="1",
+    )
+    env.pop("SECRET_KEY", None)
+
+    def manage(*args) -> str:
+        return subprocess.run(
+            [*MANAGE, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+
+    manage("migrate", "--noinput", "-v", "0")
+    manage("sync_catalog")
+    assert "password" in manage("create_admin")
+    assert (tmp_path / "var" / "admin-password").stat().st_mode & 0o777 == 0o600
+    manage("create_team", "demo", "--name", "Demo team", "--member", "admin")
+    token = manage("drf_create_token", "admin").split()[2]
+    log = (tmp_path / "honcho.log").open("wb")
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "start"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(f"{base}/healthz"), timeout=60, what="gunicorn to answer")
+        created = http(
+            "POST",
+            f"{base}/api/services/",
+            token,
+            {
+                "template": "echo",
+                "team": "demo",
+                "name": "hello",
+                "inputs": {"message": "from the embedded broker"},
+            },
+        )
+
+        def active():
+            service = http("GET", f"{base}/api/services/{created['id']}/", token)
+            return service if service["status"] != "provisioning" else None
+
+        service = wait_for(active, timeout=120, what="the run on the filesystem broker")
+        assert service["status"] == "active", (tmp_path / "honcho.log").read_text()[-3000:]
+        assert service["outputs"] == {"echo": "from the embedded broker"}
+        assert b"beat: Starting" in (tmp_path / "honcho.log").read_bytes() or wait_for(
+            lambda: b"beat" in (tmp_path / "honcho.log").read_bytes(), timeout=30, what="beat"
+        )
+    finally:
+        os.killpg(honcho.pid, signal.SIGINT)  # what Ctrl-C does
+        honcho.wait(timeout=60)
+        log.close()
+    assert not _answers(f"{base}/healthz")
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
