@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from provisioning.models import Run, Service
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Services and runs change only through the platform's services, never by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Service)
+class ServiceAdmin(ReadOnlyAdmin):
+    list_display = ["name", "team", "template", "status", "created_by", "created_at"]
+    list_filter = ["status", "team", "template"]
+    list_select_related = ["team", "template", "created_by"]
+    search_fields = ["name"]
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "service", "action", "status", "rc", "created_at", "finished_at"]
+    list_filter = ["status", "action"]
+    list_select_related = ["service__team"]
