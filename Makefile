@@ -30,7 +30,7 @@ run: install
 	@$(BIN)/python manage.py create_team demo --name "Demo team" --member admin
 	@echo
 	@echo "  Gangplank is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Log in as admin, with the password printed above when it was created (kept in var/admin-password)."
+	@echo "  Log in as admin with the password in var/admin-password (printed above on the first run)."
 	@echo "  Ctrl-C stops web, worker and beat; the data stays in var/."
 	@echo
 	PATH="$(BIN):$$PATH" PORT=$(PORT) GANGPLANK_HTTPS=false $(BIN)/honcho start

@@ -173,3 +173,25 @@ def test_static_assets_are_served_locally_by_whitenoise(signed_in, catalog):
         response = signed_in.get(url)
         assert response.status_code == 200, url
         b"".join(response.streaming_content)
+
+
+def test_values_and_durations_read_as_people_write_them():
+    from datetime import timedelta
+    from types import SimpleNamespace
+
+    from core.templatetags.gangplank import as_value, duration
+
+    assert [as_value(v) for v in ("text", True, 3, 0.5, None)] == [
+        "text",
+        "true",
+        "3",
+        "0.5",
+        "null",
+    ]
+    start = timezone.now()
+    run = SimpleNamespace(started_at=start, finished_at=start + timedelta(seconds=4.25))
+    assert duration(run) == "4.2 s"
+    run.finished_at = start + timedelta(seconds=185)
+    assert duration(run) == "3 min 5 s"
+    run.finished_at = None
+    assert duration(run) == ""

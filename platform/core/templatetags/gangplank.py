@@ -1,3 +1,5 @@
+import json
+
 from ansi2html import Ansi2HTMLConverter
 from django import template
 from django.utils.html import format_html
@@ -22,6 +24,24 @@ def ansi(text: str) -> SafeString:
     """Terminal output as HTML: ANSI colours become styled spans, the rest is escaped."""
     html = _converter.convert(text.replace("\r\n", "\n"), full=False)
     return mark_safe(html)
+
+
+@register.filter
+def as_value(value) -> str:
+    """An input or output as people write it: strings as they are, the rest as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+@register.filter
+def duration(run) -> str:
+    """How long a run took, e.g. "4.2 s" or "3 min 5 s"; empty until it has finished."""
+    if not (run.started_at and run.finished_at):
+        return ""
+    seconds = (run.finished_at - run.started_at).total_seconds()
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes} min {seconds} s"
 
 
 @register.simple_tag
