@@ -131,6 +131,18 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
         ),
         (
             None,
+            manifest(inputs={"type": "object", "properties": {"db-name": {"type": "string"}}}),
+            "inputs.properties.db-name",
+            "variable name",
+        ),
+        (
+            None,
+            manifest(inputs={"type": "object", "properties": {"gangplank": {"type": "string"}}}),
+            "inputs.properties.gangplank",
+            "reserved",
+        ),
+        (
+            None,
             manifest(inputs={"type": "object", "required": ["y"], "properties": {}}),
             "inputs.required",
             "not in properties",

@@ -4,6 +4,7 @@ The same `validate_inputs` serves the portal's form and the API, through the jso
 library; the form only parses widget values into JSON types before calling it.
 """
 
+import re
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -19,6 +20,9 @@ KEYWORDS_BY_TYPE = {
     "boolean": COMMON_KEYWORDS,
 }
 TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
+# Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+RESERVED_NAMES = {"gangplank", "hostvars", "groups", "inventory_hostname", "omit", "vars"}
 
 
 def _path(parts) -> str:
@@ -43,6 +47,15 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         if name not in properties:
             problems.append(("required", f"names {name!r}, which is not in properties"))
     for name, prop in properties.items():
+        if not NAME_RE.match(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
+            problems.append(
+                (
+                    f"properties.{name}",
+                    "must be a variable name (letters, digits, _) "
+                    "that is not reserved (gangplank, ansible_*, hostvars, ...)",
+                )
+            )
+            continue
         problems += [
             (f"properties.{name}.{f}" if f else f"properties.{name}", m)
             for f, m in _property_problems(prop)
