@@ -122,17 +122,26 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def celery_queue():
+    """A queue of this session's own: tasks the tests send never reach another worker."""
+    from gangplank.celery import app
+
+    queue = f"gangplank-test-{uuid.uuid4().hex[:10]}"
+    app.conf.task_default_queue = queue
+    yield queue
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_delete(queue)
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory):
+def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_queue):
     """A real `celery worker` process on the broker, on the test database, own queue."""
     from django.conf import settings
 
-    from gangplank.celery import app
-
     assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (set DATABASE_URL)"
     assert not settings.CELERY_BROKER_URL.startswith("filesystem"), "the suite runs on Redis"
-    queue = f"gangplank-test-{uuid.uuid4().hex[:10]}"
-    app.conf.task_default_queue = queue
+    queue = celery_queue
     log = tmp_path_factory.mktemp("worker") / "worker.log"
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "GANGPLANK_QUEUE": queue}
     command = [

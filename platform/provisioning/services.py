@@ -40,6 +40,8 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors["team"] = ["You can only request services for your own teams."]
     if not NAME_RE.match(name or ""):
         errors["name"] = [NAME_RULE]
+    elif _name_taken(team=team, name=name):
+        errors["name"] = [f"{team.slug} already has a service named {name}."]
     version = template.current_version
     try:
         inputs = validate_inputs(version.inputs_schema, inputs) if version else inputs
@@ -58,13 +60,17 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 created_by=user,
             )
             _queue_run(service=service, action=RunAction.PROVISION, user=user)
-    except IntegrityError as exc:
-        if Service.objects.filter(team=team, name=name).exists():
+    except IntegrityError as exc:  # a concurrent request took the name first
+        if _name_taken(team=team, name=name):
             raise InvalidRequest(
                 {"name": [f"{team.slug} already has a service named {name}."]}
             ) from exc
         raise
     return service
+
+
+def _name_taken(*, team: Team, name: str) -> bool:
+    return Service.objects.filter(team=team, name=name).exists()
 
 
 def _queue_run(*, service: Service, action: str, user) -> Run:
