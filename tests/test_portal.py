@@ -195,3 +195,11 @@ def test_values_and_durations_read_as_people_write_them():
     assert duration(run) == "3 min 5 s"
     run.finished_at = None
     assert duration(run) == ""
+
+
+def test_a_user_without_a_team_is_told_how_to_get_one(client, django_user_model, catalog):
+    client.force_login(django_user_model.objects.create_user("loner", password="pw-loner"))
+
+    html = client.get("/catalog/echo/").content.decode()
+
+    assert 'id="no-team"' in html

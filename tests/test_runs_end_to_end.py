@@ -1,5 +1,6 @@
 """Requests through the API, run by a real worker with real ansible-runner, on PostgreSQL."""
 
+import json
 import uuid
 from pathlib import Path
 
@@ -36,16 +37,24 @@ def wait_until_settled(api, service_id, timeout=120):
     return wait_for(settled, timeout=timeout, what=f"service {service_id} to settle")
 
 
-def deprovision_directly(service: Service) -> runner.PlaybookResult:
-    """Run the service's deprovision playbook as the platform would, to prove it cleans up."""
+def run_directly(service: Service, action: str, **changes) -> runner.PlaybookResult:
+    """Run one of the service's playbooks as the worker would, with changed inputs.
+
+    Updates and deprovisioning through the platform come later; this proves the example
+    catalogue's update and deprovision playbooks do what provision's counterpart needs.
+    """
     from provisioning.services import _extravars
 
     run = service.last_run
     version = service.template_version
     return runner.run_playbook(
         files=version.files,
-        playbook=version.playbooks["deprovision"],
-        extravars=_extravars(run),
+        playbook=version.playbooks[action],
+        extravars={
+            **_extravars(run),
+            **changes,
+            "gangplank": {**_extravars(run)["gangplank"], "action": action},
+        },
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,
     )
@@ -71,7 +80,18 @@ def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
     assert run["status"] == "succeeded" and run["rc"] == 0
     assert run["outputs"]["dsn"] == dsn
 
-    result = deprovision_directly(Service.objects.get(pk=created["id"]))
+    model = Service.objects.get(pk=created["id"])
+    updated = run_directly(model, "update", connection_limit=7, description="orders")
+    assert updated.ok, updated.error
+    with psycopg.connect(connection_dsn("postgres")) as conn:
+        limit = conn.execute(
+            "select datconnlimit, shobj_description(oid, 'pg_database') from pg_database"
+            " where datname = %s",
+            [db_name],
+        ).fetchone()
+    assert limit == (7, "orders")
+
+    result = run_directly(model, "deprovision")
     assert result.ok, result.error
     with psycopg.connect(connection_dsn("postgres")) as conn:
         found = conn.execute("select 1 from pg_database where datname = %s", [db_name]).fetchone()
@@ -95,7 +115,11 @@ def test_it_provisions_a_workspace_with_git_and_a_virtualenv(worker, catalog, ap
     assert Path(service["outputs"]["python"]).exists()
     assert "Try things" in (path / "README.md").read_text()
 
-    assert deprovision_directly(Service.objects.get(pk=created["id"])).ok
+    model = Service.objects.get(pk=created["id"])
+    assert run_directly(model, "update", with_venv=False, description="Renamed").ok
+    assert not (path / ".venv").exists() and "Renamed" in (path / "README.md").read_text()
+
+    assert run_directly(model, "deprovision").ok
     assert not path.exists()
 
 
@@ -107,8 +131,13 @@ def test_it_provisions_a_static_site(worker, catalog, api):
     index = Path(service["outputs"]["path"]) / "index.html"
     assert "&lt;b&gt;Docs&lt;/b&gt; &amp; more" in index.read_text()
 
-    assert deprovision_directly(Service.objects.get(pk=created["id"])).ok
-    assert not index.exists()
+    model = Service.objects.get(pk=created["id"])
+    assert run_directly(model, "update", title="Handbook", theme="dark").ok
+    assert "Handbook" in index.read_text()
+    assert json.loads((index.parent / "site.json").read_text())["theme"] == "dark"
+
+    assert run_directly(model, "deprovision").ok
+    assert not index.parent.exists()
 
 
 def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
