@@ -1,9 +1,6 @@
-"""What the platform adds to a run: a request through the API, Celery and the worker, timed
-until the run is seen `succeeded`, against a bare `ansible_runner.run()` of the same playbook.
-
-Everything it uses is its own: a throwaway database on the DATABASE_URL server, a queue, a
-data dir under GANGPLANK_DATA_DIR, a gunicorn and a Celery worker; all removed at the end.
-The last line printed is `ratio: <platform median / bare median>`.
+"""What the platform adds to a run: a request through API, Celery and worker until a poll sees
+it succeeded, against a bare `ansible_runner.run()` of the same playbook. Its database, queue,
+data dir, gunicorn and worker are its own, removed at the end. Last line: `ratio: <p/b>`.
 """
 
 import argparse
@@ -18,23 +15,25 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+import redis
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT / "platform"))
 
-TEMPLATE = "static-site"
-TEAM = "bench"
+TEMPLATE, TEAM = "static-site", "bench"
 INPUTS = {"title": "Bench site", "tagline": "How long does it take?"}
-POLL_SECONDS = 0.01
-START_DEADLINE = 60.0
-RUN_DEADLINE = 120.0
+START_DEADLINE, RUN_DEADLINE = 60.0, 120.0
+ANSIBLE_ENV = {  # the wrapper's settings, so that Ansible itself behaves the same
+    "ANSIBLE_FORCE_COLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0", "ANSIBLE_NOCOWS": "1",
+}  # fmt: skip
 
 
 class BenchError(Exception):
@@ -50,25 +49,22 @@ def admin_sql(server_url: str, statement: str, name: str) -> None:
         conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
 
-def setup_django(env: dict[str, str]) -> None:
+def setup_django(env: dict[str, str]):
+    """Django on the bench database, migrated; returns (API token, static-site version)."""
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gangplank.settings")
     import django
-    from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
-
-
-def seed():
-    """The catalogue, a team with one member and their API token; returns (token, version)."""
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from rest_framework.authtoken.models import Token
 
     from catalog.models import Template
     from catalog.services import sync_catalog
     from teams.models import Team
 
+    call_command("migrate", interactive=False, verbosity=0)
     sync_catalog(directory=ROOT / "playbooks")
     team = Team.objects.create(slug=TEAM, name="Bench")
     user = get_user_model().objects.create_user(username="bench", password=secrets.token_hex(16))
@@ -90,28 +86,26 @@ def start(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pope
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
-def tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-
-
-def wait_until(ready, process: subprocess.Popen, log: Path, what: str) -> None:
+def wait_for_log(process: subprocess.Popen, log: Path, marker: bytes, what: str) -> None:
+    """Until `marker` shows in the process's log; fails if it exits or takes too long."""
     deadline = time.monotonic() + START_DEADLINE
-    while not ready():
-        if process.poll() is not None:
-            raise BenchError(f"{what} exited with {process.returncode}:\n{tail(log)}")
-        if time.monotonic() > deadline:
-            raise BenchError(f"{what} not ready after {START_DEADLINE:.0f}s:\n{tail(log)}")
+    while marker not in log.read_bytes():
+        problem = "exited" if process.poll() is not None else None
+        if not problem and time.monotonic() > deadline:
+            problem = f"was not ready after {START_DEADLINE:.0f}s"
+        if problem:
+            lines = log.read_text(errors="replace").splitlines()[-30:]
+            raise BenchError(f"{what} {problem}; its log ends:\n" + "\n".join(lines))
         time.sleep(0.05)
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def http(method: str, url: str, token: str, body: dict | None = None) -> dict:
@@ -125,15 +119,7 @@ def http(method: str, url: str, token: str, body: dict | None = None) -> dict:
         raise BenchError(f"{method} {url}: HTTP {exc.code} {exc.read()[:500]!r}") from exc
 
 
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-def platform_run(base: str, token: str, name: str) -> tuple[float, dict]:
+def platform_run(base: str, token: str, name: str, poll: float) -> tuple[float, dict]:
     """Seconds from sending the request until a poll sees its run succeeded, and the run."""
     body = {"template": TEMPLATE, "team": TEAM, "name": name, "inputs": INPUTS}
     started = time.perf_counter()
@@ -146,8 +132,8 @@ def platform_run(base: str, token: str, name: str) -> tuple[float, dict]:
         if run["status"] == "failed":
             raise BenchError(f"platform run {run_id} ({name}) failed: {run['error']}")
         if time.monotonic() > deadline:
-            raise BenchError(f"platform run {run_id} ({name}) still {run['status']} after deadline")
-        time.sleep(POLL_SECONDS)
+            raise BenchError(f"platform run {run_id} ({name}) still {run['status']} at deadline")
+        time.sleep(poll)
 
 
 def bare_run(version, data_dir: Path, name: str) -> float:
@@ -164,14 +150,9 @@ def bare_run(version, data_dir: Path, name: str) -> float:
         "gangplank": {**ids, "action": "provision", "resources_dir": str(resources)},
     }
     private = runner._write_data_dir(data_dir / "bare-runs", version.files, extravars)
-    envvars = {  # the wrapper's, so Ansible itself behaves the same
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-        "ANSIBLE_FORCE_COLOR": "1",
-        "ANSIBLE_LOCAL_TEMP": str(private / "tmp"),
-        "ANSIBLE_REMOTE_TEMP": str(private / "tmp"),
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_NOCOWS": "1",
-    }
+    tmp = str(private / "tmp")
+    envvars = {**ANSIBLE_ENV, "PATH": os.environ["PATH"], "ANSIBLE_LOCAL_TEMP": tmp}
+    envvars["ANSIBLE_REMOTE_TEMP"] = tmp
     try:
         started = time.perf_counter()
         result = ansible_runner.run(
@@ -190,27 +171,24 @@ def bare_run(version, data_dir: Path, name: str) -> float:
     return elapsed
 
 
-def breakdown(run: dict, total: float) -> str:
-    created, begun, finished = (
-        datetime.fromisoformat(run[key]) for key in ("created_at", "started_at", "finished_at")
-    )
-    queued = (begun - created).total_seconds()
-    worker = (finished - begun).total_seconds()
+def phases(run: dict, total: float) -> str:
+    keys = ("created_at", "started_at", "finished_at")
+    created, begun, ended = (datetime.fromisoformat(run[key]) for key in keys)
+    queued, worker = (begun - created).total_seconds(), (ended - begun).total_seconds()
     rest = total - queued - worker
-    return f"queued {queued * 1e3:.0f}, in worker {worker * 1e3:.0f}, http+poll {rest * 1e3:.0f}"
+    return f"queued {queued * 1e3:.0f}, in worker {worker * 1e3:.0f}, http+poll {rest * 1e3:.0f} ms"
 
 
 def measure(args, base: str, token: str, version, data_dir: Path) -> tuple[list, list]:
-    platform: list[float] = []
-    bare: list[float] = []
+    """Platform and bare runs, interleaved; the first `--warmup` of each are not counted."""
+    platform, bare = [], []
     for n in range(args.warmup + args.runs):
-        counted = n >= args.warmup
-        label = f"#{n - args.warmup + 1}" if counted else "warm-up"
-        seconds, run = platform_run(base, token, f"bench-{n}")
-        print(f"platform {label}: {seconds * 1e3:7.1f} ms ({breakdown(run, seconds)} ms)")
+        label = f"#{n - args.warmup + 1}" if n >= args.warmup else "warm-up"
+        seconds, run = platform_run(base, token, f"bench-{n}", args.poll_ms / 1e3)
+        print(f"platform {label}: {seconds * 1e3:7.1f} ms ({phases(run, seconds)})")
         bare_seconds = bare_run(version, data_dir, f"bare-{n}")
         print(f"bare     {label}: {bare_seconds * 1e3:7.1f} ms", flush=True)
-        if counted:
+        if n >= args.warmup:
             platform.append(seconds)
             bare.append(bare_seconds)
     return platform, bare
@@ -220,66 +198,76 @@ def report(platform: list[float], bare: list[float]) -> None:
     platform_median, bare_median = statistics.median(platform), statistics.median(bare)
     print(f"platform median: {platform_median * 1e3:.1f} ms over {len(platform)} runs")
     print(f"bare median: {bare_median * 1e3:.1f} ms over {len(bare)} runs")
-    print(f"overhead: {(platform_median - bare_median) * 1e3:.1f} ms")
+    print(f"platform overhead: {(platform_median - bare_median) * 1e3:.1f} ms")
     print(f"ratio: {platform_median / bare_median:.2f}")
 
 
-def bench(args, server_url: str, data_dir: Path, tag: str) -> None:
-    queue = f"gangplank-bench-{tag}"
-    env = {
-        "DATABASE_URL": database_url(server_url, f"gangplank_bench_{tag}"),
-        "GANGPLANK_DATA_DIR": str(data_dir),
-        "GANGPLANK_QUEUE": queue,
-        "GANGPLANK_HTTPS": "false",
-        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    setup_django(env)
-    token, version = seed()
-    child_env = {**os.environ, **env}
-    port = free_port()
+def bench(args, env: dict[str, str], data_dir: Path) -> None:
+    token, version = setup_django(env)
+    queue, port = env["GANGPLANK_QUEUE"], free_port()
     base = f"http://127.0.0.1:{port}"
-    web_log, worker_log = data_dir / "gunicorn.log", data_dir / "worker.log"
     worker_cmd = [
         str(BIN / "python"), "-m", "celery", "-A", "gangplank", "worker", "-Q", queue,
         "--concurrency", "2", "--loglevel", "INFO", "--without-gossip", "--without-mingle",
         "--hostname", f"{queue}@%h",
     ]  # fmt: skip
     web_cmd = [str(BIN / "gunicorn"), "gangplank.wsgi", "--bind", f"127.0.0.1:{port}"]
-    processes = [start(worker_cmd, worker_log, child_env), start(web_cmd, web_log, child_env)]
-    try:
-        worker_ready = lambda: b" ready." in worker_log.read_bytes()  # noqa: E731
-        wait_until(worker_ready, processes[0], worker_log, "the celery worker")
-        wait_until(lambda: answers(f"{base}/healthz"), processes[1], web_log, "gunicorn")
+    worker_log, web_log = data_dir / "worker.log", data_dir / "gunicorn.log"
+    child_env = {**os.environ, **env}
+    with ExitStack() as stack:  # stops both, whatever happens
+        worker = start(worker_cmd, worker_log, child_env)
+        stack.callback(stop, worker)
+        web = start(web_cmd, web_log, child_env)
+        stack.callback(stop, web)
+        wait_for_log(worker, worker_log, b" ready.", "the Celery worker")
+        wait_for_log(web, web_log, b"Booting worker", "gunicorn")  # its socket listens by then
         report(*measure(args, base, token, version, data_dir))
-    finally:
-        for process in processes:
-            stop(process)
+
+
+def forget_queue(broker_url: str, queue: str) -> None:
+    """Drop the queue's keys (kombu's bindings) from Redis."""
+    try:
+        with redis.Redis.from_url(broker_url) as broker:
+            for key in broker.scan_iter(match=f"*{queue}*"):
+                broker.delete(key)
+    except redis.RedisError as exc:
+        print(f"could not remove queue {queue} from the broker: {exc}", file=sys.stderr)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=10, help="counted runs of each (default 10)")
-    parser.add_argument("--warmup", type=int, default=1, help="uncounted runs of each first")
+    parser.add_argument("--runs", type=int, default=10, help="counted runs of each (10)")
+    parser.add_argument("--warmup", type=int, default=1, help="uncounted runs of each first (1)")
+    parser.add_argument("--poll-ms", type=float, default=20, help="run status poll interval (20)")
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gangplank")
+    broker_url = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
     tag = secrets.token_hex(4)
-    base_dir = Path(os.environ.get("GANGPLANK_DATA_DIR") or ROOT / "var" / "bench")
-    data_dir = (base_dir / f"run-{tag}").resolve()
+    data_root = Path(os.environ.get("GANGPLANK_DATA_DIR") or ROOT / "var" / "bench")
+    data_dir = (data_root / f"bench-{tag}").resolve()
+    db_name, queue = f"gangplank_bench_{tag}", f"gangplank-bench-{tag}"
+    env = {
+        "DATABASE_URL": database_url(server_url, db_name), "CELERY_BROKER_URL": broker_url,
+        "GANGPLANK_DATA_DIR": str(data_dir), "GANGPLANK_QUEUE": queue, "GANGPLANK_HTTPS": "false",
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+    }  # fmt: skip
     data_dir.mkdir(parents=True)
-    db_name = f"gangplank_bench_{tag}"
+    created = False
     try:
         admin_sql(server_url, "CREATE DATABASE {}", db_name)
-        bench(args, server_url, data_dir, tag)
+        created = True
+        bench(args, env, data_dir)
         return 0
-    except BenchError as exc:
+    except (BenchError, OSError, psycopg.Error) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1
     finally:
-        if "django" in sys.modules:
-            from django.db import connections
-
-            connections.close_all()
-        admin_sql(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", db_name)
+        if "django.db" in sys.modules:
+            sys.modules["django.db"].connections.close_all()
+        if created:
+            admin_sql(server_url, "DROP DATABASE IF EXISTS {} WITH (FORCE)", db_name)
+        if broker_url.startswith("redis"):
+            forget_queue(broker_url, queue)
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

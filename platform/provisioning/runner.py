@@ -6,7 +6,6 @@ templates, runs the playbook against localhost with this process's Python, and h
 events to the caller in batches, on the caller's thread.
 """
 
-import contextlib
 import os
 import queue
 import shutil
@@ -23,6 +22,7 @@ import yaml
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
+_END = object()  # put on the event queue by the runner thread when it is done
 
 
 @dataclass
@@ -132,11 +132,13 @@ def run_playbook(
             )
         except Exception as exc:  # reported as the run's error, not lost in a thread
             outcome["exception"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            events.put(_END)
 
     thread = threading.Thread(target=target, name="ansible-runner", daemon=True)
     try:
         thread.start()
-        _pump(events, thread, on_events)
+        _pump(events, on_events)
     finally:
         thread.join()
         shutil.rmtree(data_dir, ignore_errors=True)
@@ -151,12 +153,19 @@ def run_playbook(
     return result
 
 
-def _pump(events: queue.SimpleQueue, thread: threading.Thread, on_events) -> None:
+def _pump(events: queue.SimpleQueue, on_events: Callable[[list[dict]], None]) -> None:
+    """Hand events over in batches until the runner thread says it has ended."""
     batch: list[dict] = []
     deadline = time.monotonic() + BATCH_SECONDS
-    while thread.is_alive() or not events.empty():
-        with contextlib.suppress(queue.Empty):
-            batch.append(events.get(timeout=max(0.0, deadline - time.monotonic())))
+    while True:
+        try:
+            event = events.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            event = None
+        if event is _END:
+            break
+        if event is not None:
+            batch.append(event)
         if batch and (len(batch) >= BATCH_SIZE or time.monotonic() >= deadline):
             on_events(batch)
             batch = []
