@@ -2,6 +2,7 @@ from itertools import groupby
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from catalog import selectors
@@ -9,7 +10,7 @@ from core.permissions import is_platform_engineer
 
 
 @login_required
-def catalog(request):
+def catalog(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
     templates = selectors.requestable_templates(user=request.user, query=query)
     categories = [
@@ -20,7 +21,7 @@ def catalog(request):
 
 
 @login_required
-def status(request):
+def status(request: HttpRequest) -> HttpResponse:
     if not is_platform_engineer(request.user):
         raise PermissionDenied("The catalogue's status is for platform engineers.")
     context = selectors.catalog_status(user=request.user)

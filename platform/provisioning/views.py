@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 
 from catalog.forms import InputsForm
@@ -13,7 +13,7 @@ from provisioning.forms import ServiceRequestForm
 
 
 @login_required
-def request_service(request, slug):
+def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(
         Template.objects.restrict(request.user).select_related("current_version"),
         slug=slug,
@@ -55,7 +55,7 @@ def _show_errors(exc: InvalidRequest, form, inputs_form) -> None:
 
 
 @login_required
-def service_list(request):
+def service_list(request: HttpRequest) -> HttpResponse:
     services_ = selectors.services_for(user=request.user)
     filterset = ServiceFilterSet(request.GET or None, queryset=services_, request=request)
     page = paginate(request, filterset.qs)
@@ -63,7 +63,7 @@ def service_list(request):
 
 
 @login_required
-def service_detail(request, pk):
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(selectors.services_for(user=request.user), pk=pk)
     runs = service.runs.select_related("created_by").order_by("-created_at", "-pk")[:50]
     context = {"service": service, "runs": runs, "outputs": selectors.titled_outputs(service)}
@@ -74,14 +74,14 @@ def service_detail(request, pk):
 
 
 @login_required
-def run_detail(request, pk):
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
     context = {"run": run, "service": run.service, "log": selectors.log_page(run=run)}
     return render(request, "provisioning/run_detail.html", context)
 
 
 @login_required
-def run_log(request, pk):
+def run_log(request: HttpRequest, pk: int) -> HttpResponse:
     """The log lines after `after`, and a poller for more while the run goes on (htmx)."""
     run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
     try:
