@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from conftest import wait_for
 from provisioning import runner
 from provisioning.models import Run, RunEvent, Service
-from provisioning.services import record_events
+from provisioning.execution import record_events
 from provisioning.tasks import execute_run
 
 pytestmark = pytest.mark.worker
@@ -43,7 +43,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
     Updates and deprovisioning through the platform come later; this proves the example
     catalogue's update and deprovision playbooks do what provision's counterpart needs.
     """
-    from provisioning.services import _extravars
+    from provisioning.execution import extravars as _extravars
 
     run = service.last_run
     version = service.template_version

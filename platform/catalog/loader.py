@@ -14,6 +14,7 @@ import yaml
 from jsonschema import Draft202012Validator
 
 from catalog import schema as input_schema
+from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
 
 MANIFEST = "template.yml"
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -40,6 +41,17 @@ MANIFEST_SCHEMA = {
                 "properties": {"title": {"type": "string"}, "description": {"type": "string"}},
             },
         },
+        "lifetime": {
+            "type": "object",
+            "required": ["default", "max"],
+            "additionalProperties": False,
+            "properties": {
+                "default": {"type": "string", "pattern": DURATION_PATTERN},
+                "max": {"type": "string", "pattern": DURATION_PATTERN},
+            },
+        },
+        "timeout": {"type": "string", "pattern": DURATION_PATTERN},
+        "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
         "playbooks": {
             "type": "object",
             "required": list(ACTIONS),
@@ -162,6 +174,11 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
         (f"inputs.{f}" if f else "inputs", m)
         for f, m in input_schema.schema_problems(manifest["inputs"])
     ]
+    lifetime = manifest.get("lifetime")
+    if lifetime and parse_duration(lifetime["default"]) > parse_duration(lifetime["max"]):
+        problems.append(("lifetime.default", "is longer than lifetime.max"))
+    if "timeout" in manifest and parse_duration(manifest["timeout"]) > MAX_RUN_TIME:
+        problems.append(("timeout", f"must be at most {MAX_RUN_TIME.total_seconds() / 3600:g}h"))
     for action, playbook in manifest["playbooks"].items():
         message = _playbook_problem(playbook, files)
         if message:

@@ -1,5 +1,9 @@
-from django.db import models
+from datetime import timedelta
 
+from django.db import models
+from packaging.version import InvalidVersion, Version
+
+from core.durations import parse_duration
 from core.querysets import RestrictedQuerySet
 
 
@@ -75,6 +79,34 @@ class TemplateVersion(models.Model):
     @property
     def playbooks(self) -> dict:
         return self.manifest["playbooks"]
+
+    def _duration(self, *keys: str) -> timedelta | None:
+        value = self.manifest
+        for key in keys:
+            value = (value or {}).get(key)
+        return parse_duration(value) if value else None
+
+    @property
+    def lifetime_default(self) -> timedelta | None:
+        return self._duration("lifetime", "default")
+
+    @property
+    def lifetime_max(self) -> timedelta | None:
+        return self._duration("lifetime", "max")
+
+    @property
+    def timeout(self) -> timedelta | None:
+        return self._duration("timeout")
+
+    @property
+    def drift_check(self) -> timedelta | None:
+        return self._duration("drift_check")
+
+    def is_newer_than(self, other: "TemplateVersion") -> bool:
+        try:
+            return Version(self.version) > Version(other.version)
+        except InvalidVersion:
+            return self.created_at > other.created_at
 
 
 class CatalogSync(models.Model):

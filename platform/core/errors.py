@@ -8,3 +8,7 @@ class InvalidRequest(Exception):
     def __init__(self, errors: dict[str, list[str] | dict[str, list[str]]]):
         super().__init__(errors)
         self.errors = errors
+
+
+class Conflict(Exception):
+    """A request that the current state refuses: a run in progress, a finished run, ..."""

@@ -21,6 +21,7 @@ TEAM_PATHS: dict[str, str] = {
     "provisioning.service": "team",
     "provisioning.run": "service__team",
     "provisioning.runevent": "run__service__team",
+    "provisioning.serviceevent": "service__team",
 }
 
 # Models every signed-in user may see, but only platform engineers may change.

@@ -180,6 +180,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "RunActionEnum": "provisioning.states.RunAction",
+        "RunStatusEnum": "provisioning.states.RunStatus",
+        "ServiceStatusEnum": "provisioning.states.ServiceStatus",
+    },
 }
 
 # Celery: Redis in production and CI, kombu's filesystem transport as the embedded default.
@@ -195,22 +200,49 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # Above the longest run a template may take, so a late ack does not cause a redelivery.
+    # Above the longest run a template may take (core.durations.MAX_RUN_TIME, 5 h), so that a
+    # late ack never causes a redelivery while the run goes on.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("GANGPLANK_QUEUE", "gangplank")
 CELERY_TASK_IGNORE_RESULT = True
+# A run is a long job: a worker takes one message at a time and acknowledges it only once
+# the run has ended, so a message is not lost if the worker stops before it claims the run.
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# ...but when the process running a playbook dies, the message is acknowledged, not sent
+# again: the playbook may have half-run, so nothing restarts it behind the user's back. The
+# run's heartbeat stops, `fail_lost_runs` fails it with the reason, and people decide.
+# (Should the whole worker die, Redis redelivers after the visibility timeout; the
+# conditional claim then finds the run no longer queued and does nothing.)
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# A request made while the broker is away is saved anyway; fail fast, dispatch_queued_runs
+# sends it later.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+HOUSEKEEPING_SECONDS = float(os.environ.get("GANGPLANK_HOUSEKEEPING_SECONDS", 30))
 CELERY_BEAT_SCHEDULE = {
     "sync-catalog": {
         "task": "catalog.sync_catalog",
         "schedule": float(os.environ.get("GANGPLANK_CATALOG_SYNC_SECONDS", 300)),
     },
+    **{
+        name.replace("_", "-"): {"task": f"provisioning.{name}", "schedule": HOUSEKEEPING_SECONDS}
+        for name in (
+            "dispatch_queued_runs",
+            "fail_lost_runs",
+            "expire_services",
+            "schedule_drift_checks",
+        )
+    },
 }
+# A queued run sent this long ago and still not claimed is sent again (workers busy is
+# harmless: the claim makes duplicates do nothing).
+GANGPLANK_REDISPATCH_SECONDS = int(os.environ.get("GANGPLANK_REDISPATCH_SECONDS", 600))
+# A running run whose worker has not beaten for this long is failed as lost.
+GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 
 # Where templates' playbooks may create files (workspaces, sites) and where runs get their
 # private data dirs.

@@ -3,7 +3,15 @@ from django.db import models
 from django.db.models import Q
 
 from core.querysets import RestrictedQuerySet
-from provisioning.states import RUN_FINISHED, RunAction, RunStatus, ServiceStatus
+from provisioning.states import (
+    CHECK_MODE_ACTIONS,
+    RUN_FINISHED,
+    RUN_IN_PROGRESS,
+    RunAction,
+    RunStatus,
+    RunTrigger,
+    ServiceStatus,
+)
 
 
 class Service(models.Model):
@@ -22,6 +30,14 @@ class Service(models.Model):
     status = models.CharField(
         max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.PROVISIONING
     )
+    # Which action left the service failed, so that the portal offers the right way out.
+    failed_action = models.CharField(max_length=20, choices=RunAction.choices, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    expiry_warned_at = models.DateTimeField(null=True, blank=True)
+    drifted = models.BooleanField(default=False)
+    # What the last drift check found would change: [{"task", "host", "diff"}].
+    drift = models.JSONField(default=list, blank=True)
+    drift_checked_at = models.DateTimeField(null=True, blank=True)
     last_run = models.ForeignKey(
         "Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -42,7 +58,7 @@ class Service(models.Model):
                 name="service_unique_live_name_per_team",
             )
         ]
-        indexes = [models.Index(fields=["status"])]
+        indexes = [models.Index(fields=["status"]), models.Index(fields=["expires_at"])]
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}"
@@ -54,13 +70,28 @@ class Run(models.Model):
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="runs")
     action = models.CharField(max_length=20, choices=RunAction.choices)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.USER)
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
+    )
+    # The service's status when the run was queued: where a canceled queued run returns it.
+    service_status_before = models.CharField(max_length=20, blank=True)
     template_version = models.ForeignKey(
         "catalog.TemplateVersion", on_delete=models.PROTECT, related_name="runs"
     )
     inputs = models.JSONField(default=dict)
     outputs = models.JSONField(default=dict)
+    # Tasks that changed (or, in check mode, would change): [{"task", "host", "diff"}].
+    changes = models.JSONField(default=list, blank=True)
     rc = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    worker = models.CharField(max_length=255, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    canceled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -73,6 +104,14 @@ class Run(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         indexes = [models.Index(fields=["status"])]
+        constraints = [
+            # One run at a time per service, whatever process tries to queue a second.
+            models.UniqueConstraint(
+                fields=["service"],
+                condition=Q(status__in=RUN_IN_PROGRESS),
+                name="run_one_in_progress_per_service",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} of {self.service_id} (run {self.pk})"
@@ -80,6 +119,38 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in RUN_FINISHED
+
+    @property
+    def is_check_mode(self) -> bool:
+        return self.action in CHECK_MODE_ACTIONS
+
+
+class ServiceEvent(models.Model):
+    """A line of a service's timeline besides its runs: status changes, extensions."""
+
+    class Kind(models.TextChoices):
+        STATUS = "status", "Status changed"
+        EXTENDED = "extended", "Expiry extended"
+        DRIFT = "drift", "Drift checked"
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    run = models.ForeignKey(Run, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.kind} {self.from_status}->{self.to_status}"
 
 
 class RunEvent(models.Model):

@@ -6,6 +6,8 @@ templates, runs the playbook against localhost with this process's Python, and h
 events to the caller in batches, on the caller's thread.
 """
 
+import difflib
+import json
 import os
 import queue
 import shutil
@@ -22,6 +24,7 @@ import yaml
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
+TICK_SECONDS = 1.0
 _END = object()  # put on the event queue by the runner thread when it is done
 
 
@@ -31,6 +34,8 @@ class PlaybookResult:
     rc: int | None
     outputs: dict = field(default_factory=dict)
     error: str = ""
+    # Tasks that changed (in check mode: would change), each {"task", "host", "diff"}.
+    changes: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,24 +94,33 @@ def run_playbook(
     on_events: Callable[[list[dict]], None],
     data_root: Path,
     check: bool = False,
+    on_tick: Callable[[], bool] | None = None,
+    timeout: float | None = None,
 ) -> PlaybookResult:
     """Run `playbook` (a path within `files`) and return how it ended.
 
     `on_events` receives lists of ansible-runner event dicts, in counter order, at most
-    every BATCH_SECONDS, always on the calling thread.
+    every BATCH_SECONDS; `on_tick` is called about every TICK_SECONDS and stops the
+    playbook by returning True; past `timeout` seconds the playbook is stopped too. All
+    three are called on the calling thread.
     """
     data_dir = _write_data_dir(Path(data_root), files, extravars)
     events: queue.SimpleQueue = queue.SimpleQueue()
     outcome: dict = {}
     failures: list[str] = []
+    changes: list[dict] = []
+    stop = threading.Event()
 
     def handle(event: dict) -> bool:
         data = event.get("event_data") or {}
-        if event.get("event") == "playbook_on_stats":
+        kind = event.get("event")
+        result = data.get("res") or {}
+        if kind == "playbook_on_stats":
             outcome["outputs"] = data.get("artifact_data") or {}
-        if event.get("event") == "runner_on_failed" and not data.get("ignore_errors"):
-            message = (data.get("res") or {}).get("msg") or "failed"
-            failures.append(f"{data.get('task', 'a task')}: {message}")
+        elif kind == "runner_on_failed" and not data.get("ignore_errors"):
+            failures.append(f"{data.get('task', 'a task')}: {result.get('msg') or 'failed'}")
+        elif kind == "runner_on_ok" and result.get("changed"):
+            changes.append(_change(data))
         events.put(event)
         return False  # kept in the database by the caller, not in artifacts on disk
 
@@ -119,7 +133,7 @@ def run_playbook(
                 cmdline="--check --diff" if check else None,
                 quiet=True,
                 event_handler=handle,
-                cancel_callback=lambda: False,
+                cancel_callback=stop.is_set,
                 envvars={
                     "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
                     "ANSIBLE_FORCE_COLOR": "1",
@@ -128,7 +142,7 @@ def run_playbook(
                     "ANSIBLE_RETRY_FILES_ENABLED": "0",
                     "ANSIBLE_NOCOWS": "1",
                 },
-                settings={"suppress_ansible_output": True},
+                settings={"suppress_ansible_output": True, "pexpect_timeout": 0.5},
             )
         except Exception as exc:  # reported as the run's error, not lost in a thread
             outcome["exception"] = f"{type(exc).__name__}: {exc}"
@@ -136,24 +150,93 @@ def run_playbook(
             events.put(_END)
 
     thread = threading.Thread(target=target, name="ansible-runner", daemon=True)
+    watch = _Watch(stop=stop, on_tick=on_tick, timeout=timeout)
     try:
         thread.start()
-        _pump(events, on_events)
+        _pump(events, on_events, watch)
     finally:
+        stop.set()  # the playbook has ended, or the caller failed: never leave it running
         thread.join()
         shutil.rmtree(data_dir, ignore_errors=True)
     runner = outcome.get("runner")
     if runner is None:
         return PlaybookResult(status="failed", rc=None, error=outcome.get("exception", "no result"))
-    result = PlaybookResult(status=runner.status, rc=runner.rc, outputs=outcome.get("outputs", {}))
-    if not result.ok:
+    result = PlaybookResult(
+        status="timeout" if watch.timed_out else runner.status,
+        rc=runner.rc,
+        outputs=outcome.get("outputs", {}),
+        changes=changes,
+    )
+    if watch.timed_out:
+        result.error = f"timed out after {timeout:g} seconds"
+    elif runner.status == "canceled":
+        result.error = "canceled"
+    elif not result.ok:
         result.error = (
             "; ".join(failures) or f"ansible-playbook ended {runner.status} (rc {runner.rc})"
         )
     return result
 
 
-def _pump(events: queue.SimpleQueue, on_events: Callable[[list[dict]], None]) -> None:
+def _change(data: dict) -> dict:
+    """A changed task as {"task", "host", "diff"}, the diff as unified text."""
+    diffs = (data.get("res") or {}).get("diff") or []
+    if isinstance(diffs, dict):
+        diffs = [diffs]
+    texts = []
+    for diff in diffs:
+        if "prepared" in diff:
+            texts.append(str(diff["prepared"]))
+        elif "before" in diff or "after" in diff:
+            texts.append(_unified(diff))
+    return {"task": data.get("task", ""), "host": data.get("host", ""), "diff": "\n".join(texts)}
+
+
+def _unified(diff: dict) -> str:
+    def lines(value) -> list[str]:
+        if isinstance(value, dict | list):
+            value = json.dumps(value, indent=2, sort_keys=True)
+        return str(value or "").splitlines(keepends=True)
+
+    return "".join(
+        difflib.unified_diff(
+            lines(diff.get("before")),
+            lines(diff.get("after")),
+            fromfile=str(diff.get("before_header") or "before"),
+            tofile=str(diff.get("after_header") or "after"),
+        )
+    )
+
+
+@dataclass
+class _Watch:
+    """The caller's checks between batches: its tick (heartbeat, cancel) and the timeout."""
+
+    stop: threading.Event
+    on_tick: Callable[[], bool] | None
+    timeout: float | None
+    started: float = field(default_factory=time.monotonic)
+    next_tick: float = 0.0
+    timed_out: bool = False
+
+    def check(self) -> None:
+        now = time.monotonic()
+        if (
+            self.timeout is not None
+            and now - self.started > self.timeout
+            and not self.stop.is_set()
+        ):
+            self.timed_out = True
+            self.stop.set()
+        if self.on_tick is not None and now >= self.next_tick:
+            self.next_tick = now + TICK_SECONDS
+            if self.on_tick():
+                self.stop.set()
+
+
+def _pump(
+    events: queue.SimpleQueue, on_events: Callable[[list[dict]], None], watch: _Watch
+) -> None:
     """Hand events over in batches until the runner thread says it has ended."""
     batch: list[dict] = []
     deadline = time.monotonic() + BATCH_SECONDS
@@ -171,5 +254,6 @@ def _pump(events: queue.SimpleQueue, on_events: Callable[[list[dict]], None]) ->
             batch = []
         if time.monotonic() >= deadline:
             deadline = time.monotonic() + BATCH_SECONDS
+            watch.check()
     if batch:
         on_events(batch)

@@ -7,7 +7,13 @@ EVENTS_PAGE = 500
 
 def services_for(*, user) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
-        "team", "template", "template_version", "created_by", "last_run"
+        "team", "template__current_version", "template_version", "created_by", "last_run"
+    )
+
+
+def runs_of(*, service: Service) -> QuerySet[Run]:
+    return service.runs.select_related("template_version", "created_by").order_by(
+        "-created_at", "-pk"
     )
 
 

@@ -1,38 +1,42 @@
-"""Requesting services and running their playbooks: every write of the provisioning app."""
+"""What users ask of services and runs: every write the portal and the API make.
 
-import logging
+Each function checks the request, then changes the rows in one transaction; a queued run
+is sent to the workers once that transaction commits.
+"""
+
 import re
-from datetime import UTC
+from datetime import datetime
 from functools import partial
 
-from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 from catalog.schema import validate_inputs
 from core import permissions, states
-from core.errors import InvalidRequest
-from provisioning import runner
-from provisioning.models import Run, RunEvent, Service
+from core.errors import Conflict, InvalidRequest
+from provisioning.models import Run, Service, ServiceEvent
 from provisioning.states import (
+    RUN_IN_PROGRESS,
     RUN_TRANSITIONS,
-    SERVICE_AFTER_RUN,
     SERVICE_TRANSITIONS,
+    STATUS_DURING,
     RunAction,
     RunStatus,
+    RunTrigger,
+    ServiceStatus,
+    available_actions,
 )
 from teams.models import Team
 
-log = logging.getLogger(__name__)
-
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
 NAME_RULE = "Use 2 to 63 lowercase letters, digits and hyphens, starting with a letter."
+IN_PROGRESS = "A run of this service is already queued or running; wait for it or cancel it."
 
 
 def request_service(*, user, template: Template, team: Team, name: str, inputs: dict) -> Service:
-    """Create a service and queue its provision run; the run is dispatched once both commit."""
+    """Create a service and queue its provision run."""
     errors: dict = {}
     if not template.is_requestable:
         errors["template"] = ["This template is retired or has not loaded; it takes no requests."]
@@ -49,6 +53,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors.update(exc.errors)
     if errors:
         raise InvalidRequest(errors)
+    lifetime = version.lifetime_default
     try:
         with transaction.atomic():
             service = Service.objects.create(
@@ -58,8 +63,9 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 template_version=version,
                 inputs=inputs,
                 created_by=user,
+                expires_at=timezone.now() + lifetime if lifetime else None,
             )
-            _queue_run(service=service, action=RunAction.PROVISION, user=user)
+            _queue(service=service, action=RunAction.PROVISION, user=user, inputs=inputs)
     except IntegrityError as exc:  # a concurrent request took the name first
         if _name_taken(team=team, name=name):
             raise InvalidRequest(
@@ -70,119 +76,249 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
 
 
 def _name_taken(*, team: Team, name: str) -> bool:
-    return Service.objects.filter(team=team, name=name).exists()
+    return Service.objects.filter(team=team, name=name).exclude(status="deprovisioned").exists()
 
 
-def _queue_run(*, service: Service, action: str, user) -> Run:
-    from provisioning import tasks
+def update_service(*, user, service: Service, inputs: dict) -> Run:
+    """Run the update playbook with new inputs; they become the service's on success."""
+    _check_action(user=user, service=service, action=RunAction.UPDATE)
+    inputs = _changed_inputs(service=service, version=service.template_version, inputs=inputs)
+    return _queue_checked(service=service, action=RunAction.UPDATE, user=user, inputs=inputs)
+
+
+def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Run:
+    """Run the newest version's update playbook; inputs carry over, new defaults fill in."""
+    _check_action(user=user, service=service, action=RunAction.UPGRADE)
+    target = upgrade_target(service)
+    if target is None:
+        raise Conflict(f"{service.name} is on the newest version of its template.")
+    inputs = _changed_inputs(service=service, version=target, inputs=inputs or {})
+    return _queue_checked(
+        service=service, action=RunAction.UPGRADE, user=user, inputs=inputs, version=target
+    )
+
+
+def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = False) -> Run:
+    """Run the update (or upgrade) in check mode with diff: nothing is applied."""
+    _check_action(user=user, service=service, action=RunAction.PREVIEW)
+    version = service.template_version
+    if upgrade:
+        version = upgrade_target(service)
+        if version is None:
+            raise Conflict(f"{service.name} is on the newest version of its template.")
+    inputs = _changed_inputs(service=service, version=version, inputs=inputs)
+    return _queue_checked(
+        service=service, action=RunAction.PREVIEW, user=user, inputs=inputs, version=version
+    )
+
+
+def deprovision_service(*, user, service: Service, confirm: str | None = None) -> Run:
+    """Run the deprovision playbook; the service stays as history and frees its name."""
+    if confirm is not None and confirm != service.name:
+        raise InvalidRequest({"confirm": [f"Type the service's name, {service.name}, to confirm."]})
+    _check_action(user=user, service=service, action=RunAction.DEPROVISION)
+    return _queue_checked(
+        service=service, action=RunAction.DEPROVISION, user=user, inputs=service.inputs
+    )
+
+
+def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
+    """Move the service's expiry, up to its template's maximum lifetime from creation."""
+    _check_permission(user=user, service=service)
+    limit = service.template_version.lifetime_max
+    if service.expires_at is None or limit is None:
+        raise InvalidRequest({"expires_at": ["This service does not expire."]})
+    if service.status == ServiceStatus.DEPROVISIONED:
+        raise Conflict(f"{service.name} is deprovisioned.")
+    latest = service.created_at + limit
+    if expires_at <= timezone.now():
+        raise InvalidRequest({"expires_at": ["Must be in the future."]})
+    if expires_at > latest:
+        raise InvalidRequest({"expires_at": [f"Must be at most {latest:%Y-%m-%d %H:%M} UTC."]})
+    with transaction.atomic():
+        before = service.expires_at
+        Service.objects.filter(pk=service.pk).update(expires_at=expires_at, expiry_warned_at=None)
+        ServiceEvent.objects.create(
+            service=service,
+            kind=ServiceEvent.Kind.EXTENDED,
+            actor=user,
+            message=f"expiry moved from {before:%Y-%m-%d %H:%M} to {expires_at:%Y-%m-%d %H:%M}",
+        )
+    service.expires_at, service.expiry_warned_at = expires_at, None
+    return service
+
+
+def cancel_run(*, user, run: Run) -> Run:
+    """Cancel a queued run at once; ask the worker to stop a running one."""
+    _check_permission(user=user, service=run.service)
+    now = timezone.now()
+    with transaction.atomic():
+        if states.move(
+            Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED),
+            table=RUN_TRANSITIONS,
+            to=RunStatus.CANCELED,
+            finished_at=now,
+            canceled_by=user,
+            error=f"canceled by {user} before it started",
+        ):
+            if run.action in STATUS_DURING:
+                set_service_status(
+                    service_id=run.service_id,
+                    to=run.service_status_before or ServiceStatus.DEPROVISIONED,
+                    run=run,
+                    actor=user,
+                    message="canceled before it started; nothing was changed",
+                )
+        elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested_at=now, canceled_by=user
+        ):
+            raise Conflict(f"Run {run.pk} has already ended.")
+    run.refresh_from_db()
+    return run
+
+
+def retry_run(*, user, run: Run) -> Run:
+    """A new run of the same action with the same inputs, linked to the one it retries."""
+    service = run.service
+    if run.status not in (RunStatus.FAILED, RunStatus.CANCELED):
+        raise Conflict(f"Run {run.pk} did not fail; only failed or canceled runs are retried.")
+    if service.last_run_id != run.pk:
+        raise Conflict(f"Run {run.pk} is not the service's latest run; start a new action.")
+    _check_action(user=user, service=service, action=run.action)
+    return _queue_checked(
+        service=service,
+        action=run.action,
+        user=user,
+        inputs=run.inputs,
+        version=run.template_version,
+        retry_of=run,
+    )
+
+
+def upgrade_target(service: Service) -> TemplateVersion | None:
+    """The template's current version when it is newer than the service's, else None."""
+    current = service.template.current_version
+    if current is None or current.pk == service.template_version_id:
+        return None
+    return current if current.is_newer_than(service.template_version) else None
+
+
+def _check_permission(*, user, service: Service) -> None:
+    if not permissions.can(user, permissions.CHANGE, service):
+        raise PermissionDenied("Only the service's team can act on it.")
+
+
+def _check_action(*, user, service: Service, action: str) -> None:
+    _check_permission(user=user, service=service)
+    if action not in available_actions(service.status, service.failed_action):
+        label = RunAction(action).label.lower()
+        raise Conflict(f"{service.name} is {service.status}: it cannot {label} now.")
+
+
+def _changed_inputs(*, service: Service, version: TemplateVersion, inputs: dict) -> dict:
+    """The service's inputs with the given ones applied, valid for `version`.
+
+    Inputs the version no longer declares are dropped; `readOnly` inputs keep their value.
+    """
+    if not isinstance(inputs, dict):
+        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
+    properties = version.inputs_schema.get("properties") or {}
+    kept = {key: value for key, value in service.inputs.items() if key in properties}
+    merged = validate_inputs(version.inputs_schema, {**kept, **inputs})
+    locked = {
+        name: ["Cannot be changed after provisioning."]
+        for name, prop in properties.items()
+        if prop.get("readOnly")
+        and name in service.inputs
+        and merged.get(name) != service.inputs[name]
+    }
+    if locked:
+        raise InvalidRequest({"inputs": locked})
+    return merged
+
+
+def _queue_checked(*, service: Service, **kwargs) -> Run:
+    try:
+        with transaction.atomic():
+            return _queue(service=service, **kwargs)
+    except IntegrityError as exc:
+        if Run.objects.filter(service=service, status__in=RUN_IN_PROGRESS).exists():
+            raise Conflict(IN_PROGRESS) from exc
+        raise
+
+
+def _queue(
+    *,
+    service: Service,
+    action: str,
+    user,
+    inputs: dict,
+    version: TemplateVersion | None = None,
+    retry_of: Run | None = None,
+    trigger: str = RunTrigger.USER,
+) -> Run:
+    """Queue a run (inside the caller's transaction) and move the service to its status.
+
+    The partial unique index on runs in progress makes a second run of the same service
+    fail here with an IntegrityError, whichever process tries.
+    """
+    from provisioning.execution import dispatch_run
 
     run = Run.objects.create(
         service=service,
         action=action,
-        template_version=service.template_version,
-        inputs=service.inputs,
+        template_version=version or service.template_version,
+        inputs=inputs,
         created_by=user,
+        retry_of=retry_of,
+        trigger=trigger,
+        service_status_before=service.status if action != RunAction.PROVISION else "",
     )
-    Service.objects.filter(pk=service.pk).update(last_run=run)
+    during = STATUS_DURING.get(action)
+    if during and during != service.status:
+        moved = set_service_status(
+            service_id=service.pk, to=during, run=run, actor=user, from_status=service.status
+        )
+        if not moved:
+            raise Conflict(f"{service.name} changed meanwhile; reload and try again.")
+    Service.objects.filter(pk=service.pk).update(last_run=run, updated_at=timezone.now())
     service.last_run = run
-    # robust: a broker outage must not turn a saved request into an error page.
-    transaction.on_commit(partial(tasks.execute_run.delay, run.pk), robust=True)
+    service.status = during or service.status
+    # robust: a broker outage must not turn a saved request into an error; the periodic
+    # dispatch sends runs left queued.
+    transaction.on_commit(partial(dispatch_run, run.pk), robust=True)
     return run
 
 
-def execute_run(*, run_id: int) -> None:
-    """Claim a queued run, run its playbook and record how it ended.
-
-    The claim is a conditional update: a second delivery of the same message finds the run
-    no longer queued and does nothing.
-    """
-    claimed = states.move(
-        Run.objects.filter(pk=run_id),
-        table=RUN_TRANSITIONS,
-        to=RunStatus.RUNNING,
-        started_at=timezone.now(),
-    )
-    if not claimed:
-        log.info("run %s is not queued any more; nothing to do", run_id)
-        return
-    run = Run.objects.select_related("service__team", "template_version").get(pk=run_id)
-    version = run.template_version
-    try:
-        result = runner.run_playbook(
-            files=version.files,
-            playbook=version.playbooks[run.action],
-            extravars=_extravars(run),
-            on_events=partial(record_events, run_id=run.pk),
-            data_root=settings.RUNS_DIR,
-        )
-    except Exception as exc:
-        log.exception("run %s could not be carried out", run_id)
-        result = runner.PlaybookResult(
-            status="failed", rc=None, error=f"{type(exc).__name__}: {exc}"
-        )
-    finish_run(run=run, result=result)
-
-
-def _extravars(run: Run) -> dict:
-    service = run.service
-    return {
-        **run.inputs,
-        "gangplank": {
-            "service_id": service.pk,
-            "service_name": service.name,
-            "team": service.team.slug,
-            "run_id": run.pk,
-            "action": run.action,
-            "resources_dir": str(settings.RESOURCES_DIR),
-        },
-    }
-
-
-@transaction.atomic
-def finish_run(*, run: Run, result: runner.PlaybookResult) -> None:
-    status = RunStatus.SUCCEEDED if result.ok else RunStatus.FAILED
+def set_service_status(
+    *,
+    service_id: int,
+    to: str,
+    run: Run | None = None,
+    actor=None,
+    message: str = "",
+    from_status: str | None = None,
+    **fields,
+) -> bool:
+    """Move a service through the transition table and record it on its timeline."""
+    queryset = Service.objects.filter(pk=service_id)
+    if from_status is None:
+        from_status = queryset.values_list("status", flat=True).first()
     moved = states.move(
-        Run.objects.filter(pk=run.pk),
-        table=RUN_TRANSITIONS,
-        to=status,
-        finished_at=timezone.now(),
-        rc=result.rc,
-        outputs=result.outputs,
-        error=result.error,
-    )
-    service_status = SERVICE_AFTER_RUN.get((run.action, status))
-    if not moved or service_status is None:
-        return
-    changes = {"outputs": result.outputs} if result.ok else {}
-    states.move(
-        Service.objects.filter(pk=run.service_id),
+        queryset.filter(status=from_status),
         table=SERVICE_TRANSITIONS,
-        to=service_status,
+        to=to,
         updated_at=timezone.now(),
-        **changes,
+        **fields,
     )
-
-
-def record_events(events: list[dict], *, run_id: int) -> None:
-    """Store a batch of ansible-runner events with one INSERT; a replayed batch is ignored."""
-    now = timezone.now()
-    RunEvent.objects.bulk_create(
-        [_event_row(run_id, event, now) for event in events], ignore_conflicts=True
-    )
-
-
-def _event_row(run_id: int, event: dict, now) -> RunEvent:
-    data = event.get("event_data") or {}
-    created = parse_datetime(event.get("created") or "") or now
-    if timezone.is_naive(created):
-        created = timezone.make_aware(created, UTC)
-    return RunEvent(
-        run_id=run_id,
-        counter=event["counter"],
-        event=event.get("event", "")[:100],
-        task=str(data.get("task") or "")[:500],
-        host=str(data.get("host") or "")[:255],
-        stdout=event.get("stdout") or "",
-        data=data,
-        created_at=created,
-    )
+    if moved:
+        ServiceEvent.objects.create(
+            service_id=service_id,
+            kind=ServiceEvent.Kind.STATUS,
+            run=run,
+            from_status=from_status,
+            to_status=to,
+            actor=actor,
+            message=message,
+        )
+    return bool(moved)

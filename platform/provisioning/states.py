@@ -6,6 +6,9 @@ from django.db import models
 class ServiceStatus(models.TextChoices):
     PROVISIONING = "provisioning", "Provisioning"
     ACTIVE = "active", "Active"
+    UPDATING = "updating", "Updating"
+    DEPROVISIONING = "deprovisioning", "Deprovisioning"
+    DEPROVISIONED = "deprovisioned", "Deprovisioned"
     FAILED = "failed", "Failed"
 
 
@@ -14,34 +17,85 @@ class RunStatus(models.TextChoices):
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
 
 
 class RunAction(models.TextChoices):
     PROVISION = "provision", "Provision"
     UPDATE = "update", "Update"
+    UPGRADE = "upgrade", "Upgrade"
     DEPROVISION = "deprovision", "Deprovision"
+    PREVIEW = "preview", "Preview"
+    DRIFT_CHECK = "drift_check", "Drift check"
 
 
-S, R = ServiceStatus, RunStatus
+class RunTrigger(models.TextChoices):
+    USER = "user", "A user"
+    EXPIRY = "expiry", "The service's expiry"
+    SCHEDULE = "schedule", "The drift-check schedule"
+
+
+S, R, A = ServiceStatus, RunStatus, RunAction
 
 SERVICE_TRANSITIONS = {
-    S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED}),
-    S.ACTIVE: frozenset(),
-    S.FAILED: frozenset(),
+    # A provision canceled before it started made nothing: the service is gone.
+    S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED, S.DEPROVISIONED}),
+    S.ACTIVE: frozenset({S.UPDATING, S.DEPROVISIONING}),
+    # Back to active (or failed) when a queued update or deprovision is canceled.
+    S.UPDATING: frozenset({S.ACTIVE, S.FAILED}),
+    S.DEPROVISIONING: frozenset({S.DEPROVISIONED, S.FAILED, S.ACTIVE}),
+    S.FAILED: frozenset({S.PROVISIONING, S.UPDATING, S.DEPROVISIONING}),
+    S.DEPROVISIONED: frozenset(),
 }
 
 RUN_TRANSITIONS = {
-    # A queued run can fail without running: its template files could not be prepared.
-    R.QUEUED: frozenset({R.RUNNING, R.FAILED}),
-    R.RUNNING: frozenset({R.SUCCEEDED, R.FAILED}),
+    # A queued run can fail without running (its worker was lost before it started).
+    R.QUEUED: frozenset({R.RUNNING, R.FAILED, R.CANCELED}),
+    R.RUNNING: frozenset({R.SUCCEEDED, R.FAILED, R.CANCELED}),
     R.SUCCEEDED: frozenset(),
     R.FAILED: frozenset(),
+    R.CANCELED: frozenset(),
 }
 
+RUN_IN_PROGRESS = (R.QUEUED, R.RUNNING)
 RUN_FINISHED = frozenset(status for status, targets in RUN_TRANSITIONS.items() if not targets)
 
-# What a run's end makes of its service, by action.
-SERVICE_AFTER_RUN = {
-    (RunAction.PROVISION, R.SUCCEEDED): S.ACTIVE,
-    (RunAction.PROVISION, R.FAILED): S.FAILED,
+# The playbook each action runs, and what the service is while it runs and after success.
+# Actions without a status (previews, drift checks) never move the service.
+PLAYBOOK_OF = {
+    A.PROVISION: "provision",
+    A.UPDATE: "update",
+    A.UPGRADE: "update",
+    A.DEPROVISION: "deprovision",
+    A.PREVIEW: "update",
+    A.DRIFT_CHECK: "update",
 }
+STATUS_DURING = {
+    A.PROVISION: S.PROVISIONING,
+    A.UPDATE: S.UPDATING,
+    A.UPGRADE: S.UPDATING,
+    A.DEPROVISION: S.DEPROVISIONING,
+}
+STATUS_AFTER_SUCCESS = {
+    A.PROVISION: S.ACTIVE,
+    A.UPDATE: S.ACTIVE,
+    A.UPGRADE: S.ACTIVE,
+    A.DEPROVISION: S.DEPROVISIONED,
+}
+CHECK_MODE_ACTIONS = frozenset({A.PREVIEW, A.DRIFT_CHECK})
+CHECK_MODE_FROM = {A.PREVIEW: frozenset({S.ACTIVE, S.FAILED}), A.DRIFT_CHECK: frozenset({S.ACTIVE})}
+
+
+def available_actions(status: str, failed_action: str = "") -> frozenset[str]:
+    """The actions a service in `status` may start (whether a run is in progress aside)."""
+    actions = {
+        action for action, during in STATUS_DURING.items() if during in SERVICE_TRANSITIONS[status]
+    }
+    actions |= {action for action, sources in CHECK_MODE_FROM.items() if status in sources}
+    if status == S.FAILED:
+        # A service whose provision failed is retried or cleaned up, not changed.
+        if failed_action == A.PROVISION:
+            actions -= {A.UPDATE, A.UPGRADE, A.PREVIEW}
+        else:
+            actions.discard(A.PROVISION)
+    return frozenset(actions)

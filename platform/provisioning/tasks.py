@@ -1,8 +1,28 @@
 from celery import shared_task
 
-from provisioning import services
+from provisioning import execution, housekeeping
 
 
 @shared_task(name="provisioning.execute_run")
 def execute_run(run_id: int) -> None:
-    services.execute_run(run_id=run_id)
+    execution.execute_run(run_id=run_id)
+
+
+@shared_task(name="provisioning.dispatch_queued_runs")
+def dispatch_queued_runs() -> None:
+    housekeeping.dispatch_queued_runs()
+
+
+@shared_task(name="provisioning.fail_lost_runs")
+def fail_lost_runs() -> None:
+    housekeeping.fail_lost_runs()
+
+
+@shared_task(name="provisioning.expire_services")
+def expire_services() -> None:
+    housekeeping.expire_services()
+
+
+@shared_task(name="provisioning.schedule_drift_checks")
+def schedule_drift_checks() -> None:
+    housekeeping.schedule_drift_checks()

@@ -3,6 +3,7 @@ from rest_framework import serializers
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, RunEvent, Service
+from provisioning.services import upgrade_target
 from teams.models import Team
 
 
@@ -11,6 +12,11 @@ class ServiceSerializer(serializers.ModelSerializer):
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     template_version = serializers.CharField(source="template_version.version", read_only=True)
     created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    upgrade_available = serializers.SerializerMethodField()
+
+    def get_upgrade_available(self, service: Service) -> str | None:
+        target = upgrade_target(service)
+        return target.version if target else None
 
     class Meta:
         model = Service
@@ -26,8 +32,34 @@ class ServiceSerializer(serializers.ModelSerializer):
             "created_by",
             "created_at",
             "last_run",
+            "failed_action",
+            "expires_at",
+            "drifted",
+            "drift",
+            "drift_checked_at",
+            "upgrade_available",
         ]
         read_only_fields = fields
+
+
+class InputsSerializer(serializers.Serializer):
+    inputs = serializers.JSONField(required=False, default=dict)
+
+
+class PreviewSerializer(InputsSerializer):
+    upgrade = serializers.BooleanField(
+        required=False, default=False, help_text="preview the upgrade to the newest version"
+    )
+
+
+class DeprovisionSerializer(serializers.Serializer):
+    confirm = serializers.CharField(
+        required=False, default=None, help_text="the service's name, if you want it checked"
+    )
+
+
+class ExtendSerializer(serializers.Serializer):
+    expires_at = serializers.DateTimeField()
 
 
 class ServiceRequestSerializer(serializers.Serializer):
@@ -51,6 +83,9 @@ class ServiceRequestSerializer(serializers.Serializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
+    template_version = serializers.CharField(source="template_version.version", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
     class Meta:
         model = Run
         fields = [
@@ -58,12 +93,18 @@ class RunSerializer(serializers.ModelSerializer):
             "service",
             "action",
             "status",
+            "trigger",
+            "template_version",
+            "inputs",
+            "created_by",
             "created_at",
             "started_at",
             "finished_at",
             "rc",
             "outputs",
+            "changes",
             "error",
+            "retry_of",
         ]
         read_only_fields = fields
 

@@ -7,6 +7,10 @@ from rest_framework.response import Response
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from provisioning import selectors, services
 from provisioning.api.serializers import (
+    DeprovisionSerializer,
+    ExtendSerializer,
+    InputsSerializer,
+    PreviewSerializer,
     RunEventSerializer,
     RunSerializer,
     ServiceRequestSerializer,
@@ -24,7 +28,7 @@ class ServiceViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Service.objects.select_related(
-        "team", "template", "template_version", "created_by"
+        "team", "template__current_version", "template_version", "created_by"
     ).order_by("-created_at", "-pk")
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
@@ -39,11 +43,77 @@ class ServiceViewSet(
         service = services.request_service(user=request.user, **serializer.validated_data)
         return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
 
+    def _act(self, request, serializer_class, act) -> Response:
+        """Parse the body, call the service function, answer 202 with the queued run."""
+        body = serializer_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        run = act(user=request.user, service=self.get_object(), **body.validated_data)
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=InputsSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"], url_path="update", url_name="update")
+    def update_service(self, request, pk=None):
+        """Run the update playbook with new inputs (given ones replace, the rest are kept)."""
+        return self._act(request, InputsSerializer, services.update_service)
+
+    @extend_schema(request=PreviewSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def preview(self, request, pk=None):
+        """What an update (or the upgrade) would change: check mode with diff, nothing applied."""
+        return self._act(request, PreviewSerializer, services.preview_change)
+
+    @extend_schema(request=InputsSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def upgrade(self, request, pk=None):
+        """Move to the template's newest version; inputs carry over, new defaults fill in."""
+        return self._act(request, InputsSerializer, services.upgrade_service)
+
+    @extend_schema(request=DeprovisionSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def deprovision(self, request, pk=None):
+        """Run the deprovision playbook; the service stays as history."""
+        return self._act(request, DeprovisionSerializer, services.deprovision_service)
+
+    @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer})
+    @action(detail=True, methods=["post"])
+    def extend(self, request, pk=None):
+        """Move the expiry, up to the template's maximum lifetime from creation."""
+        body = ExtendSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        service = services.extend_service(
+            user=request.user, service=self.get_object(), **body.validated_data
+        )
+        return Response(ServiceSerializer(service).data)
+
+    @extend_schema(responses=RunSerializer(many=True))
+    @action(detail=True, filter_backends=[])
+    def runs(self, request, pk=None):
+        """The service's runs, newest first."""
+        runs = selectors.runs_of(service=self.get_object())
+        page = self.paginate_queryset(runs)
+        return self.get_paginated_response(RunSerializer(page, many=True).data)
+
 
 class RunViewSet(RestrictedReadOnlyViewSet):
-    queryset = Run.objects.order_by("-created_at", "-pk")
+    queryset = Run.objects.select_related("template_version", "created_by").order_by(
+        "-created_at", "-pk"
+    )
     serializer_class = RunSerializer
     filterset_fields = ["service", "status", "action"]
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a queued run, or stop a running one."""
+        run = services.cancel_run(user=request.user, run=self.get_object())
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """A new run of a failed run's action, with the same inputs."""
+        run = services.retry_run(user=request.user, run=self.get_object())
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="a counter")],

@@ -1,0 +1,17 @@
+import re
+from datetime import timedelta
+
+DURATION_PATTERN = r"^[1-9][0-9]*[smhdw]$"
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_duration(text: str) -> timedelta:
+    """'90s', '30m', '24h', '7d' or '2w' as a timedelta."""
+    if not re.match(DURATION_PATTERN, text or ""):
+        raise ValueError(f"{text!r} is not a duration such as 30m, 24h or 7d")
+    return timedelta(**{_UNITS[text[-1]]: int(text[:-1])})
+
+
+# No run may take longer than this: Redis' visibility timeout (settings) is set above it, so
+# that a long run's message is never redelivered while the run goes on.
+MAX_RUN_TIME = timedelta(hours=5)

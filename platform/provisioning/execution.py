@@ -1,0 +1,190 @@
+"""The worker's side of a run: claim it, run its playbook, record how it ended."""
+
+import logging
+import socket
+from datetime import UTC
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core import states
+from provisioning import runner
+from provisioning.models import Run, RunEvent, Service, ServiceEvent
+from provisioning.services import set_service_status
+from provisioning.states import (
+    PLAYBOOK_OF,
+    RUN_TRANSITIONS,
+    STATUS_AFTER_SUCCESS,
+    STATUS_DURING,
+    RunAction,
+    RunStatus,
+    ServiceStatus,
+)
+
+log = logging.getLogger(__name__)
+
+RUNNER_STATUS = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELED}
+
+
+def dispatch_run(run_id: int) -> None:
+    """Send a queued run to the workers and note when."""
+    from provisioning.tasks import execute_run
+
+    execute_run.delay(run_id)
+    Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=timezone.now())
+
+
+def execute_run(*, run_id: int) -> None:
+    """Claim a queued run, run its playbook and record how it ended.
+
+    The claim is a conditional update: a second delivery of the same message finds the run
+    no longer queued and does nothing, so a run is never started twice.
+    """
+    now = timezone.now()
+    claimed = states.move(
+        Run.objects.filter(pk=run_id),
+        table=RUN_TRANSITIONS,
+        to=RunStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=socket.gethostname(),
+    )
+    if not claimed:
+        log.info("run %s is not queued any more; nothing to do", run_id)
+        return
+    run = Run.objects.select_related("service__team", "template_version").get(pk=run_id)
+    version = run.template_version
+    timeout = version.timeout
+    try:
+        result = runner.run_playbook(
+            files=version.files,
+            playbook=version.playbooks[PLAYBOOK_OF[run.action]],
+            extravars=extravars(run),
+            on_events=partial(record_events, run_id=run.pk),
+            data_root=settings.RUNS_DIR,
+            check=run.is_check_mode,
+            on_tick=partial(_tick, run_id=run.pk),
+            timeout=timeout.total_seconds() if timeout else None,
+        )
+    except Exception as exc:
+        log.exception("run %s could not be carried out", run_id)
+        result = runner.PlaybookResult(
+            status="failed", rc=None, error=f"{type(exc).__name__}: {exc}"
+        )
+    finish_run(run=run, result=result)
+
+
+def extravars(run: Run) -> dict:
+    service = run.service
+    return {
+        **run.inputs,
+        "gangplank": {
+            "service_id": service.pk,
+            "service_name": service.name,
+            "team": service.team.slug,
+            "run_id": run.pk,
+            "action": run.action,
+            "resources_dir": str(settings.RESOURCES_DIR),
+        },
+    }
+
+
+def _tick(*, run_id: int) -> bool:
+    """Beat the run's heartbeat; True when the run should stop (canceled, or failed as lost)."""
+    Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
+    return not Run.objects.filter(
+        pk=run_id, status=RunStatus.RUNNING, cancel_requested_at__isnull=True
+    ).exists()
+
+
+@transaction.atomic
+def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
+    """Record the run's end and what it makes of its service, in one transaction."""
+    status = RUNNER_STATUS.get(result.status, RunStatus.FAILED)
+    error = result.error
+    if status == RunStatus.CANCELED:
+        canceler = Run.objects.filter(pk=run.pk).values_list("canceled_by__username", flat=True)
+        error = f"canceled by {canceler.first() or 'the platform'} while running"
+    moved = states.move(
+        Run.objects.filter(pk=run.pk),
+        table=RUN_TRANSITIONS,
+        to=status,
+        finished_at=timezone.now(),
+        rc=result.rc,
+        outputs=result.outputs,
+        changes=result.changes,
+        error=error,
+    )
+    if not moved:
+        return False
+    if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
+        _record_drift(run=run, changes=result.changes)
+    if run.action not in STATUS_DURING:
+        return True
+    if status == RunStatus.SUCCEEDED:
+        changes = {"failed_action": ""}
+        if run.action != RunAction.DEPROVISION:
+            changes.update(
+                inputs=run.inputs,
+                outputs=result.outputs,
+                template_version_id=run.template_version_id,
+                drifted=False,
+                drift=[],
+            )
+        set_service_status(
+            service_id=run.service_id, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
+        )
+    else:
+        message = f"{run.get_action_display().lower()} {status}: {error}"
+        if status == RunStatus.CANCELED:
+            message += "; the service may be partly changed: retry, update or clean up"
+        set_service_status(
+            service_id=run.service_id,
+            to=ServiceStatus.FAILED,
+            run=run,
+            message=message,
+            failed_action=run.action,
+        )
+    return True
+
+
+def _record_drift(*, run: Run, changes: list[dict]) -> None:
+    drifted = bool(changes)
+    Service.objects.filter(pk=run.service_id).update(
+        drifted=drifted, drift=changes, drift_checked_at=timezone.now()
+    )
+    tasks = ", ".join(change["task"] for change in changes)
+    ServiceEvent.objects.create(
+        service_id=run.service_id,
+        kind=ServiceEvent.Kind.DRIFT,
+        run=run,
+        message=f"drifted: {tasks} would change" if drifted else "no drift",
+    )
+
+
+def record_events(events: list[dict], *, run_id: int) -> None:
+    """Store a batch of ansible-runner events with one INSERT; a replayed batch is ignored."""
+    now = timezone.now()
+    RunEvent.objects.bulk_create(
+        [_event_row(run_id, event, now) for event in events], ignore_conflicts=True
+    )
+
+
+def _event_row(run_id: int, event: dict, now) -> RunEvent:
+    data = event.get("event_data") or {}
+    created = parse_datetime(event.get("created") or "") or now
+    if timezone.is_naive(created):
+        created = timezone.make_aware(created, UTC)
+    return RunEvent(
+        run_id=run_id,
+        counter=event["counter"],
+        event=event.get("event", "")[:100],
+        task=str(data.get("task") or "")[:500],
+        host=str(data.get("host") or "")[:255],
+        stdout=event.get("stdout") or "",
+        data=data,
+        created_at=created,
+    )

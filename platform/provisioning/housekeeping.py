@@ -1,0 +1,101 @@
+"""What beat does on its own: re-send runs left queued, fail runs whose worker is gone,
+expire services, schedule drift checks. Each step is safe to run twice or concurrently."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from provisioning import runner
+from provisioning.execution import dispatch_run, finish_run
+from provisioning.models import Run, Service
+from provisioning.services import _queue
+from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
+
+log = logging.getLogger(__name__)
+
+
+def dispatch_queued_runs() -> int:
+    """Send again the runs still queued: never sent (broker down) or sent long ago."""
+    now = timezone.now()
+    stale = Run.objects.filter(status=RunStatus.QUEUED).filter(
+        Q(dispatched_at__isnull=True, created_at__lt=now - timedelta(seconds=5))
+        | Q(dispatched_at__lt=now - timedelta(seconds=settings.GANGPLANK_REDISPATCH_SECONDS))
+    )
+    sent = 0
+    for run_id in stale.values_list("pk", flat=True):
+        try:
+            dispatch_run(run_id)
+            sent += 1
+        except Exception:  # the broker is still away; the next round tries again
+            log.warning("could not dispatch run %s; will retry", run_id, exc_info=True)
+            break
+    return sent
+
+
+def fail_lost_runs() -> int:
+    """Fail running runs whose worker stopped beating: they are never restarted."""
+    limit = timezone.now() - timedelta(seconds=settings.GANGPLANK_RUN_LOST_AFTER_SECONDS)
+    lost = Run.objects.filter(status=RunStatus.RUNNING, heartbeat_at__lt=limit).select_related(
+        "service"
+    )
+    failed = 0
+    for run in lost:
+        error = (
+            f"The worker running it ({run.worker or 'unknown'}) stopped responding; last heartbeat "
+            f"at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC. It was not restarted: check the "
+            "service, then retry or clean up."
+        )
+        failed += finish_run(run=run, result=runner.PlaybookResult("failed", None, error=error))
+    return failed
+
+
+def expire_services() -> dict[str, int]:
+    """Deprovision expired services; mark those expiring within a day."""
+    now = timezone.now()
+    warned = Service.objects.filter(
+        expires_at__lte=now + timedelta(days=1), expires_at__gt=now, expiry_warned_at__isnull=True
+    ).update(expiry_warned_at=now)
+    expired = 0
+    due = Service.objects.filter(
+        expires_at__lte=now, status__in=[ServiceStatus.ACTIVE, ServiceStatus.FAILED]
+    ).exclude(runs__status__in=RUN_IN_PROGRESS)
+    for service in due:
+        expired += _queue_system_run(service, RunAction.DEPROVISION, RunTrigger.EXPIRY)
+    return {"warned": warned, "expired": expired}
+
+
+def schedule_drift_checks() -> int:
+    """Queue a drift check for active services whose template asks for one and is due."""
+    now = timezone.now()
+    queued = 0
+    candidates = (
+        Service.objects.filter(
+            status=ServiceStatus.ACTIVE, template_version__manifest__has_key="drift_check"
+        )
+        .exclude(runs__status__in=RUN_IN_PROGRESS)
+        .select_related("template_version")
+    )
+    for service in candidates:
+        every = service.template_version.drift_check
+        last = service.drift_checked_at or service.updated_at
+        if every and last <= now - every:
+            queued += _queue_system_run(service, RunAction.DRIFT_CHECK, RunTrigger.SCHEDULE)
+    return queued
+
+
+def _queue_system_run(service: Service, action: str, trigger: str) -> int:
+    try:
+        with transaction.atomic():
+            _queue(
+                service=service, action=action, user=None, inputs=service.inputs, trigger=trigger
+            )
+    except IntegrityError:
+        return 0  # a user started a run meanwhile; the next round looks again
+    except Exception:
+        log.exception("could not queue %s of service %s", action, service.pk)
+        return 0
+    return 1
