@@ -187,3 +187,24 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_q
 def worker(celery_worker, transactional_db):
     """For tests that need the worker: rows they create are committed, so it sees them."""
     return celery_worker
+
+
+def request_via_api(api, template, name, inputs, team="alpha") -> dict:
+    """POST /api/services/ and return the created service."""
+    response = api.post(
+        "/api/services/",
+        {"template": template, "team": team, "name": name, "inputs": inputs},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def wait_for_run(api, run_id, *, timeout=120) -> dict:
+    """Poll GET /api/runs/{id}/ until the run has ended; return it."""
+
+    def ended():
+        run = api.get(f"/api/runs/{run_id}/").json()
+        return run if run["status"] in ("succeeded", "failed", "canceled") else None
+
+    return wait_for(ended, timeout=timeout, what=f"run {run_id} to end")
