@@ -1,7 +1,9 @@
 """Shared fixtures: the same few users, a real Celery worker process, the test catalogue."""
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -134,6 +136,52 @@ def celery_queue():
         conn.default_channel.queue_delete(queue)
 
 
+@contextlib.contextmanager
+def running(command: list[str], *, log: Path, env: dict, ready: bytes | None = None):
+    """A process of the test's own, in its own process group, stopped (or killed) at the end.
+
+    With `ready`, waits until that text appears in its log.
+    """
+    with open(log, "ab") as output:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        if ready:
+            wait_for(
+                lambda: ready in log.read_bytes() or process.poll() is not None,
+                timeout=60,
+                what=f"{command[3:5]} to start",
+            )
+            assert process.poll() is None, f"{command} died:\n{log.read_text()[-3000:]}"
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def celery_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "gangplank", *args]
+
+
+def worker_command(queue: str) -> list[str]:
+    return celery_command(
+        "worker", "-Q", queue, "--concurrency", "2", "--loglevel", "INFO",
+        "--without-gossip", "--without-mingle", "--hostname", f"{queue}@%h",
+    )  # fmt: skip
+
+
+def process_env(**extra) -> dict:
+    """The environment of a platform process on the test database."""
+    return {**os.environ, "DATABASE_URL": _test_database_url(), **extra}
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_queue):
     """A real `celery worker` process on the broker, on the test database, own queue."""
@@ -141,46 +189,10 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_q
 
     assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (set DATABASE_URL)"
     assert not settings.CELERY_BROKER_URL.startswith("filesystem"), "the suite runs on Redis"
-    queue = celery_queue
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "GANGPLANK_QUEUE": queue}
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "gangplank",
-        "worker",
-        "-Q",
-        queue,
-        "--concurrency",
-        "2",
-        "--loglevel",
-        "INFO",
-        "--without-gossip",
-        "--without-mingle",
-        "--hostname",
-        f"{queue}@%h",
-    ]
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_for(
-            lambda: b" ready." in log.read_bytes() or process.poll() is not None,
-            timeout=60,
-            what="the celery worker to start",
-        )
-        assert process.poll() is None, f"the worker died:\n{log.read_text()}"
-        yield {"process": process, "log": log, "queue": queue}
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    env = process_env(GANGPLANK_QUEUE=celery_queue)
+    with running(worker_command(celery_queue), log=log, env=env, ready=b" ready."):
+        yield {"log": log, "queue": celery_queue}
 
 
 @pytest.fixture

@@ -259,9 +259,9 @@ def write_version(root: Path, version: str, inputs: dict, marker: str) -> None:
         "playbooks": {"provision": "play.yml", "update": "play.yml", "deprovision": "play.yml"},
     }  # fmt: skip
     (folder / "template.yml").write_text(yaml.safe_dump(manifest))
-    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
-        {"ansible.builtin.set_stats": {"data": {"version": marker, "inputs": "{{ {'a': a | default(None), 'b': b | default(None), 'c': c | default(None)} }}"}}},
-    ]}]  # fmt: skip
+    seen = "{{ {'a': a | default(None), 'b': b | default(None), 'c': c | default(None)} }}"
+    stats = {"ansible.builtin.set_stats": {"data": {"version": marker, "inputs": seen}}}
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [stats]}]
     (folder / "play.yml").write_text(yaml.safe_dump(play))
 
 

@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 
 from conftest import wait_for
 from provisioning import runner
-from provisioning.models import Run, RunEvent, Service
 from provisioning.execution import record_events
+from provisioning.models import Run, RunEvent, Service
 from provisioning.tasks import execute_run
 
 pytestmark = pytest.mark.worker

@@ -6,7 +6,6 @@ is sent to the workers once that transaction commits.
 
 import re
 from datetime import datetime
-from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -285,8 +284,10 @@ def _queue(
     service.last_run = run
     service.status = during or service.status
     # robust: a broker outage must not turn a saved request into an error; the periodic
-    # dispatch sends runs left queued.
-    transaction.on_commit(partial(dispatch_run, run.pk), robust=True)
+    # dispatch sends runs left queued. (A lambda, not a partial: Django logs the callback's
+    # __qualname__ when it fails.)
+    run_id = run.pk
+    transaction.on_commit(lambda: dispatch_run(run_id), robust=True)
     return run
 
 
