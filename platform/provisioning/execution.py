@@ -93,11 +93,14 @@ def extravars(run: Run) -> dict:
 
 
 def _tick(*, run_id: int) -> bool:
-    """Beat the run's heartbeat; True when the run should stop (canceled, or failed as lost)."""
-    Run.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(heartbeat_at=timezone.now())
-    return not Run.objects.filter(
+    """Beat the run's heartbeat; True when it should stop (canceled, or failed as lost).
+
+    One conditional UPDATE: it beats only while the run is running and not asked to stop.
+    """
+    beating = Run.objects.filter(
         pk=run_id, status=RunStatus.RUNNING, cancel_requested_at__isnull=True
-    ).exists()
+    ).update(heartbeat_at=timezone.now())
+    return not beating
 
 
 @transaction.atomic

@@ -45,9 +45,10 @@ class ServiceViewSet(
 
     def _act(self, request, serializer_class, act) -> Response:
         """Parse the body, call the service function, answer 202 with the queued run."""
+        service = self.get_object()  # an invisible service is a 404 before anything else
         body = serializer_class(data=request.data)
         body.is_valid(raise_exception=True)
-        run = act(user=request.user, service=self.get_object(), **body.validated_data)
+        run = act(user=request.user, service=service, **body.validated_data)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=InputsSerializer, responses={202: RunSerializer})
@@ -78,11 +79,10 @@ class ServiceViewSet(
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         """Move the expiry, up to the template's maximum lifetime from creation."""
+        service = self.get_object()
         body = ExtendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        service = services.extend_service(
-            user=request.user, service=self.get_object(), **body.validated_data
-        )
+        service = services.extend_service(user=request.user, service=service, **body.validated_data)
         return Response(ServiceSerializer(service).data)
 
     @extend_schema(responses=RunSerializer(many=True))
