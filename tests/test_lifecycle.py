@@ -310,3 +310,72 @@ def test_the_runs_of_a_service_are_listed_newest_first(worker, catalog, api):
         ("update", "v2"),
         ("provision", "v1"),
     ]
+
+
+@pytest.mark.django_db
+def test_a_queued_run_is_canceled_at_once_and_the_service_goes_back(catalog, teams, owner):
+    from factories import make_service
+    from provisioning.services import cancel_run, update_service
+
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="calm", user=owner)
+    run = update_service(user=owner, service=service, inputs={"message": "new"})
+    assert Service.objects.get(pk=service.pk).status == "updating"
+
+    canceled = cancel_run(user=owner, run=run)
+
+    assert canceled.status == "canceled" and canceled.canceled_by == owner
+    service.refresh_from_db()
+    assert service.status == "active" and service.inputs == {"message": "calm"}
+    event = ServiceEvent.objects.filter(service=service).latest("created_at")
+    assert (event.from_status, event.to_status, event.actor) == ("updating", "active", owner)
+
+
+@pytest.mark.django_db
+def test_a_provision_canceled_before_it_started_frees_the_name(catalog, teams, owner):
+    from provisioning.services import cancel_run, request_service
+
+    service = request_service(user=owner, template=catalog["echo"], team=teams["alpha"],
+                              name="never", inputs={"message": "x"})  # fmt: skip
+    cancel_run(user=owner, run=service.last_run)
+
+    assert Service.objects.get(pk=service.pk).status == "deprovisioned"
+    request_service(user=owner, template=catalog["echo"], team=teams["alpha"],
+                    name="never", inputs={"message": "y"})  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_outsiders_cannot_act_and_members_can(catalog, teams, owner, member, outsider):
+    from conftest import api_client_for
+    from factories import make_service
+
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="ours", user=owner)
+    stranger = api_client_for(outsider)
+    for action in ("update", "preview", "upgrade", "deprovision", "extend"):
+        assert stranger.post(f"/api/services/{service.pk}/{action}/", {}).status_code == 404
+    for action in ("cancel", "retry"):
+        assert stranger.post(f"/api/runs/{service.last_run_id}/{action}/").status_code == 404
+    assert stranger.get(f"/api/services/{service.pk}/runs/").status_code == 404
+
+    colleague = api_client_for(member)
+    response = colleague.post(f"/api/services/{service.pk}/update/", {"inputs": {}}, format="json")
+    assert response.status_code == 202 and response.json()["created_by"] == "member"
+
+
+@pytest.mark.django_db
+def test_extend_and_upgrade_say_why_they_cannot(catalog, teams, owner):
+    from conftest import api_client_for
+    from factories import make_service
+
+    api = api_client_for(owner)
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="plain", user=owner)
+
+    extend = api.post(f"/api/services/{service.pk}/extend/", {"expires_at": "2099-01-01T00:00Z"})
+    assert extend.status_code == 400 and extend.json()["expires_at"] == [
+        "This service does not expire."
+    ]
+    assert api.post(f"/api/services/{service.pk}/extend/", {}).status_code == 400
+    upgrade = api.post(f"/api/services/{service.pk}/upgrade/", {}, format="json")
+    assert upgrade.status_code == 409 and "newest version" in upgrade.json()["detail"]
+    bad = api.post(f"/api/services/{service.pk}/update/", {"inputs": {"message": 3}}, format="json")
+    assert bad.status_code == 400 and "message" in bad.json()["inputs"]
+    assert Run.objects.filter(service=service).count() == 1

@@ -97,3 +97,24 @@ def test_teams_and_events_cost_a_constant_number_of_queries(
     many = (count_queries(lambda: api.get("/api/teams/")), count_queries(lambda: api.get(events)))
 
     assert few == many
+
+
+def test_a_services_runs_cost_a_constant_number_of_queries(catalog, teams, owner):
+    from provisioning.models import Run
+
+    api = api_client_for(owner)
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="many", user=owner)
+
+    def add_runs(count):
+        Run.objects.bulk_create(
+            Run(service=service, action="update", status="succeeded", created_by=owner,
+                template_version=service.template_version, inputs={"message": str(n)})
+            for n in range(count)
+        )  # fmt: skip
+
+    add_runs(9)
+    few = count_queries(lambda: api.get(f"/api/services/{service.pk}/runs/"))
+    add_runs(40)
+    many = count_queries(lambda: api.get(f"/api/services/{service.pk}/runs/"))
+
+    assert few == many

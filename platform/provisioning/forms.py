@@ -1,5 +1,9 @@
-from django import forms
+from datetime import UTC
 
+from django import forms
+from django.utils import timezone
+
+from catalog.forms import InputsForm
 from core import permissions
 from core.forms import BootstrapFormMixin
 from teams.models import Team
@@ -21,3 +25,56 @@ class ServiceRequestForm(BootstrapFormMixin, forms.Form):
         self.fields["name"].widget.attrs["required"] = True
         if len(teams) == 1:
             self.fields["team"].initial = teams[0].slug
+
+
+class ChangeInputsForm(InputsForm):
+    """A service's inputs for an update or an upgrade, pre-filled with what it has.
+
+    `locked` inputs (readOnly ones the service already has) are shown disabled and left out of
+    `values()`, so that the service keeps them. A text input the service has and the user
+    cleared is sent as "" (leaving it out would keep the old value).
+    """
+
+    def __init__(self, *args, current: dict, locked=frozenset(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.current = current
+        for name in locked:
+            if name in self.fields:
+                self.fields[name].disabled = True
+
+    def values(self) -> dict:
+        values = super().values()
+        for name, field in self.fields.items():
+            if field.disabled:
+                values.pop(name, None)
+            elif self.cleaned_data.get(name) == "" and name in self.current:
+                values[name] = ""
+        return values
+
+
+class DeprovisionForm(BootstrapFormMixin, forms.Form):
+    # Not required here: deprovision_service checks it against the name, with its message.
+    confirm = forms.CharField(
+        required=False,
+        label="Service name",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
+class UTCDateTimeField(forms.DateTimeField):
+    """A datetime-local value, read and shown in UTC whatever the active time zone."""
+
+    widget = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+    input_formats = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+
+    def to_python(self, value):
+        with timezone.override(UTC):
+            return super().to_python(value)
+
+    def prepare_value(self, value):
+        with timezone.override(UTC):
+            return super().prepare_value(value)
+
+
+class ExtendForm(BootstrapFormMixin, forms.Form):
+    expires_at = UTCDateTimeField(label="New expiry (UTC)")

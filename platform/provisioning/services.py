@@ -16,6 +16,7 @@ from catalog.schema import validate_inputs
 from core import permissions, states
 from core.errors import Conflict, InvalidRequest
 from provisioning.models import Run, Service, ServiceEvent
+from provisioning.selectors import carried_inputs, locked_inputs, upgrade_target
 from provisioning.states import (
     RUN_IN_PROGRESS,
     RUN_TRANSITIONS,
@@ -194,14 +195,6 @@ def retry_run(*, user, run: Run) -> Run:
     )
 
 
-def upgrade_target(service: Service) -> TemplateVersion | None:
-    """The template's current version when it is newer than the service's, else None."""
-    current = service.template.current_version
-    if current is None or current.pk == service.template_version_id:
-        return None
-    return current if current.is_newer_than(service.template_version) else None
-
-
 def _check_permission(*, user, service: Service) -> None:
     if not permissions.can(user, permissions.CHANGE, service):
         raise PermissionDenied("Only the service's team can act on it.")
@@ -221,18 +214,14 @@ def _changed_inputs(*, service: Service, version: TemplateVersion, inputs: dict)
     """
     if not isinstance(inputs, dict):
         raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
-    properties = version.inputs_schema.get("properties") or {}
-    kept = {key: value for key, value in service.inputs.items() if key in properties}
-    merged = validate_inputs(version.inputs_schema, {**kept, **inputs})
-    locked = {
-        name: ["Cannot be changed after provisioning."]
-        for name, prop in properties.items()
-        if prop.get("readOnly")
-        and name in service.inputs
-        and merged.get(name) != service.inputs[name]
-    }
-    if locked:
-        raise InvalidRequest({"inputs": locked})
+    merged = validate_inputs(version.inputs_schema, {**carried_inputs(service, version), **inputs})
+    changed = [
+        name for name in locked_inputs(service, version) if merged.get(name) != service.inputs[name]
+    ]
+    if changed:
+        raise InvalidRequest(
+            {"inputs": {key: ["Cannot be changed after provisioning."] for key in changed}}
+        )
     return merged
 
 

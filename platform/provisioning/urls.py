@@ -7,6 +7,12 @@ urlpatterns = [
     path("catalog/<slug:slug>/", views.request_service, name="request"),
     path("services/", views.service_list, name="services"),
     path("services/<int:pk>/", views.service_detail, name="service"),
+    path("services/<int:pk>/update/", views.update_service, name="update"),
+    path("services/<int:pk>/upgrade/", views.upgrade_service, name="upgrade"),
+    path("services/<int:pk>/deprovision/", views.deprovision_service, name="deprovision"),
+    path("services/<int:pk>/extend/", views.extend_service, name="extend"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("runs/<int:pk>/log/", views.run_log, name="run-log"),
+    path("runs/<int:pk>/cancel/", views.cancel_run, name="run-cancel"),
+    path("runs/<int:pk>/retry/", views.retry_run, name="run-retry"),
 ]

@@ -1,15 +1,23 @@
+from datetime import UTC
+from functools import partial
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from catalog.forms import InputsForm
 from catalog.models import Template
-from core.errors import InvalidRequest
+from core.errors import Conflict, InvalidRequest
 from core.views import paginate
 from provisioning import selectors, services
 from provisioning.filtersets import ServiceFilterSet
-from provisioning.forms import ServiceRequestForm
+from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
+from provisioning.models import Service
+from provisioning.states import RunStatus
 
 
 @login_required
@@ -45,13 +53,18 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _show_errors(exc: InvalidRequest, form, inputs_form) -> None:
+def _show_errors(exc: InvalidRequest, form, inputs_form=None) -> None:
+    """The service's errors on the forms: `inputs` on the inputs form's fields, the rest on
+    `form`'s (or as whole-form errors of whichever form the page has)."""
     for field, errors in exc.errors.items():
-        if field == "inputs":
+        if isinstance(errors, dict):  # inputs: name -> messages, "" for the whole
+            target = inputs_form or form
             for name, messages_ in errors.items():
-                inputs_form.add_error(name if name in inputs_form.fields else None, messages_)
-        else:
+                target.add_error(name if name in target.fields else None, messages_)
+        elif form is not None:
             form.add_error(field if field in form.fields else None, errors)
+        else:
+            inputs_form.add_error(None, errors)
 
 
 @login_required
@@ -64,20 +77,219 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    service = get_object_or_404(selectors.services_for(user=request.user), pk=pk)
-    runs = service.runs.select_related("created_by").order_by("-created_at", "-pk")[:50]
-    context = {"service": service, "runs": runs, "outputs": selectors.titled_outputs(service)}
+    service = _service(request, pk)
+    context = {
+        "service": service,
+        "actions": selectors.service_actions(service),
+        "timeline": selectors.timeline(service),
+        "timeline_limit": selectors.TIMELINE_LIMIT,
+        "outputs": selectors.titled_outputs(service),
+        "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
+        "latest_expiry": selectors.latest_expiry(service),
+    }
     if service.last_run and not service.last_run.is_finished:
         context["run"] = service.last_run
         context["log"] = selectors.log_page(run=service.last_run)
     return render(request, "provisioning/service_detail.html", context)
 
 
+def _service(request: HttpRequest, pk: int) -> Service:
+    """The service, if the user may see it; another team's is a 404."""
+    return get_object_or_404(selectors.services_for(user=request.user), pk=pk)
+
+
+@login_required
+def update_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """The service's inputs, to preview (check mode) or apply with the update playbook."""
+    service = _service(request, pk)
+    version = service.template_version
+    return _change_inputs(
+        request,
+        service,
+        version=version,
+        initial=service.inputs,
+        preview=partial(services.preview_change, upgrade=False),
+        apply=services.update_service,
+        applied="Update queued.",
+        template="provisioning/update.html",
+    )
+
+
+@login_required
+def upgrade_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """The inputs of the template's newest version, to preview or apply the upgrade."""
+    service = _service(request, pk)
+    target = selectors.upgrade_target(service)
+    if target is None:
+        messages.info(request, f"{service.name} is on the newest version of its template.")
+        return redirect("provisioning:service", pk=service.pk)
+    carried = selectors.carried_inputs(service, target)
+    return _change_inputs(
+        request,
+        service,
+        version=target,
+        initial=carried,
+        preview=partial(services.preview_change, upgrade=True),
+        apply=services.upgrade_service,
+        applied=f"Upgrade to {target.version} queued.",
+        template="provisioning/upgrade.html",
+        extra={"target": target, "dropped": [n for n in service.inputs if n not in carried]},
+    )
+
+
+def _change_inputs(
+    request: HttpRequest,
+    service: Service,
+    *,
+    version,
+    initial: dict,
+    preview,
+    apply,
+    applied: str,
+    template: str,
+    extra: dict | None = None,
+) -> HttpResponse:
+    """The update and upgrade pages: an inputs form with Preview and Apply buttons."""
+    data = request.POST if request.method == "POST" else None
+    form = ChangeInputsForm(
+        data,
+        schema=version.inputs_schema,
+        prefix="inputs",
+        initial=initial,
+        current=service.inputs,
+        locked=selectors.locked_inputs(service, version),
+    )
+    status = 200
+    if data is not None and form.is_valid():
+        act = apply if data.get("action") == "apply" else preview
+        try:
+            run = act(user=request.user, service=service, inputs=form.values())
+        except InvalidRequest as exc:
+            _show_errors(exc, None, form)
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            status = 409
+        else:
+            if act is preview:
+                messages.success(request, "Preview queued: nothing will be changed.")
+                return redirect("provisioning:run", pk=run.pk)
+            messages.success(request, applied)
+            return redirect("provisioning:service", pk=service.pk)
+    if form.errors:
+        status = 400
+    context = {
+        "service": service,
+        "version": version,
+        "form": form,
+        "actions": selectors.service_actions(service),
+        **(extra or {}),
+    }
+    return render(request, template, context, status=status)
+
+
+@login_required
+def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirm by typing the service's name, then run the deprovision playbook."""
+    service = _service(request, pk)
+    actions = selectors.service_actions(service)
+    form = DeprovisionForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.deprovision_service(
+                user=request.user, service=service, confirm=form.cleaned_data["confirm"]
+            )
+        except InvalidRequest as exc:
+            _show_errors(exc, form)
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            status = 409
+        else:
+            messages.success(request, f"{actions.deprovision_label} queued.")
+            return redirect("provisioning:service", pk=service.pk)
+    if form.errors:
+        status = 400
+    context = {"service": service, "form": form, "actions": actions}
+    return render(request, "provisioning/deprovision.html", context, status=status)
+
+
+@login_required
+def extend_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the service's expiry (the form also sits on the service page)."""
+    service = _service(request, pk)
+    if request.method == "POST":
+        form = ExtendForm(request.POST)
+    else:
+        form = ExtendForm(initial={"expires_at": service.expires_at})
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.extend_service(
+                user=request.user, service=service, expires_at=form.cleaned_data["expires_at"]
+            )
+        except InvalidRequest as exc:
+            _show_errors(exc, form)
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            return redirect("provisioning:service", pk=service.pk)
+        else:
+            when = form.cleaned_data["expires_at"].astimezone(UTC)
+            messages.success(request, f"{service.name} now expires on {when:%Y-%m-%d %H:%M} UTC.")
+            return redirect("provisioning:service", pk=service.pk)
+    if form.errors:
+        status = 400
+    context = {"service": service, "form": form, "latest_expiry": selectors.latest_expiry(service)}
+    return render(request, "provisioning/extend.html", context, status=status)
+
+
 @login_required
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
-    context = {"run": run, "service": run.service, "log": selectors.log_page(run=run)}
+    context = {
+        "run": run,
+        "service": run.service,
+        "log": selectors.log_page(run=run),
+        "actions": selectors.run_actions(run),
+    }
     return render(request, "provisioning/run_detail.html", context)
+
+
+@login_required
+@require_POST
+def cancel_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    try:
+        run = services.cancel_run(user=request.user, run=run)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        if run.status == RunStatus.CANCELED:
+            messages.success(request, f"Run {run.pk} canceled before it started.")
+        else:
+            messages.success(request, f"Cancel requested: run {run.pk} stops after its task.")
+    return _back(request, fallback=reverse("provisioning:run", args=[run.pk]))
+
+
+@login_required
+@require_POST
+def retry_run(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    try:
+        retry = services.retry_run(user=request.user, run=run)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return _back(request, fallback=reverse("provisioning:run", args=[run.pk]))
+    messages.success(request, f"Retry queued: run {retry.pk}.")
+    return redirect("provisioning:run", pk=retry.pk)
+
+
+def _back(request: HttpRequest, *, fallback: str) -> HttpResponse:
+    """Back to the page the button was on (`next`, when it is on this site), else `fallback`."""
+    target = request.POST.get("next", "")
+    safe = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return redirect(target if safe else fallback)
 
 
 @login_required

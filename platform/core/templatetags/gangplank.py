@@ -1,8 +1,10 @@
 import json
+from datetime import UTC, datetime, timedelta
 
 from ansi2html import Ansi2HTMLConverter
 from django import template
-from django.utils.html import format_html
+from django.utils import timezone
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -14,7 +16,21 @@ BADGES = {
     "provisioning": "info",
     "running": "info",
     "queued": "secondary",
+    "updating": "info",
+    "deprovisioning": "warning",
+    "deprovisioned": "dark",
+    "canceled": "warning",
 }
+
+# A diff line's class by its start, the first that matches: file headers, hunks, +, -.
+DIFF_CLASSES = (
+    ("+++", "diff-file"),
+    ("---", "diff-file"),
+    ("@@", "diff-hunk"),
+    ("+", "diff-add"),
+    ("-", "diff-del"),
+)
+EXPIRY_SOON = timedelta(days=1)
 
 _converter = Ansi2HTMLConverter(inline=True, dark_bg=True, escaped=True, linkify=False)
 
@@ -54,3 +70,50 @@ def status_badge(status: str, label: str = "") -> SafeString:
         status,
         label or status,
     )
+
+
+@register.filter
+def diff(text: str) -> SafeString:
+    """A unified diff as escaped HTML, added lines (+) and removed ones (-) in their spans."""
+    lines = []
+    for line in (text or "").splitlines():
+        css = next((css for prefix, css in DIFF_CLASSES if line.startswith(prefix)), "")
+        if css:
+            lines.append(format_html('<span class="{}">{}</span>', css, line))
+        else:
+            lines.append(conditional_escape(line))
+    return mark_safe("\n".join(lines))
+
+
+@register.simple_tag
+def expiry(expires_at: datetime) -> SafeString:
+    """'expires in 3 days' as a badge: a warning within a day, danger once past."""
+    now = timezone.now()
+    left = expires_at - now
+    if left <= timedelta(0):
+        colour, state, text = "danger", "expired", f"expired {roughly(-left)} ago"
+    elif left <= EXPIRY_SOON:
+        colour, state, text = "warning", "soon", f"expires in {roughly(left)}"
+    else:
+        colour, state, text = "light border", "later", f"expires in {roughly(left)}"
+    return format_html(
+        '<span class="badge text-bg-{} expiry" data-expiry="{}" title="{} UTC">{}</span>',
+        colour,
+        state,
+        expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
+        text,
+    )
+
+
+ROUGH_UNITS = (
+    ("day", timedelta(days=1)),
+    ("hour", timedelta(hours=1)),
+    ("minute", timedelta(minutes=1)),
+)
+
+
+def roughly(span: timedelta) -> str:
+    """A span in its largest unit, rounded: 6 days 23 hours is "7 days", 90 s "2 minutes"."""
+    name, unit = next(((n, u) for n, u in ROUGH_UNITS if span >= u), ROUGH_UNITS[-1])
+    count = max(1, int(span / unit + 0.5))
+    return f"{count} {name}{'' if count == 1 else 's'}"

@@ -3,7 +3,7 @@ from rest_framework import serializers
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, RunEvent, Service
-from provisioning.services import upgrade_target
+from provisioning.selectors import upgrade_target
 from teams.models import Team
 
 
