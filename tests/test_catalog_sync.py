@@ -129,6 +129,10 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
             "inputs.properties.x.pattern",
             "invalid JSON Schema",
         ),
+        (None, manifest(lifetime={"default": "30d", "max": "7d"}), "lifetime.default", "longer"),
+        (None, manifest(lifetime={"default": "7 days", "max": "30d"}), "lifetime.default", "match"),
+        (None, manifest(timeout="6h"), "timeout", "at most 5h"),
+        (None, manifest(drift_check="daily"), "drift_check", "does not match"),
         (
             None,
             manifest(inputs={"type": "object", "properties": {"db-name": {"type": "string"}}}),

@@ -10,23 +10,13 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from conftest import wait_for
+from conftest import request_via_api, wait_for
 from provisioning import runner
 from provisioning.execution import record_events
 from provisioning.models import Run, RunEvent, Service
 from provisioning.tasks import execute_run
 
 pytestmark = pytest.mark.worker
-
-
-def request(api, template, name, inputs, team="alpha"):
-    response = api.post(
-        "/api/services/",
-        {"template": template, "team": team, "name": name, "inputs": inputs},
-        format="json",
-    )
-    assert response.status_code == 201, response.json()
-    return response.json()
 
 
 def wait_until_settled(api, service_id, timeout=120):
@@ -38,11 +28,8 @@ def wait_until_settled(api, service_id, timeout=120):
 
 
 def run_directly(service: Service, action: str, **changes) -> runner.PlaybookResult:
-    """Run one of the service's playbooks as the worker would, with changed inputs.
-
-    Updates and deprovisioning through the platform come later; this proves the example
-    catalogue's update and deprovision playbooks do what provision's counterpart needs.
-    """
+    """Run one of the service's playbooks as the worker would, with changed inputs: the
+    example catalogue's update and deprovision playbooks, checked on their own."""
     from provisioning.execution import extravars as _extravars
 
     run = service.last_run
@@ -62,7 +49,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
 
 def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
     db_name = f"gp_e2e_{uuid.uuid4().hex[:8]}"
-    created = request(api, "postgres-database", "orders-db", {"db_name": db_name})
+    created = request_via_api(api, "postgres-database", "orders-db", {"db_name": db_name})
     assert created["status"] == "provisioning"
     assert created["last_run"]
 
@@ -106,7 +93,7 @@ def connection_dsn(dbname: str) -> str:
 
 
 def test_it_provisions_a_workspace_with_git_and_a_virtualenv(worker, catalog, api):
-    created = request(api, "dev-workspace", "sandbox", {"description": "Try things"})
+    created = request_via_api(api, "dev-workspace", "sandbox", {"description": "Try things"})
     service = wait_until_settled(api, created["id"])
 
     assert service["status"] == "active", service
@@ -124,7 +111,7 @@ def test_it_provisions_a_workspace_with_git_and_a_virtualenv(worker, catalog, ap
 
 
 def test_it_provisions_a_static_site(worker, catalog, api):
-    created = request(api, "static-site", "docs-site", {"title": "<b>Docs</b> & more"})
+    created = request_via_api(api, "static-site", "docs-site", {"title": "<b>Docs</b> & more"})
     service = wait_until_settled(api, created["id"])
 
     assert service["status"] == "active", service
@@ -142,7 +129,7 @@ def test_it_provisions_a_static_site(worker, catalog, api):
 
 def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
     literal = "{{ lookup('pipe', 'id') }}"
-    created = request(api, "echo", "injection", {"message": literal})
+    created = request_via_api(api, "echo", "injection", {"message": literal})
     service = wait_until_settled(api, created["id"])
 
     assert service["status"] == "active", service
@@ -153,7 +140,7 @@ def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
 
 
 def test_a_failing_playbook_fails_the_run_and_the_service_with_its_message(worker, catalog, api):
-    created = request(api, "failing", "doomed", {"reason": "disk on fire"})
+    created = request_via_api(api, "failing", "doomed", {"reason": "disk on fire"})
     service = wait_until_settled(api, created["id"])
 
     assert service["status"] == "failed"
@@ -166,7 +153,7 @@ def test_a_failing_playbook_fails_the_run_and_the_service_with_its_message(worke
 
 
 def test_events_arrive_while_the_run_goes_on_in_order(worker, catalog, api):
-    created = request(api, "slow", "slowpoke", {"steps": 4})
+    created = request_via_api(api, "slow", "slowpoke", {"steps": 4})
     run_id = created["last_run"]
 
     def some_events_while_running():
@@ -185,7 +172,7 @@ def test_events_arrive_while_the_run_goes_on_in_order(worker, catalog, api):
 
 
 def test_a_duplicate_message_does_not_run_twice(worker, catalog, api):
-    created = request(api, "echo", "twice", {"message": "once"})
+    created = request_via_api(api, "echo", "twice", {"message": "once"})
     run_id = created["last_run"]
     execute_run.delay(run_id)
     execute_run.delay(run_id)
