@@ -379,3 +379,16 @@ def test_extend_and_upgrade_say_why_they_cannot(catalog, teams, owner):
     bad = api.post(f"/api/services/{service.pk}/update/", {"inputs": {"message": 3}}, format="json")
     assert bad.status_code == 400 and "message" in bad.json()["inputs"]
     assert Run.objects.filter(service=service).count() == 1
+
+
+def test_a_run_executes_its_versions_stored_files_not_the_disk(worker, api, tmp_path):
+    from catalog.services import sync_catalog
+
+    root = tmp_path / "catalog"
+    shutil.copytree(TEST_CATALOG / "echo", root / "echo")
+    sync_catalog(directory=root)
+    (root / "echo" / "provision.yml").write_text("this is not a playbook: [")
+
+    service = provisioned(api, "echo", "stored", {"message": "from the database"})
+
+    assert service["outputs"] == {"echo": "from the database"}
