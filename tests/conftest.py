@@ -100,7 +100,30 @@ def outsider(django_user_model, teams):
 
 @pytest.fixture
 def ops(django_user_model):
-    return _user(django_user_model, "ops", is_staff=True)
+    """A platform engineer."""
+    from teams.models import GlobalRole
+
+    user = _user(django_user_model, "ops")
+    GlobalRole.objects.create(user=user, role="platform")
+    return user
+
+
+@pytest.fixture
+def auditor(django_user_model):
+    from teams.models import GlobalRole
+
+    user = _user(django_user_model, "auditor")
+    GlobalRole.objects.create(user=user, role="auditor")
+    return user
+
+
+@pytest.fixture
+def team_admin(django_user_model, teams):
+    from teams.models import Membership
+
+    user = _user(django_user_model, "teamadmin")
+    Membership.objects.create(team=teams["alpha"], user=user, role="admin")
+    return user
 
 
 def api_client_for(user) -> APIClient:

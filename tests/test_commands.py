@@ -49,3 +49,44 @@ def test_create_admin_prints_the_password_once_and_keeps_it(settings, tmp_path, 
 
     call_command("create_admin")
     assert password not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["owner", "admin", "--team", "alpha"], "owner is now team admin of alpha."),
+        (["owner", "member", "--team", "beta"], "owner is now member of beta."),
+        (["owner", "platform"], "owner is now platform engineer."),
+        (["owner", "auditor"], "owner is now auditor."),
+    ],
+)
+def test_grant_gives_roles(owner, teams, capsys, args, says):
+    call_command("grant", *args)
+    assert capsys.readouterr().out.strip() == says
+
+
+def test_grant_roles_take_effect(owner, teams):
+    from core import permissions
+
+    call_command("grant", "owner", "admin", "--team", "alpha")
+    assert permissions.can(owner, permissions.MANAGE, teams["alpha"])
+    assert not permissions.can(owner, permissions.MANAGE, teams["beta"])
+    call_command("grant", "owner", "auditor")
+    owner = type(owner).objects.get(pk=owner.pk)  # the role is read once per user object
+    assert permissions.can(owner, permissions.VIEW, teams["beta"])
+    assert not permissions.can(owner, permissions.CHANGE, teams["beta"])
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["ghost", "member", "--team", "alpha"], "No such user: ghost."),
+        (["owner", "member"], "needs an existing team"),
+        (["owner", "admin", "--team", "nope"], "needs an existing team"),
+        (["owner", "platform", "--team", "alpha"], "drop --team"),
+        (["owner", "king"], "Unknown role 'king'"),
+    ],
+)
+def test_grant_refuses_with_a_readable_message(owner, teams, args, error):
+    with pytest.raises(CommandError, match=error):
+        call_command("grant", *args)

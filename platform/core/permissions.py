@@ -2,18 +2,26 @@
 
 Two questions, both default deny:
 - `restrict(queryset, user=, action=)`: the rows of a queryset the user may act on;
-- `can(user, action, obj)`: whether the user may act on one object.
+- `can(user, action, obj)`: whether the user may act on one object (`check` raises a 403
+  with the reason).
 
-Actions: "view" (see it) and "change" (request services, run actions). A model takes part by
-naming the path from itself to its owning team in `TEAM_PATHS`; a model that is not listed
-is visible to no one but superusers.
+Actions: "view" (see it), "change" (request services, run actions) and "manage" (a team's
+members). Roles: a team's members view and change its services, its admins also manage
+it; platform engineers view and change everything and curate the catalogue; auditors view
+everything and change nothing; superusers do anything. A model takes part by naming the
+path from itself to its owning team in `TEAM_PATHS`; a model that is not listed is visible
+to no one but superusers and platform engineers.
 """
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 
 VIEW = "view"
 CHANGE = "change"
-ACTIONS = frozenset({VIEW, CHANGE})
+MANAGE = "manage"
+ACTIONS = frozenset({VIEW, CHANGE, MANAGE})
+PLATFORM = "platform"
+AUDITOR = "auditor"
 
 # Model label -> lookup from that model to its owning team's primary key.
 TEAM_PATHS: dict[str, str] = {
@@ -28,24 +36,44 @@ TEAM_PATHS: dict[str, str] = {
 CATALOG_MODELS = frozenset({"catalog.template", "catalog.templateversion"})
 
 
+def global_role(user) -> str | None:
+    """The user's role across teams ("platform", "auditor" or None), read once per user."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return PLATFORM
+    if not hasattr(user, "_gangplank_role"):
+        from teams.models import GlobalRole
+
+        role = GlobalRole.objects.filter(user=user).values_list("role", flat=True).first()
+        user._gangplank_role = role
+    return user._gangplank_role
+
+
 def is_platform_engineer(user) -> bool:
-    return bool(user.is_authenticated and user.is_active and (user.is_superuser or user.is_staff))
+    return global_role(user) == PLATFORM
 
 
 def _rule(user, action: str, label: str) -> Q | None:
     """A filter for what `user` may do on `label`, or None for everything."""
+    nothing = Q(pk__in=[])
     if action not in ACTIONS or not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    if user.is_superuser:
+        return nothing
+    role = global_role(user)
+    if role == PLATFORM:
         return None
     if label in CATALOG_MODELS:
-        return None if action == VIEW or user.is_staff else Q(pk__in=[])
+        return None if action == VIEW else nothing
+    if role == AUDITOR:
+        return None if action == VIEW and label in TEAM_PATHS else nothing
     path = TEAM_PATHS.get(label)
-    if path is None:
-        return Q(pk__in=[])
+    if path is None or (action == MANAGE and label != "teams.team"):
+        return nothing
     field = "pk" if path == "pk" else f"{path}_id"
-    team_ids = user.memberships.values("team_id")
-    return Q(**{f"{field}__in": team_ids})
+    memberships = user.memberships.all()
+    if action == MANAGE:
+        memberships = memberships.filter(role="admin")
+    return Q(**{f"{field}__in": memberships.values("team_id")})
 
 
 def restrict(queryset: QuerySet, *, user, action: str = VIEW) -> QuerySet:
@@ -56,3 +84,16 @@ def restrict(queryset: QuerySet, *, user, action: str = VIEW) -> QuerySet:
 def can(user, action: str, obj: Model) -> bool:
     model = type(obj)
     return restrict(model._default_manager.filter(pk=obj.pk), user=user, action=action).exists()
+
+
+def check(user, action: str, obj: Model) -> None:
+    """Raise PermissionDenied, with the reason, unless `user` may do `action` on `obj`."""
+    if can(user, action, obj):
+        return
+    if global_role(user) == AUDITOR:
+        raise PermissionDenied("Auditors can see everything but change nothing.")
+    if action == MANAGE:
+        raise PermissionDenied("Only the team's admins and platform engineers manage its members.")
+    if type(obj)._meta.label_lower in CATALOG_MODELS:
+        raise PermissionDenied("Only platform engineers curate the catalogue.")
+    raise PermissionDenied("Only the owning team's members and platform engineers can do this.")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
+    path("teams/", include("teams.urls")),
     path("", include("provisioning.urls")),
     path("api/", include(("gangplank.api", "api"))),
     path("admin/", admin.site.urls),

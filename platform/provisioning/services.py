@@ -7,7 +7,6 @@ is sent to the workers once that transaction commits.
 import re
 from datetime import datetime
 
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -40,8 +39,10 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
     errors: dict = {}
     if not template.is_requestable:
         errors["template"] = ["This template is retired or has not loaded; it takes no requests."]
-    if not permissions.can(user, permissions.CHANGE, team):
+    if not permissions.can(user, permissions.VIEW, team):
         errors["team"] = ["You can only request services for your own teams."]
+    else:
+        permissions.check(user, permissions.CHANGE, team)  # seen but not theirs: a 403
     if not NAME_RE.match(name or ""):
         errors["name"] = [NAME_RULE]
     elif _name_taken(team=team, name=name):
@@ -180,6 +181,7 @@ def cancel_run(*, user, run: Run) -> Run:
 def retry_run(*, user, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
+    _check_permission(user=user, service=service)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELED):
         raise Conflict(f"Run {run.pk} did not fail; only failed or canceled runs are retried.")
     if service.last_run_id != run.pk:
@@ -196,8 +198,7 @@ def retry_run(*, user, run: Run) -> Run:
 
 
 def _check_permission(*, user, service: Service) -> None:
-    if not permissions.can(user, permissions.CHANGE, service):
-        raise PermissionDenied("Only the service's team can act on it.")
+    permissions.check(user, permissions.CHANGE, service)
 
 
 def _check_action(*, user, service: Service, action: str) -> None:

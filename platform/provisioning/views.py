@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from catalog.forms import InputsForm
 from catalog.models import Template
+from core import permissions
 from core.errors import Conflict, InvalidRequest
 from core.views import paginate
 from provisioning import selectors, services
@@ -93,15 +94,19 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "provisioning/service_detail.html", context)
 
 
-def _service(request: HttpRequest, pk: int) -> Service:
-    """The service, if the user may see it; another team's is a 404."""
-    return get_object_or_404(selectors.services_for(user=request.user), pk=pk)
+def _service(request: HttpRequest, pk: int, *, action: str = permissions.VIEW) -> Service:
+    """The service, if the user may see it (another team's is a 404) and, for the pages of
+    an action, act on it (else a 403 with the reason)."""
+    service = get_object_or_404(selectors.services_for(user=request.user), pk=pk)
+    if action != permissions.VIEW:
+        permissions.check(request.user, action, service)
+    return service
 
 
 @login_required
 def update_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The service's inputs, to preview (check mode) or apply with the update playbook."""
-    service = _service(request, pk)
+    service = _service(request, pk, action=permissions.CHANGE)
     version = service.template_version
     return _change_inputs(
         request,
@@ -118,7 +123,7 @@ def update_service(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def upgrade_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The inputs of the template's newest version, to preview or apply the upgrade."""
-    service = _service(request, pk)
+    service = _service(request, pk, action=permissions.CHANGE)
     target = selectors.upgrade_target(service)
     if target is None:
         messages.info(request, f"{service.name} is on the newest version of its template.")
@@ -190,7 +195,7 @@ def _change_inputs(
 @login_required
 def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm by typing the service's name, then run the deprovision playbook."""
-    service = _service(request, pk)
+    service = _service(request, pk, action=permissions.CHANGE)
     actions = selectors.service_actions(service)
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -216,7 +221,7 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def extend_service(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the service's expiry (the form also sits on the service page)."""
-    service = _service(request, pk)
+    service = _service(request, pk, action=permissions.CHANGE)
     if request.method == "POST":
         form = ExtendForm(request.POST)
     else:

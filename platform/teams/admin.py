@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from teams.models import Membership, Team
+from teams.models import GlobalRole, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -15,3 +15,10 @@ class TeamAdmin(admin.ModelAdmin):
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+
+@admin.register(GlobalRole)
+class GlobalRoleAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "created_at"]
+    list_filter = ["role"]
+    autocomplete_fields = ["user"]

@@ -24,6 +24,7 @@ class Team(models.Model):
 class Membership(models.Model):
     class Role(models.TextChoices):
         MEMBER = "member", "Member"
+        ADMIN = "admin", "Team admin"
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -39,3 +40,20 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}"
+
+
+class GlobalRole(models.Model):
+    """A role across all teams: platform engineers (ops) and auditors."""
+
+    class Role(models.TextChoices):
+        PLATFORM = "platform", "Platform engineer"
+        AUDITOR = "auditor", "Auditor"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="global_role"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()}"

@@ -1,8 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from core import permissions
 from core.errors import InvalidRequest
-from teams.models import Membership, Team
+from teams.models import GlobalRole, Membership, Team
 
 
 @transaction.atomic
@@ -16,3 +17,57 @@ def create_team(*, slug: str, name: str, usernames: list[str] = ()) -> Team:
     for user in users:
         Membership.objects.get_or_create(team=team, user=user)
     return team
+
+
+TEAM_ROLES = {"member": Membership.Role.MEMBER, "admin": Membership.Role.ADMIN}
+GLOBAL_ROLES = {"platform": GlobalRole.Role.PLATFORM, "auditor": GlobalRole.Role.AUDITOR}
+
+
+@transaction.atomic
+def grant_role(*, username: str, role: str, team_slug: str | None = None) -> str:
+    """Give a user a team role (member, admin) or a global one (platform, auditor)."""
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise InvalidRequest({"username": [f"No such user: {username}."]})
+    if role in TEAM_ROLES:
+        team = Team.objects.filter(slug=team_slug).first() if team_slug else None
+        if team is None:
+            raise InvalidRequest({"team": [f"The {role} role needs an existing team (--team)."]})
+        Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+        return f"{username} is now {TEAM_ROLES[role].label.lower()} of {team.slug}."
+    if role in GLOBAL_ROLES:
+        if team_slug:
+            raise InvalidRequest({"team": [f"The {role} role is for all teams; drop --team."]})
+        GlobalRole.objects.update_or_create(user=user, defaults={"role": role})
+        return f"{username} is now {GLOBAL_ROLES[role].label.lower()}."
+    choices = ", ".join([*TEAM_ROLES, *GLOBAL_ROLES])
+    raise InvalidRequest({"role": [f"Unknown role {role!r}: use one of {choices}."]})
+
+
+@transaction.atomic
+def set_membership(*, actor, team: Team, username: str, role: str) -> Membership:
+    """Add a user to a team, or change their role in it (team admins and platform engineers)."""
+    permissions.check(actor, permissions.MANAGE, team)
+    if role not in TEAM_ROLES:
+        raise InvalidRequest({"role": ["Choose member or admin."]})
+    user = get_user_model().objects.filter(username=username, is_active=True).first()
+    if user is None:
+        raise InvalidRequest({"username": [f"No such user: {username}."]})
+    membership, _ = Membership.objects.update_or_create(
+        team=team, user=user, defaults={"role": role}
+    )
+    return membership
+
+
+@transaction.atomic
+def remove_membership(*, actor, team: Team, username: str) -> None:
+    """Take a user out of a team; a team keeps at least one admin once it has had one."""
+    permissions.check(actor, permissions.MANAGE, team)
+    memberships = Membership.objects.select_for_update().filter(team=team)
+    leaving = memberships.filter(user__username=username).first()
+    if leaving is None:
+        raise InvalidRequest({"username": [f"{username} is not in {team.slug}."]})
+    admins = [m for m in memberships if m.role == Membership.Role.ADMIN]
+    if leaving.role == Membership.Role.ADMIN and len(admins) == 1:
+        raise InvalidRequest({"username": ["A team keeps at least one admin; name another first."]})
+    leaving.delete()

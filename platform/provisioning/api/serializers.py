@@ -79,7 +79,8 @@ class ServiceRequestSerializer(serializers.Serializer):
         self.fields["template"].queryset = Template.objects.restrict(user).select_related(
             "current_version"
         )
-        self.fields["team"].queryset = Team.objects.restrict(user, permissions.CHANGE)
+        # Teams the caller can see: one they see but may not use is refused with a 403.
+        self.fields["team"].queryset = Team.objects.restrict(user, permissions.VIEW)
 
 
 class RunSerializer(serializers.ModelSerializer):

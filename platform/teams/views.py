@@ -1,0 +1,58 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from core import permissions
+from core.errors import InvalidRequest
+from teams import services
+from teams.forms import MembershipForm
+from teams.models import Team
+
+
+@login_required
+def team_list(request: HttpRequest) -> HttpResponse:
+    teams = Team.objects.restrict(request.user).order_by("name")
+    return render(request, "teams/team_list.html", {"teams": teams})
+
+
+@login_required
+def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    form = MembershipForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.set_membership(actor=request.user, team=team, **form.cleaned_data)
+        except InvalidRequest as exc:
+            for field, errors in exc.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, f"{form.cleaned_data['username']} is in {team.name}.")
+            return redirect("teams:detail", slug=team.slug)
+        status = 400
+    elif form.errors:
+        status = 400
+    memberships = team.memberships.select_related("user").order_by("user__username")
+    context = {
+        "team": team,
+        "memberships": memberships,
+        "form": form,
+        "can_manage": permissions.can(request.user, permissions.MANAGE, team),
+    }
+    return render(request, "teams/team_detail.html", context, status=status)
+
+
+@login_required
+@require_POST
+def remove_member(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    username = request.POST.get("username", "")
+    try:
+        services.remove_membership(actor=request.user, team=team, username=username)
+    except InvalidRequest as exc:
+        messages.error(request, " ".join(exc.errors["username"]))
+    else:
+        messages.success(request, f"{username} left {team.name}.")
+    return redirect("teams:detail", slug=team.slug)

@@ -1,0 +1,172 @@
+"""Every portal page and API endpoint, for every role: who gets in, who gets a 403 with a
+reason, who gets a 404. A route without a row here fails the suite."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from rest_framework.test import APIClient
+
+from conftest import api_client_for
+from factories import make_service
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ("anonymous", "member", "other", "admin", "platform", "auditor")
+OK = "ok"  # in: 2xx, a redirect other than to the login page, or 400/409 (allowed, bad request)
+
+# Who gets what, by kind of route; anonymous callers are sent to log in (portal) or get 401.
+PUBLIC = dict.fromkeys(ROLES, OK)
+SIGNED_IN = {**dict.fromkeys(ROLES, OK), "anonymous": "out"}
+PLATFORM_ONLY = {**dict.fromkeys(ROLES, 403), "anonymous": "out", "platform": OK}
+TEAM_VIEW = {"anonymous": "out", "member": OK, "other": 404, "admin": OK, "platform": OK,
+             "auditor": OK}  # fmt: skip
+TEAM_CHANGE = {**TEAM_VIEW, "auditor": 403}
+TEAM_MANAGE = {**TEAM_CHANGE, "member": 403}
+REQUEST = {**TEAM_CHANGE, "other": 400}  # another team's slug in a body is a field error
+
+# route name -> (method, url kwargs from the fixtures, body, expectations)
+MATRIX = {
+    "home": ("get", {}, None, PUBLIC),
+    "login": ("get", {}, None, PUBLIC),
+    "logout": ("post", {}, None, dict.fromkeys(ROLES, "out")),  # to the login page; runs last
+    "healthz": ("get", {}, None, PUBLIC),
+    "catalog:index": ("get", {}, None, SIGNED_IN),
+    "catalog:status": ("get", {}, None, PLATFORM_ONLY),
+    "teams:index": ("get", {}, None, SIGNED_IN),
+    "teams:detail": ("get", {"slug": "team"}, None, TEAM_VIEW),
+    "teams:detail#post": (
+        "post",
+        {"slug": "team"},
+        {"username": "bystander", "role": "member"},
+        TEAM_MANAGE,
+    ),
+    "teams:remove": ("post", {"slug": "team"}, {"username": "bystander"}, TEAM_MANAGE),
+    "provisioning:request": ("get", {"slug": "template"}, None, SIGNED_IN),
+    "provisioning:services": ("get", {}, None, SIGNED_IN),
+    "provisioning:service": ("get", {"pk": "service"}, None, TEAM_VIEW),
+    "provisioning:update": ("get", {"pk": "service"}, None, TEAM_CHANGE),
+    "provisioning:upgrade": ("get", {"pk": "service"}, None, TEAM_CHANGE),
+    "provisioning:deprovision": ("get", {"pk": "service"}, None, TEAM_CHANGE),
+    "provisioning:extend": ("get", {"pk": "service"}, None, TEAM_CHANGE),
+    "provisioning:run": ("get", {"pk": "run"}, None, TEAM_VIEW),
+    "provisioning:run-log": ("get", {"pk": "run"}, None, TEAM_VIEW),
+    "provisioning:run-cancel": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "provisioning:run-retry": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "api:api-root": ("get", {}, None, SIGNED_IN),
+    "api:schema": ("get", {}, None, PUBLIC),
+    "api:docs": ("get", {}, None, PUBLIC),
+    "api:template-list": ("get", {}, None, SIGNED_IN),
+    "api:template-detail": ("get", {"slug": "template"}, None, SIGNED_IN),
+    "api:team-list": ("get", {}, None, SIGNED_IN),
+    "api:team-detail": ("get", {"slug": "team"}, None, TEAM_VIEW),
+    "api:service-list": ("get", {}, None, SIGNED_IN),
+    "api:service-list#post": ("post", {}, "request", REQUEST),
+    "api:service-detail": ("get", {"pk": "service"}, None, TEAM_VIEW),
+    "api:service-runs": ("get", {"pk": "service"}, None, TEAM_VIEW),
+    "api:service-update": ("post", {"pk": "service"}, {"inputs": {}}, TEAM_CHANGE),
+    "api:service-preview": ("post", {"pk": "service"}, {"inputs": {}}, TEAM_CHANGE),
+    "api:service-upgrade": ("post", {"pk": "service"}, {}, TEAM_CHANGE),
+    "api:service-deprovision": ("post", {"pk": "service"}, {}, TEAM_CHANGE),
+    "api:service-extend": (
+        "post",
+        {"pk": "service"},
+        {"expires_at": "2099-01-01T00:00Z"},
+        TEAM_CHANGE,
+    ),
+    "api:run-list": ("get", {}, None, SIGNED_IN),
+    "api:run-detail": ("get", {"pk": "run"}, None, TEAM_VIEW),
+    "api:run-events": ("get", {"pk": "run"}, None, TEAM_VIEW),
+    "api:run-cancel": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "api:run-retry": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+}
+
+
+def routes() -> set[str]:
+    """Every named route of the site, outside Django's admin."""
+
+    def walk(patterns, namespace=""):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+                yield from walk(pattern.url_patterns, inner)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                yield f"{namespace}{pattern.name}"
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def test_every_route_has_a_row_in_the_matrix():
+    covered = {name.split("#")[0] for name in MATRIX}
+    assert routes() - covered == set(), "add these routes to the permission matrix"
+
+
+@pytest.fixture
+def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user_model):
+    bystander = django_user_model.objects.create_user("bystander", password="pw-bystander")
+    teams["alpha"].members.add(bystander)
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="svc", user=owner)
+    users = {"member": owner, "other": outsider, "admin": team_admin, "platform": ops,
+             "auditor": auditor}  # fmt: skip
+    objects = {
+        "team": "alpha",
+        "template": "echo",
+        "service": service.pk,
+        "run": service.last_run_id,
+    }
+    return users, objects
+
+
+def outcome(response) -> str | int:
+    code = response.status_code
+    if code == 302 and "/login/" in response["Location"]:
+        return "out"
+    if code == 401:
+        return "out"
+    if code in (403, 404):
+        return code
+    if code == 400 and response.get("Content-Type", "").startswith("application/json"):
+        body = response.json()
+        if "team" in body and "does not exist" in str(body["team"]):
+            return 400
+    assert code < 500, response.content[:500]
+    return OK
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_answer_the_matrix_says(world, client, role):
+    users, objects = world
+    user = users.get(role)
+    if user:
+        client.force_login(user)
+    api = api_client_for(user) if user else APIClient()
+    wrong = []
+    for key, (method, kwargs, body, expected) in sorted(
+        MATRIX.items(), key=lambda i: i[0] == "logout"
+    ):
+        name = key.split("#")[0]
+        url = reverse(name, kwargs={k: objects[v] for k, v in kwargs.items()})
+        if body == "request":
+            body = {"template": "echo", "team": "alpha", "name": f"by-{role}",
+                    "inputs": {"message": "hi"}}  # fmt: skip
+        caller = api if name.startswith("api:") else client
+        response = (
+            getattr(caller, method)(url, body or {}, format="json")
+            if caller is api
+            else (getattr(caller, method)(url, body or {}))
+        )
+        if outcome(response) != expected[role]:
+            wrong.append((key, expected[role], response.status_code))
+    assert wrong == [], f"{role}: (route, expected, got) {wrong}"
+
+
+def test_a_403_says_why(world, client):
+    users, objects = world
+    api = api_client_for(users["auditor"])
+
+    response = api.post(
+        f"/api/services/{objects['service']}/update/", {"inputs": {}}, format="json"
+    )
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Auditors can see everything but change nothing."
