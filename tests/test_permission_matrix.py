@@ -40,6 +40,7 @@ MATRIX = {
         TEAM_MANAGE,
     ),
     "teams:remove": ("post", {"slug": "team"}, {"username": "bystander"}, TEAM_MANAGE),
+    "teams:quota": ("post", {"slug": "team"}, {"max_services": "9"}, {**TEAM_MANAGE, "admin": 403}),
     "provisioning:request": ("get", {"slug": "template"}, None, SIGNED_IN),
     "provisioning:services": ("get", {}, None, SIGNED_IN),
     "provisioning:service": ("get", {"pk": "service"}, None, TEAM_VIEW),

@@ -8,6 +8,7 @@ import re
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Template, TemplateVersion
@@ -57,6 +58,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
     lifetime = version.lifetime_default
     try:
         with transaction.atomic():
+            _check_quota(team=team, template=template)
             service = Service.objects.create(
                 name=name,
                 team=team,
@@ -74,6 +76,24 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
             ) from exc
         raise
     return service
+
+
+def _check_quota(*, team: Team, template: Template) -> None:
+    """Refuse a service over the team's quotas. The team's row is locked until the
+    transaction ends, so two requests cannot both take the last place."""
+    Team.objects.select_for_update().get(pk=team.pk)
+    quotas = team.quotas.filter(Q(template__isnull=True) | Q(template=template))
+    for quota in quotas.order_by("template_id"):
+        live = Service.objects.filter(team=team).exclude(status=ServiceStatus.DEPROVISIONED)
+        scope = "services"
+        if quota.template_id:
+            live, scope = live.filter(template=template), f"{template.name} services"
+        count = live.count()
+        if count >= quota.max_services:
+            raise InvalidRequest(
+                {"team": [f"{team.name} has reached its quota of {quota.max_services} live "
+                          f"{scope}: it has {count}."]}
+            )  # fmt: skip
 
 
 def _name_taken(*, team: Team, name: str) -> bool:

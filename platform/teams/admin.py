@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from teams.models import GlobalRole, Membership, Team
+from teams.models import GlobalRole, Membership, Quota, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -9,12 +9,18 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class QuotaInline(admin.TabularInline):
+    model = Quota
+    extra = 0
+    autocomplete_fields = ["template"]
+
+
 @admin.register(Team)
 class TeamAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
     prepopulated_fields = {"slug": ["name"]}
-    inlines = [MembershipInline]
+    inlines = [MembershipInline, QuotaInline]
 
 
 @admin.register(GlobalRole)

@@ -57,3 +57,32 @@ class GlobalRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} is {self.get_role_display()}"
+
+
+class Quota(models.Model):
+    """A limit on a team's live services: in total (no template) or of one template."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="quotas")
+    template = models.ForeignKey(
+        "catalog.Template", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    max_services = models.PositiveIntegerField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "template"],
+                condition=models.Q(template__isnull=False),
+                name="quota_unique_per_template",
+            ),
+            models.UniqueConstraint(
+                fields=["team"],
+                condition=models.Q(template__isnull=True),
+                name="quota_unique_total",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        scope = self.template.slug if self.template_id else "all templates"
+        return f"{self.team.slug}: {self.max_services} services ({scope})"

@@ -1,9 +1,10 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from core import permissions
 from core.errors import InvalidRequest
-from teams.models import GlobalRole, Membership, Team
+from teams.models import GlobalRole, Membership, Quota, Team
 
 
 @transaction.atomic
@@ -71,3 +72,17 @@ def remove_membership(*, actor, team: Team, username: str) -> None:
     if leaving.role == Membership.Role.ADMIN and len(admins) == 1:
         raise InvalidRequest({"username": ["A team keeps at least one admin; name another first."]})
     leaving.delete()
+
+
+@transaction.atomic
+def set_quota(*, actor, team: Team, template=None, max_services: int | None) -> Quota | None:
+    """Set (or, with None, lift) a team's limit of live services, in total or per template."""
+    if not permissions.is_platform_engineer(actor):
+        raise PermissionDenied("Only platform engineers set quotas.")
+    if max_services is None:
+        Quota.objects.filter(team=team, template=template).delete()
+        return None
+    quota, _ = Quota.objects.update_or_create(
+        team=team, template=template, defaults={"max_services": max_services}
+    )
+    return quota

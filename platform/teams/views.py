@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 from core import permissions
 from core.errors import InvalidRequest
 from teams import services
-from teams.forms import MembershipForm
+from teams.forms import MembershipForm, QuotaForm
 from teams.models import Team
 
 
@@ -40,6 +40,8 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "memberships": memberships,
         "form": form,
         "can_manage": permissions.can(request.user, permissions.MANAGE, team),
+        "quotas": team.quotas.select_related("template").order_by("template__name"),
+        "quota_form": QuotaForm() if permissions.is_platform_engineer(request.user) else None,
     }
     return render(request, "teams/team_detail.html", context, status=status)
 
@@ -55,4 +57,17 @@ def remove_member(request: HttpRequest, slug: str) -> HttpResponse:
         messages.error(request, " ".join(exc.errors["username"]))
     else:
         messages.success(request, f"{username} left {team.name}.")
+    return redirect("teams:detail", slug=team.slug)
+
+
+@login_required
+@require_POST
+def set_quota(request: HttpRequest, slug: str) -> HttpResponse:
+    team = get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    form = QuotaForm(request.POST)
+    if form.is_valid():
+        services.set_quota(actor=request.user, team=team, **form.cleaned_data)
+        messages.success(request, f"Quotas of {team.name} saved.")
+    else:
+        messages.error(request, "Quota not saved: " + " ".join(form.errors.as_text().split("\n")))
     return redirect("teams:detail", slug=team.slug)
