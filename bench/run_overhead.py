@@ -58,8 +58,8 @@ def setup_django(env: dict[str, str]):
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
+    from accounts.services import create_token
     from catalog.models import Template
     from catalog.services import sync_catalog
     from teams.models import Team
@@ -72,7 +72,7 @@ def setup_django(env: dict[str, str]):
     template = Template.objects.select_related("current_version").get(slug=TEMPLATE)
     if not template.is_requestable:
         raise BenchError(f"template {TEMPLATE} did not load: {template.errors}")
-    return Token.objects.create(user=user).key, template.current_version
+    return create_token(user=user, name="bench")[1], template.current_version
 
 
 def free_port() -> int:

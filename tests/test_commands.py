@@ -45,7 +45,10 @@ def test_create_admin_prints_the_password_once_and_keeps_it(settings, tmp_path, 
     first = capsys.readouterr().out
     password = (tmp_path / "admin-password").read_text().strip()
     assert password in first
-    assert authenticate(username="admin", password=password).is_superuser
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/login/")
+    assert authenticate(request, username="admin", password=password).is_superuser
 
     call_command("create_admin")
     assert password not in capsys.readouterr().out

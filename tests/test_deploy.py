@@ -139,7 +139,7 @@ def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir)
     assert "password" in manage("create_admin")
     assert (tmp_path / "var" / "admin-password").stat().st_mode & 0o777 == 0o600
     manage("create_team", "demo", "--name", "Demo team", "--member", "admin")
-    token = manage("drf_create_token", "admin").split()[2]
+    token = manage("create_api_token", "admin", "--name", "smoke").strip()
     log = (tmp_path / "honcho.log").open("wb")
     honcho = subprocess.Popen(
         [str(Path(sys.executable).parent / "honcho"), "start"],

@@ -30,6 +30,8 @@ MATRIX = {
     "logout": ("post", {}, None, dict.fromkeys(ROLES, "out")),  # to the login page; runs last
     "healthz": ("get", {}, None, PUBLIC),
     "catalog:index": ("get", {}, None, SIGNED_IN),
+    "accounts:tokens": ("get", {}, None, SIGNED_IN),
+    "accounts:revoke": ("post", {}, {"token_key": "nothing"}, SIGNED_IN),
     "catalog:status": ("get", {}, None, PLATFORM_ONLY),
     "teams:index": ("get", {}, None, SIGNED_IN),
     "teams:detail": ("get", {"slug": "team"}, None, TEAM_VIEW),

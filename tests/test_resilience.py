@@ -56,7 +56,7 @@ def test_a_request_made_while_the_broker_is_down_runs_once_it_is_back(
     worker, catalog, owner, tmp_path
 ):
     """Web, worker and beat on a Redis of the test's own, stopped during the request."""
-    from rest_framework.authtoken.models import Token
+    from accounts.services import create_token
 
     port, web_port = free_port(), free_port()
     queue = f"outage-{port}"
@@ -64,7 +64,7 @@ def test_a_request_made_while_the_broker_is_down_runs_once_it_is_back(
         CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0", GANGPLANK_QUEUE=queue,
         GANGPLANK_HOUSEKEEPING_SECONDS="1", GANGPLANK_HTTPS="false",
     )  # fmt: skip
-    token = Token.objects.create(user=owner).key
+    _, token = create_token(user=owner, name="outage")
     web = [sys.executable, "-m", "gunicorn", "gangplank.wsgi", "--bind", f"127.0.0.1:{web_port}"]
     beat = celery_command("beat", "--loglevel", "INFO", "-s", str(tmp_path / "beat-schedule"))
     log = lambda name: tmp_path / f"{name}.log"  # noqa: E731

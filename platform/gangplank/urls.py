@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
     path("teams/", include("teams.urls")),
+    path("tokens/", include("accounts.urls")),
     path("", include("provisioning.urls")),
     path("api/", include(("gangplank.api", "api"))),
     path("admin/", admin.site.urls),

@@ -1,0 +1,28 @@
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import ApiToken
+from core.errors import InvalidRequest
+
+
+@transaction.atomic
+def create_token(*, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    """A new token for `user`; the key is returned once and only its hash is kept."""
+    name = (name or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = ["Give the token a name, to know it again."]
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = ["Must be in the future."]
+    if errors:
+        raise InvalidRequest(errors)
+    expiry = expires_at - timezone.now() if expires_at else None
+    return ApiToken.objects.create(user=user, expiry=expiry, name=name)
+
+
+def revoke_token(*, user, token_key: str) -> int:
+    """Delete the user's tokens with that key (its first characters); return how many."""
+    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_key).delete()
+    return deleted

@@ -1,0 +1,43 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import services
+from accounts.forms import TokenForm
+from accounts.models import ApiToken
+from core.errors import InvalidRequest
+
+
+@login_required
+def tokens(request: HttpRequest) -> HttpResponse:
+    """The user's API tokens; a new one's key is shown on this page once."""
+    form = TokenForm(request.POST or None)
+    new_key = None
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            _, new_key = services.create_token(user=request.user, **form.cleaned_data)
+        except InvalidRequest as exc:
+            for field, errors in exc.errors.items():
+                form.add_error(field, errors)
+        else:
+            form = TokenForm()
+    if form.errors:
+        status = 400
+    listed = ApiToken.objects.filter(user=request.user)
+    context = {"tokens": listed, "form": form, "new_key": new_key}
+    response = render(request, "accounts/tokens.html", context, status=status)
+    response["Cache-Control"] = "no-store"  # the page may hold a key
+    return response
+
+
+@login_required
+@require_POST
+def revoke(request: HttpRequest) -> HttpResponse:
+    if services.revoke_token(user=request.user, token_key=request.POST.get("token_key", "")):
+        messages.success(request, "Token revoked.")
+    else:
+        messages.error(request, "No such token.")
+    return redirect("accounts:tokens")
