@@ -12,7 +12,7 @@ from django.utils import timezone
 from provisioning import runner
 from provisioning.execution import dispatch_run, finish_run
 from provisioning.models import Run, Service
-from provisioning.services import _queue
+from provisioning.services import queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def schedule_drift_checks() -> int:
 def _queue_system_run(service: Service, action: str, trigger: str) -> int:
     try:
         with transaction.atomic():
-            _queue(
+            queue_run(
                 service=service, action=action, user=None, inputs=service.inputs, trigger=trigger
             )
     except IntegrityError:

@@ -68,7 +68,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 created_by=user,
                 expires_at=timezone.now() + lifetime if lifetime else None,
             )
-            _queue(service=service, action=RunAction.PROVISION, user=user, inputs=inputs)
+            queue_run(service=service, action=RunAction.PROVISION, user=user, inputs=inputs)
     except IntegrityError as exc:  # a concurrent request took the name first
         if _name_taken(team=team, name=name):
             raise InvalidRequest(
@@ -249,14 +249,14 @@ def _changed_inputs(*, service: Service, version: TemplateVersion, inputs: dict)
 def _queue_checked(*, service: Service, **kwargs) -> Run:
     try:
         with transaction.atomic():
-            return _queue(service=service, **kwargs)
+            return queue_run(service=service, **kwargs)
     except IntegrityError as exc:
         if Run.objects.filter(service=service, status__in=RUN_IN_PROGRESS).exists():
             raise Conflict(IN_PROGRESS) from exc
         raise
 
 
-def _queue(
+def queue_run(
     *,
     service: Service,
     action: str,
