@@ -21,7 +21,9 @@ TEAM_VIEW = {"anonymous": "out", "member": OK, "other": 404, "admin": OK, "platf
              "auditor": OK}  # fmt: skip
 TEAM_CHANGE = {**TEAM_VIEW, "auditor": 403}
 TEAM_MANAGE = {**TEAM_CHANGE, "member": 403}
-REQUEST = {**TEAM_CHANGE, "other": 400}  # another team's slug in a body is a field error
+REQUEST = {**TEAM_CHANGE, "other": 400}
+AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform": OK,
+         "auditor": OK}  # fmt: skip  # another team's slug in a body is a field error
 
 # route name -> (method, url kwargs from the fixtures, body, expectations)
 MATRIX = {
@@ -31,6 +33,11 @@ MATRIX = {
     "healthz": ("get", {}, None, PUBLIC),
     "catalog:index": ("get", {}, None, SIGNED_IN),
     "accounts:tokens": ("get", {}, None, SIGNED_IN),
+    "audit": ("get", {}, None, AUDIT),
+    "audit-export": ("get", {}, None, AUDIT),
+    "api:audit-list": ("get", {}, None, AUDIT),
+    "api:audit-detail": ("get", {"pk": "audit"}, None, AUDIT),
+    "api:audit-export": ("get", {}, None, AUDIT),
     "accounts:revoke": ("post", {}, {"token_key": "nothing"}, SIGNED_IN),
     "catalog:status": ("get", {}, None, PLATFORM_ONLY),
     "teams:index": ("get", {}, None, SIGNED_IN),
@@ -111,11 +118,15 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="svc", user=owner)
     users = {"member": owner, "other": outsider, "admin": team_admin, "platform": ops,
              "auditor": auditor}  # fmt: skip
+    from core import audit
+
+    event = audit.record(action="test.made", actor=owner, obj=service)
     objects = {
         "team": "alpha",
         "template": "echo",
         "service": service.pk,
         "run": service.last_run_id,
+        "audit": event.pk,
     }
     return users, objects
 

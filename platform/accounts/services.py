@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken
+from core import audit
 from core.errors import InvalidRequest
 
 
@@ -19,10 +20,18 @@ def create_token(*, user, name: str, expires_at: datetime | None = None) -> tupl
     if errors:
         raise InvalidRequest(errors)
     expiry = expires_at - timezone.now() if expires_at else None
-    return ApiToken.objects.create(user=user, expiry=expiry, name=name)
+    token, key = ApiToken.objects.create(user=user, expiry=expiry, name=name)
+    audit.record(action="token.created", actor=user, obj=user,
+                 changes={"token": [None, f"{name} ({token.token_key}…)"]})  # fmt: skip
+    return token, key
 
 
+@transaction.atomic
 def revoke_token(*, user, token_key: str) -> int:
     """Delete the user's tokens with that key (its first characters); return how many."""
-    deleted, _ = ApiToken.objects.filter(user=user, token_key=token_key).delete()
+    tokens = ApiToken.objects.filter(user=user, token_key=token_key)
+    names = [f"{t.name} ({t.token_key}…)" for t in tokens]
+    deleted, _ = tokens.delete()
+    for name in names:
+        audit.record(action="token.revoked", actor=user, obj=user, changes={"token": [name, None]})
     return deleted

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -7,6 +8,7 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import TokenForm
 from accounts.models import ApiToken
+from core import audit
 from core.errors import InvalidRequest
 
 
@@ -41,3 +43,18 @@ def revoke(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "No such token.")
     return redirect("accounts:tokens")
+
+
+class AuditedLoginView(LoginView):
+    """Django's login, with logins and failed logins on the audit trail."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        audit.record(action="auth.login", actor=form.get_user(), obj=form.get_user())
+        return response
+
+    def form_invalid(self, form):
+        audit.record(action="auth.login_failed", label=self.request.POST.get("username", ""))
+        return super().form_invalid(form)

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
+from core import audit
 
 
 def sync_catalog(*, directory: Path) -> CatalogSync:
@@ -30,6 +31,21 @@ def sync_catalog(*, directory: Path) -> CatalogSync:
         report.retired = sorted(retiring.values_list("slug", flat=True))
         retiring.update(retired_at=timezone.now())
         report.save()
+        audit.record(
+            action="catalog.synced",
+            obj=report,
+            label=str(directory),
+            changes={
+                key: [None, value]
+                for key, value in {
+                    "created": report.created,
+                    "updated": report.updated,
+                    "retired": report.retired,
+                    "problems": len(report.problems),
+                }.items()
+                if value
+            },
+        )
     return report
 
 

@@ -30,7 +30,10 @@ TEAM_PATHS: dict[str, str] = {
     "provisioning.run": "service__team",
     "provisioning.runevent": "run__service__team",
     "provisioning.serviceevent": "service__team",
+    "core.auditevent": "team",
 }
+# Models whose team rows only the team's admins see (besides platform engineers, auditors).
+ADMIN_ONLY_MODELS = frozenset({"core.auditevent"})
 
 # Models every signed-in user may see, but only platform engineers may change.
 CATALOG_MODELS = frozenset({"catalog.template", "catalog.templateversion"})
@@ -67,11 +70,13 @@ def _rule(user, action: str, label: str) -> Q | None:
     if role == AUDITOR:
         return None if action == VIEW and label in TEAM_PATHS else nothing
     path = TEAM_PATHS.get(label)
-    if path is None or (action == MANAGE and label != "teams.team"):
+    if path is None or (action == MANAGE and label not in ("teams.team", *ADMIN_ONLY_MODELS)):
         return nothing
     field = "pk" if path == "pk" else f"{path}_id"
     memberships = user.memberships.all()
-    if action == MANAGE:
+    if action == MANAGE or label in ADMIN_ONLY_MODELS:
+        if action == CHANGE:
+            return nothing
         memberships = memberships.filter(role="admin")
     return Q(**{f"{field}__in": memberships.values("team_id")})
 
@@ -97,3 +102,10 @@ def check(user, action: str, obj: Model) -> None:
     if type(obj)._meta.label_lower in CATALOG_MODELS:
         raise PermissionDenied("Only platform engineers curate the catalogue.")
     raise PermissionDenied("Only the owning team's members and platform engineers can do this.")
+
+
+def can_read_audit(user) -> bool:
+    """Platform engineers and auditors read the whole trail, team admins their teams'."""
+    if global_role(user) in (PLATFORM, AUDITOR):
+        return True
+    return bool(user.is_authenticated and user.memberships.filter(role="admin").exists())

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from catalog.api.views import TemplateViewSet
+from core.audit_views import AuditEventViewSet
 from provisioning.api.views import RunViewSet, ServiceViewSet
 from teams.api.views import TeamViewSet
 
@@ -13,6 +14,7 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("teams", TeamViewSet, basename="team")
 router.register("services", ServiceViewSet, basename="service")
 router.register("runs", RunViewSet, basename="run")
+router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core import states
+from core import audit, states
 from provisioning import runner
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.services import set_service_status
@@ -123,6 +123,12 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     )
     if not moved:
         return False
+    audit.record(
+        action="run.finished",
+        obj=run,
+        team=run.service.team,
+        changes={"status": [RunStatus.RUNNING, status], "rc": [None, result.rc]},
+    )
     if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
         _record_drift(run=run, changes=result.changes)
     if run.action not in STATUS_DURING:

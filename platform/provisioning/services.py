@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from catalog.models import Template, TemplateVersion
 from catalog.schema import validate_inputs
-from core import permissions, states
+from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.selectors import carried_inputs, locked_inputs, upgrade_target
@@ -67,6 +67,12 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 inputs=inputs,
                 created_by=user,
                 expires_at=timezone.now() + lifetime if lifetime else None,
+            )
+            audit.record(
+                action="service.requested",
+                actor=user,
+                obj=service,
+                changes={"template": [None, f"{template.slug} {version.version}"]},
             )
             queue_run(service=service, action=RunAction.PROVISION, user=user, inputs=inputs)
     except IntegrityError as exc:  # a concurrent request took the name first
@@ -165,6 +171,12 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
             actor=user,
             message=f"expiry moved from {before:%Y-%m-%d %H:%M} to {expires_at:%Y-%m-%d %H:%M}",
         )
+        audit.record(
+            action="service.extended",
+            actor=user,
+            obj=service,
+            changes={"expires_at": [before.isoformat(), expires_at.isoformat()]},
+        )
     service.expires_at, service.expiry_warned_at = expires_at, None
     return service
 
@@ -194,6 +206,7 @@ def cancel_run(*, user, run: Run) -> Run:
             cancel_requested_at=now, canceled_by=user
         ):
             raise Conflict(f"Run {run.pk} has already ended.")
+        audit.record(action="run.cancel", actor=user, obj=run, team=run.service.team)
     run.refresh_from_db()
     return run
 
@@ -283,6 +296,14 @@ def queue_run(
         trigger=trigger,
         service_status_before=service.status if action != RunAction.PROVISION else "",
     )
+    audit.record(
+        action=f"run.queued.{action}",
+        actor=user,
+        obj=run,
+        team=service.team,
+        label=f"{action} of {service}",
+        changes=audit.diff(service.inputs, inputs) if action != RunAction.PROVISION else {},
+    )
     during = STATUS_DURING.get(action)
     if during and during != service.status:
         moved = set_service_status(
@@ -331,5 +352,11 @@ def set_service_status(
             to_status=to,
             actor=actor,
             message=message,
+        )
+        audit.record(
+            action="service.status",
+            actor=actor,
+            obj=Service.objects.select_related("team").get(pk=service_id),
+            changes={"status": [from_status, to]},
         )
     return bool(moved)

@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from core import permissions
+from core import audit, permissions
 from core.errors import InvalidRequest
 from teams.models import GlobalRole, Membership, Quota, Team
 
@@ -14,9 +14,14 @@ def create_team(*, slug: str, name: str, usernames: list[str] = ()) -> Team:
     missing = sorted(set(usernames) - {user.username for user in users})
     if missing:
         raise InvalidRequest({"member": [f"No such user: {', '.join(missing)}."]})
-    team, _ = Team.objects.update_or_create(slug=slug, defaults={"name": name})
+    team, created = Team.objects.update_or_create(slug=slug, defaults={"name": name})
+    audit.record(action="team.created" if created else "team.renamed", obj=team, team=team,
+                 changes={"name": [None, name]})  # fmt: skip
     for user in users:
-        Membership.objects.get_or_create(team=team, user=user)
+        _, added = Membership.objects.get_or_create(team=team, user=user)
+        if added:
+            audit.record(action="membership.added", obj=team, team=team,
+                         changes={user.get_username(): [None, "member"]})  # fmt: skip
     return team
 
 
@@ -35,11 +40,13 @@ def grant_role(*, username: str, role: str, team_slug: str | None = None) -> str
         if team is None:
             raise InvalidRequest({"team": [f"The {role} role needs an existing team (--team)."]})
         Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+        audit.record(action="role.granted", obj=team, team=team, changes={username: [None, role]})
         return f"{username} is now {TEAM_ROLES[role].label.lower()} of {team.slug}."
     if role in GLOBAL_ROLES:
         if team_slug:
             raise InvalidRequest({"team": [f"The {role} role is for all teams; drop --team."]})
         GlobalRole.objects.update_or_create(user=user, defaults={"role": role})
+        audit.record(action="role.granted", obj=user, changes={username: [None, role]})
         return f"{username} is now {GLOBAL_ROLES[role].label.lower()}."
     choices = ", ".join([*TEAM_ROLES, *GLOBAL_ROLES])
     raise InvalidRequest({"role": [f"Unknown role {role!r}: use one of {choices}."]})
@@ -54,9 +61,12 @@ def set_membership(*, actor, team: Team, username: str, role: str) -> Membership
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
         raise InvalidRequest({"username": [f"No such user: {username}."]})
+    before = Membership.objects.filter(team=team, user=user).values_list("role", flat=True).first()
     membership, _ = Membership.objects.update_or_create(
         team=team, user=user, defaults={"role": role}
     )
+    audit.record(action="membership.set", actor=actor, obj=team, team=team,
+                 changes={username: [before, role]})  # fmt: skip
     return membership
 
 
@@ -72,6 +82,8 @@ def remove_membership(*, actor, team: Team, username: str) -> None:
     if leaving.role == Membership.Role.ADMIN and len(admins) == 1:
         raise InvalidRequest({"username": ["A team keeps at least one admin; name another first."]})
     leaving.delete()
+    audit.record(action="membership.removed", actor=actor, obj=team, team=team,
+                 changes={username: [leaving.role, None]})  # fmt: skip
 
 
 @transaction.atomic
@@ -79,6 +91,14 @@ def set_quota(*, actor, team: Team, template=None, max_services: int | None) -> 
     """Set (or, with None, lift) a team's limit of live services, in total or per template."""
     if not permissions.is_platform_engineer(actor):
         raise PermissionDenied("Only platform engineers set quotas.")
+    scope = template.slug if template else "all templates"
+    before = (
+        Quota.objects.filter(team=team, template=template)
+        .values_list("max_services", flat=True)
+        .first()
+    )
+    audit.record(action="quota.set", actor=actor, obj=team, team=team,
+                 changes={scope: [before, max_services]})  # fmt: skip
     if max_services is None:
         Quota.objects.filter(team=team, template=template).delete()
         return None

@@ -1,0 +1,12 @@
+from knox.auth import TokenAuthentication
+
+from core import audit
+
+
+class AuditedTokenAuthentication(TokenAuthentication):
+    """knox's token authentication, noting the token on the audit events of the request."""
+
+    def authenticate_credentials(self, token):
+        user, auth_token = super().authenticate_credentials(token)
+        audit.set_token(auth_token.token_key)
+        return user, auth_token

@@ -1,0 +1,80 @@
+"""The audit trail: `record` writes one event, inside the caller's transaction.
+
+Who and from where come from the request being served (set by `AuditContextMiddleware`
+and by the API's token authentication); outside a request (beat, workers) the actor is the
+system unless a user is given.
+"""
+
+import contextvars
+from dataclasses import dataclass
+
+from django.db import models
+
+from core.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Origin:
+    address: str | None = None
+    token: str = ""
+
+
+_origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
+    "audit_origin", default=None
+)
+NOWHERE = Origin()
+
+
+def record(
+    *,
+    action: str,
+    actor=None,
+    obj: models.Model | None = None,
+    team=None,
+    changes: dict | None = None,
+    label: str = "",
+) -> AuditEvent:
+    origin = _origin.get() or NOWHERE
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    if team is None and obj is not None:
+        team = getattr(obj, "team", None)
+    return AuditEvent.objects.create(
+        actor=actor.get_username() if authenticated else "",
+        actor_id=actor.pk if authenticated else None,
+        token=origin.token,
+        address=origin.address,
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=(label or str(obj))[:200] if obj is not None else label[:200],
+        team_id=team.pk if team is not None else None,
+        team=team.slug if team is not None else "",
+        changes=changes or {},
+    )
+
+
+def diff(before: dict, after: dict) -> dict:
+    """The fields whose values differ, as field -> [before, after]."""
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in sorted(set(before) | set(after))
+        if before.get(key) != after.get(key)
+    }
+
+
+def set_token(token_key: str) -> None:
+    _origin.set(Origin(address=(_origin.get() or NOWHERE).address, token=token_key))
+
+
+class AuditContextMiddleware:
+    """Notes the client's address for the events recorded while serving its request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        reset = _origin.set(Origin(address=request.META.get("REMOTE_ADDR") or None))
+        try:
+            return self.get_response(request)
+        finally:
+            _origin.reset(reset)
