@@ -14,8 +14,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
     object_type = django_filters.CharFilter(help_text="e.g. provisioning.service")
     object_id = django_filters.CharFilter()
     team = django_filters.CharFilter(help_text="a team's slug")
-    since = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt")
+    since = django_filters.IsoDateTimeFilter(
+        field_name="at", lookup_expr="gte", label="Since (UTC)"
+    )
+    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Until (UTC)")
 
     class Meta:
         model = AuditEvent

@@ -114,7 +114,7 @@ class Run(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} of {self.service_id} (run {self.pk})"
+        return f"run {self.pk}: {self.action} of service {self.service_id}"
 
     @property
     def is_finished(self) -> bool:
