@@ -244,3 +244,30 @@ def wait_for_run(api, run_id, *, timeout=120) -> dict:
         return run if run["status"] in ("succeeded", "failed", "canceled") else None
 
     return wait_for(ended, timeout=timeout, what=f"run {run_id} to end")
+
+
+def race(attempt, arguments, *, expected=Exception) -> list:
+    """Run `attempt(argument)` for each argument in threads released together, each on its
+    own database connection; return what each returned or the `expected` error it raised."""
+    import threading
+
+    arguments = list(arguments)
+    barrier = threading.Barrier(len(arguments))
+    outcomes = []
+
+    def run(argument):
+        try:
+            barrier.wait(timeout=10)
+            outcomes.append(attempt(argument))
+        except expected as exc:
+            outcomes.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(argument,)) for argument in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(outcomes) == len(arguments), "a racing thread did not finish"
+    return outcomes

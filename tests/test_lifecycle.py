@@ -214,37 +214,21 @@ def test_a_second_action_while_a_run_is_in_progress_is_a_409(worker, catalog, ap
 
 def test_concurrent_actions_on_one_service_queue_one_run(worker, catalog, api, owner, member):
     """Threads racing on PostgreSQL: the partial unique index lets exactly one through."""
-    import threading
-
-    from django.db import connection
-
+    from conftest import race
     from core.errors import Conflict
     from provisioning.services import preview_change, update_service
 
     service = Service.objects.get(pk=provisioned(api, "echo", "raced", {"message": "a"})["id"])
-    barrier = threading.Barrier(6)
-    outcomes = []
 
     def attempt(n):
-        try:
-            user = owner if n % 2 else member
-            barrier.wait(timeout=10)
-            act_ = update_service if n % 3 else preview_change
-            act_(user=user, service=service, inputs={"message": f"m{n}"})
-            outcomes.append("queued")
-        except Conflict as exc:
-            outcomes.append(str(exc))
-        finally:
-            connection.close()
+        act_ = update_service if n % 3 else preview_change
+        act_(user=owner if n % 2 else member, service=service, inputs={"message": f"m{n}"})
+        return "queued"
 
-    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(attempt, range(6), expected=Conflict)
 
     assert outcomes.count("queued") == 1, outcomes
-    assert len(outcomes) == 6
+    assert all(isinstance(o, Conflict) for o in outcomes if o != "queued")
     in_progress = Run.objects.filter(service=service, status__in=["queued", "running"])
     assert in_progress.count() <= 1
     wait_for_run(api, Run.objects.filter(service=service).latest("created_at").pk)

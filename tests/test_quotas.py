@@ -1,11 +1,9 @@
 """Platform engineers cap a team's live services; a request over a cap says which and why."""
 
-import threading
-
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
+from conftest import race
 from core.errors import InvalidRequest
 from factories import make_service
 from provisioning.models import Service
@@ -81,24 +79,15 @@ def test_two_concurrent_requests_cannot_both_take_the_last_place(
 ):
     """On PostgreSQL: the team's row is locked while a request counts and inserts."""
     set_quota(actor=ops, team=teams["alpha"], max_services=1)
-    barrier = threading.Barrier(2)
-    outcomes = []
 
     def attempt(user):
-        try:
-            barrier.wait(timeout=10)
-            request(user, catalog, teams, f"by-{user.username}")
-            outcomes.append("created")
-        except InvalidRequest as exc:
-            outcomes.append(exc.errors["team"][0])
-        finally:
-            connection.close()
+        request(user, catalog, teams, f"by-{user.username}")
+        return "created"
 
-    threads = [threading.Thread(target=attempt, args=(user,)) for user in (owner, member)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = [
+        o if o == "created" else o.errors["team"][0]
+        for o in race(attempt, [owner, member], expected=InvalidRequest)
+    ]
 
     assert sorted(outcomes) == [
         "Alpha has reached its quota of 1 live services: it has 1.",

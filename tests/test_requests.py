@@ -226,31 +226,18 @@ def test_the_form_offers_one_widget_per_type(client, owner, catalog):
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_requests_for_one_name_create_one_service(catalog, teams, owner, member):
     """On PostgreSQL, the unique constraint settles the race; the loser gets a field error."""
-    import threading
-
-    from django.db import connection
-
+    from conftest import race
     from provisioning.services import request_service
 
-    barrier = threading.Barrier(2)
-    outcomes = []
-
     def attempt(user):
-        try:
-            barrier.wait(timeout=10)
-            request_service(user=user, template=catalog["echo"], team=teams["alpha"],
-                            name="contested", inputs={"message": user.username})  # fmt: skip
-            outcomes.append("created")
-        except InvalidRequest as exc:
-            outcomes.append(exc.errors["name"][0])
-        finally:
-            connection.close()
+        request_service(user=user, template=catalog["echo"], team=teams["alpha"],
+                        name="contested", inputs={"message": user.username})  # fmt: skip
+        return "created"
 
-    threads = [threading.Thread(target=attempt, args=(user,)) for user in (owner, member)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = [
+        o if o == "created" else o.errors["name"][0]
+        for o in race(attempt, [owner, member], expected=InvalidRequest)
+    ]
 
     assert sorted(outcomes) == ["alpha already has a service named contested.", "created"]
     assert Service.objects.filter(name="contested").count() == 1
