@@ -32,17 +32,19 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     form = ServiceRequestForm(data, user=request.user)
     inputs_form = InputsForm(data, schema=template.current_version.inputs_schema, prefix="inputs")
     if data is not None and all([form.is_valid(), inputs_form.is_valid()]):
-        try:
-            service = services.request_service(
+        service, _ = _attempt(
+            request,
+            lambda: services.request_service(
                 user=request.user,
                 template=template,
                 team=form.cleaned_data["team"],
                 name=form.cleaned_data["name"],
                 inputs=inputs_form.values(),
-            )
-        except InvalidRequest as exc:
-            _show_errors(exc, form, inputs_form)
-        else:
+            ),
+            form,
+            inputs_form,
+        )
+        if service is not None:
             messages.success(request, f"{service.name} requested: its provision run is queued.")
             return redirect("provisioning:service", pk=service.pk)
     context = {"template": template, "form": form, "inputs_form": inputs_form}
@@ -66,6 +68,21 @@ def _show_errors(exc: InvalidRequest, form, inputs_form=None) -> None:
             form.add_error(field if field in form.fields else None, errors)
         else:
             inputs_form.add_error(None, errors)
+
+
+def _attempt(request: HttpRequest, call, form, inputs_form=None):
+    """Call a service function; a refusal goes onto the form(s) (400) or into a message (409).
+
+    Returns (what the call returned or None, the status to render with).
+    """
+    try:
+        return call(), 200
+    except InvalidRequest as exc:
+        _show_errors(exc, form, inputs_form)
+        return None, 400
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return None, 409
 
 
 @login_required
@@ -167,17 +184,16 @@ def _change_inputs(
     status = 200
     if data is not None and form.is_valid():
         act = apply if data.get("action") == "apply" else preview
-        try:
-            run = act(user=request.user, service=service, inputs=form.values())
-        except InvalidRequest as exc:
-            _show_errors(exc, None, form)
-        except Conflict as exc:
-            messages.error(request, str(exc))
-            status = 409
-        else:
-            if act is preview:
-                messages.success(request, "Preview queued: nothing will be changed.")
-                return redirect("provisioning:run", pk=run.pk)
+        run, status = _attempt(
+            request,
+            lambda: act(user=request.user, service=service, inputs=form.values()),
+            None,
+            form,
+        )
+        if run is not None and act is preview:
+            messages.success(request, "Preview queued: nothing will be changed.")
+            return redirect("provisioning:run", pk=run.pk)
+        if run is not None:
             messages.success(request, applied)
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
@@ -200,16 +216,15 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            services.deprovision_service(
-                user=request.user, service=service, confirm=form.cleaned_data["confirm"]
-            )
-        except InvalidRequest as exc:
-            _show_errors(exc, form)
-        except Conflict as exc:
-            messages.error(request, str(exc))
-            status = 409
-        else:
+        confirm = form.cleaned_data["confirm"]
+        run, status = _attempt(
+            request,
+            lambda: services.deprovision_service(
+                user=request.user, service=service, confirm=confirm
+            ),
+            form,
+        )
+        if run is not None:
             messages.success(request, f"{actions.deprovision_label} queued.")
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
@@ -228,18 +243,17 @@ def extend_service(request: HttpRequest, pk: int) -> HttpResponse:
         form = ExtendForm(initial={"expires_at": service.expires_at})
     status = 200
     if request.method == "POST" and form.is_valid():
-        try:
-            services.extend_service(
-                user=request.user, service=service, expires_at=form.cleaned_data["expires_at"]
+        when = form.cleaned_data["expires_at"]
+        extended, status = _attempt(
+            request,
+            lambda: services.extend_service(user=request.user, service=service, expires_at=when),
+            form,
+        )
+        if extended is not None:
+            messages.success(
+                request, f"{service.name} now expires on {when.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
             )
-        except InvalidRequest as exc:
-            _show_errors(exc, form)
-        except Conflict as exc:
-            messages.error(request, str(exc))
-            return redirect("provisioning:service", pk=service.pk)
-        else:
-            when = form.cleaned_data["expires_at"].astimezone(UTC)
-            messages.success(request, f"{service.name} now expires on {when:%Y-%m-%d %H:%M} UTC.")
+        if status != 400:  # done, or refused by the service's state: back to its page
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
