@@ -22,6 +22,9 @@ TEAM_VIEW = {"anonymous": "out", "member": OK, "other": 404, "admin": OK, "platf
 TEAM_CHANGE = {**TEAM_VIEW, "auditor": 403}
 TEAM_MANAGE = {**TEAM_CHANGE, "member": 403}
 REQUEST = {**TEAM_CHANGE, "other": 400}
+# Approvals: the requesting team and the approving team ("other" is beta, the approvers).
+APPROVAL_VIEW = {**TEAM_VIEW, "other": OK}
+DECIDE = {**dict.fromkeys(ROLES, 403), "anonymous": "out", "other": OK, "platform": OK}
 AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform": OK,
          "auditor": OK}  # fmt: skip  # another team's slug in a body is a field error
 
@@ -87,6 +90,13 @@ MATRIX = {
     "api:run-events": ("get", {"pk": "run"}, None, TEAM_VIEW),
     "api:run-cancel": ("post", {"pk": "run"}, None, TEAM_CHANGE),
     "api:run-retry": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "approvals:inbox": ("get", {}, None, SIGNED_IN),
+    "approvals:detail": ("get", {"pk": "approval"}, None, APPROVAL_VIEW),
+    "approvals:detail#post": ("post", {"pk": "approval"}, {"decision": "approve"}, DECIDE),
+    "api:approval-list": ("get", {}, None, SIGNED_IN),
+    "api:approval-detail": ("get", {"pk": "approval"}, None, APPROVAL_VIEW),
+    "api:approval-approve": ("post", {"pk": "approval"}, {}, DECIDE),
+    "api:approval-reject": ("post", {"pk": "approval"}, {"comment": "no"}, DECIDE),
 }
 
 
@@ -119,14 +129,23 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     users = {"member": owner, "other": outsider, "admin": team_admin, "platform": ops,
              "auditor": auditor}  # fmt: skip
     from core import audit
+    from provisioning.services import request_service
 
     event = audit.record(action="test.made", actor=owner, obj=service)
+    gated = request_service(
+        user=bystander,
+        template=catalog["gated"],
+        team=teams["alpha"],
+        name="gated",
+        inputs={"message": "hi", "environment": "prod"},
+    )
     objects = {
         "team": "alpha",
         "template": "echo",
         "service": service.pk,
         "run": service.last_run_id,
         "audit": event.pk,
+        "approval": gated.last_run.approval.pk,
     }
     return users, objects
 

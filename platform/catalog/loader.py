@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 import yaml
 from jsonschema import Draft202012Validator
 
+from catalog import approval
 from catalog import schema as input_schema
 from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
 
@@ -51,6 +52,7 @@ MANIFEST_SCHEMA = {
             },
         },
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
+        "approval": approval.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
         "playbooks": {
             "type": "object",
@@ -179,6 +181,8 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
         problems.append(("lifetime.default", "is longer than lifetime.max"))
     if "timeout" in manifest and parse_duration(manifest["timeout"]) > MAX_RUN_TIME:
         problems.append(("timeout", f"must be at most {MAX_RUN_TIME.total_seconds() / 3600:g}h"))
+    if "approval" in manifest:
+        problems += approval.problems(manifest["approval"], manifest["inputs"])
     for action, playbook in manifest["playbooks"].items():
         message = _playbook_problem(playbook, files)
         if message:

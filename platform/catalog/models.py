@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.db import models
 from packaging.version import InvalidVersion, Version
 
+from catalog import approval
 from core.durations import parse_duration
 from core.querysets import RestrictedQuerySet
 
@@ -101,6 +102,10 @@ class TemplateVersion(models.Model):
     @property
     def drift_check(self) -> timedelta | None:
         return self._duration("drift_check")
+
+    @property
+    def approval_rule(self) -> approval.Rule | None:
+        return approval.parse(self.manifest.get("approval"))
 
     def is_newer_than(self, other: "TemplateVersion") -> bool:
         try:

@@ -5,12 +5,13 @@ Two questions, both default deny:
 - `can(user, action, obj)`: whether the user may act on one object (`check` raises a 403
   with the reason).
 
-Actions: "view" (see it), "change" (request services, run actions) and "manage" (a team's
-members). Roles: a team's members view and change its services, its admins also manage
-it; platform engineers view and change everything and curate the catalogue; auditors view
-everything and change nothing; superusers do anything. A model takes part by naming the
-path from itself to its owning team in `TEAM_PATHS`; a model that is not listed is visible
-to no one but superusers and platform engineers.
+Actions: "view" (see it), "change" (request services, run actions), "manage" (a team's
+members) and "decide" (approve or reject a request: its approvers, never its requester).
+Roles: a team's members view and change its services, its admins also manage it; platform
+engineers view and change everything, curate the catalogue and decide every request;
+auditors view everything and change nothing; superusers do anything. A model takes part by
+naming the path from itself to its owning team in `TEAM_PATHS`; a model that is not listed
+is visible to no one but superusers and platform engineers.
 """
 
 from django.core.exceptions import PermissionDenied
@@ -19,7 +20,8 @@ from django.db.models import Model, Q, QuerySet
 VIEW = "view"
 CHANGE = "change"
 MANAGE = "manage"
-ACTIONS = frozenset({VIEW, CHANGE, MANAGE})
+DECIDE = "decide"
+ACTIONS = frozenset({VIEW, CHANGE, MANAGE, DECIDE})
 PLATFORM = "platform"
 AUDITOR = "auditor"
 
@@ -31,6 +33,12 @@ TEAM_PATHS: dict[str, str] = {
     "provisioning.runevent": "run__service__team",
     "provisioning.serviceevent": "service__team",
     "core.auditevent": "team",
+    "approvals.approval": "service__team",
+}
+# Models that a second team also sees and decides: model label -> (lookup to the approving
+# team, None meaning platform engineers; lookup to the requester, who never decides).
+APPROVER_PATHS: dict[str, tuple[str, str]] = {
+    "approvals.approval": ("approver_team", "requested_by"),
 }
 # Models whose team rows only the team's admins see (besides platform engineers, auditors).
 ADMIN_ONLY_MODELS = frozenset({"core.auditevent"})
@@ -63,6 +71,8 @@ def _rule(user, action: str, label: str) -> Q | None:
     if action not in ACTIONS or not user.is_authenticated or not user.is_active:
         return nothing
     role = global_role(user)
+    if action == DECIDE:
+        return _decide_rule(user, role, label)
     if role == PLATFORM:
         return None
     if label in CATALOG_MODELS:
@@ -78,7 +88,20 @@ def _rule(user, action: str, label: str) -> Q | None:
         if action == CHANGE:
             return nothing
         memberships = memberships.filter(role="admin")
-    return Q(**{f"{field}__in": memberships.values("team_id")})
+    rule = Q(**{f"{field}__in": memberships.values("team_id")})
+    if label in APPROVER_PATHS and action == VIEW:
+        rule |= Q(**{f"{APPROVER_PATHS[label][0]}_id__in": memberships.values("team_id")})
+    return rule
+
+
+def _decide_rule(user, role: str | None, label: str) -> Q:
+    if label not in APPROVER_PATHS or role == AUDITOR:
+        return Q(pk__in=[])
+    team, requester = APPROVER_PATHS[label]
+    not_theirs = ~Q(**{f"{requester}_id": user.pk})
+    if role == PLATFORM:
+        return not_theirs
+    return not_theirs & Q(**{f"{team}_id__in": user.memberships.values("team_id")})
 
 
 def restrict(queryset: QuerySet, *, user, action: str = VIEW) -> QuerySet:
@@ -97,6 +120,11 @@ def check(user, action: str, obj: Model) -> None:
         return
     if global_role(user) == AUDITOR:
         raise PermissionDenied("Auditors can see everything but change nothing.")
+    if action == DECIDE:
+        requester = APPROVER_PATHS.get(type(obj)._meta.label_lower, ("", ""))[1]
+        if requester and getattr(obj, f"{requester}_id", None) == user.pk:
+            raise PermissionDenied("Nobody approves their own request.")
+        raise PermissionDenied("Only the request's approvers decide it.")
     if action == MANAGE:
         raise PermissionDenied("Only the team's admins and platform engineers manage its members.")
     if type(obj)._meta.label_lower in CATALOG_MODELS:

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from approvals.api.views import ApprovalViewSet
 from catalog.api.views import TemplateViewSet
 from core.audit_views import AuditEventViewSet
 from provisioning.api.views import RunViewSet, ServiceViewSet
@@ -14,6 +15,7 @@ router.register("templates", TemplateViewSet, basename="template")
 router.register("teams", TeamViewSet, basename="team")
 router.register("services", ServiceViewSet, basename="service")
 router.register("runs", RunViewSet, basename="run")
+router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("audit", AuditEventViewSet, basename="audit")
 
 urlpatterns = [

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "teams",
     "catalog",
     "provisioning",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -124,6 +125,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "core.context_processors.roles",
+                "approvals.context_processors.pending",
             ],
         },
     },
@@ -266,6 +268,7 @@ CELERY_BEAT_SCHEDULE = {
             "schedule_drift_checks",
         )
     },
+    "lapse-approvals": {"task": "approvals.lapse_overdue", "schedule": HOUSEKEEPING_SECONDS},
 }
 # A queued run sent this long ago and still not claimed is sent again (workers busy is
 # harmless: the claim makes duplicates do nothing).

@@ -13,6 +13,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
     path("teams/", include("teams.urls")),
+    path("approvals/", include("approvals.urls")),
     path("tokens/", include("accounts.urls")),
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export/", audit_views.audit_export, name="audit-export"),

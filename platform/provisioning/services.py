@@ -19,6 +19,7 @@ from provisioning.models import Run, Service, ServiceEvent
 from provisioning.selectors import carried_inputs, locked_inputs, upgrade_target
 from provisioning.states import (
     RUN_IN_PROGRESS,
+    RUN_NOT_STARTED,
     RUN_TRANSITIONS,
     SERVICE_TRANSITIONS,
     STATUS_DURING,
@@ -182,33 +183,46 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
 
 
 def cancel_run(*, user, run: Run) -> Run:
-    """Cancel a queued run at once; ask the worker to stop a running one."""
+    """Cancel a run that has not started at once; ask the worker to stop a running one."""
+    from approvals.services import withdraw
+
     _check_permission(user=user, service=run.service)
-    now = timezone.now()
     with transaction.atomic():
-        if states.move(
-            Run.objects.filter(pk=run.pk, status=RunStatus.QUEUED),
-            table=RUN_TRANSITIONS,
-            to=RunStatus.CANCELED,
-            finished_at=now,
-            canceled_by=user,
-            error=f"canceled by {user} before it started",
-        ):
-            if run.action in STATUS_DURING:
-                set_service_status(
-                    service_id=run.service_id,
-                    to=run.service_status_before or ServiceStatus.DEPROVISIONED,
-                    run=run,
-                    actor=user,
-                    message="canceled before it started; nothing was changed",
-                )
-        elif not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
-            cancel_requested_at=now, canceled_by=user
+        if run.status == RunStatus.AWAITING_APPROVAL:
+            withdraw(run=run, user=user)
+        if not stop_unstarted_run(
+            run=run, actor=user, reason=f"Canceled by {user} before it started."
+        ) and not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+            cancel_requested_at=timezone.now(), canceled_by=user
         ):
             raise Conflict(f"Run {run.pk} has already ended.")
         audit.record(action="run.cancel", actor=user, obj=run, team=run.service.team)
     run.refresh_from_db()
     return run
+
+
+def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
+    """Cancel a run still waiting (for approval or a worker); its service goes back to where
+    it was. Inside the caller's transaction; False when the run had started or ended."""
+    if not states.move(
+        Run.objects.filter(pk=run.pk, status__in=RUN_NOT_STARTED),
+        table=RUN_TRANSITIONS,
+        to=RunStatus.CANCELED,
+        finished_at=timezone.now(),
+        canceled_by=actor,
+        error=reason,
+    ):
+        return False
+    if run.action in STATUS_DURING:
+        # A run that waited for approval never moved its service; then nothing moves here.
+        set_service_status(
+            service_id=run.service_id,
+            to=run.service_status_before or ServiceStatus.DEPROVISIONED,
+            run=run,
+            actor=actor,
+            message=f"{reason} Nothing was changed.",
+        )
+    return True
 
 
 def retry_run(*, user, run: Run) -> Run:
@@ -279,47 +293,71 @@ def queue_run(
     retry_of: Run | None = None,
     trigger: str = RunTrigger.USER,
 ) -> Run:
-    """Queue a run (inside the caller's transaction) and move the service to its status.
+    """Queue a run (inside the caller's transaction) and move the service to its status, or,
+    when the template's approval rule applies, hold it for its approvers.
 
     The partial unique index on runs in progress makes a second run of the same service
     fail here with an IntegrityError, whichever process tries.
     """
-    from provisioning.execution import dispatch_run
+    from approvals.services import request_approval
 
+    version = version or service.template_version
+    changes = audit.diff(service.inputs, inputs) if action != RunAction.PROVISION else {}
+    rule = version.approval_rule if trigger == RunTrigger.USER else None
+    if rule and not rule.applies(action=action, inputs=[inputs, service.inputs]):
+        rule = None
     run = Run.objects.create(
         service=service,
         action=action,
-        template_version=version or service.template_version,
+        status=RunStatus.AWAITING_APPROVAL if rule else RunStatus.QUEUED,
+        template_version=version,
         inputs=inputs,
         created_by=user,
         retry_of=retry_of,
         trigger=trigger,
         service_status_before=service.status if action != RunAction.PROVISION else "",
     )
+    Service.objects.filter(pk=service.pk).update(last_run=run, updated_at=timezone.now())
+    service.last_run = run
+    if rule:
+        request_approval(run=run, rule=rule, changes=changes)
+        return run
     audit.record(
         action=f"run.queued.{action}",
         actor=user,
         obj=run,
         team=service.team,
         label=f"{action} of {service}",
-        changes=audit.diff(service.inputs, inputs) if action != RunAction.PROVISION else {},
+        changes=changes,
     )
-    during = STATUS_DURING.get(action)
+    _start(run=run, service=service, actor=user)
+    return run
+
+
+def release_run(*, run: Run, actor) -> None:
+    """Queue an approved run (inside the caller's transaction)."""
+    if not states.move(Run.objects.filter(pk=run.pk), table=RUN_TRANSITIONS, to=RunStatus.QUEUED):
+        raise Conflict(f"Run {run.pk} is no longer waiting for approval.")
+    _start(run=run, service=Service.objects.get(pk=run.service_id), actor=actor)
+
+
+def _start(*, run: Run, service: Service, actor) -> None:
+    """Move the service to its status during the run and send the run once committed."""
+    from provisioning.execution import dispatch_run
+
+    during = STATUS_DURING.get(run.action)
     if during and during != service.status:
         moved = set_service_status(
-            service_id=service.pk, to=during, run=run, actor=user, from_status=service.status
+            service_id=service.pk, to=during, run=run, actor=actor, from_status=service.status
         )
         if not moved:
             raise Conflict(f"{service.name} changed meanwhile; reload and try again.")
-    Service.objects.filter(pk=service.pk).update(last_run=run, updated_at=timezone.now())
-    service.last_run = run
-    service.status = during or service.status
+        service.status = during
     # robust: a broker outage must not turn a saved request into an error; the periodic
     # dispatch sends runs left queued. (A lambda, not a partial: Django logs the callback's
     # __qualname__ when it fails.)
     run_id = run.pk
     transaction.on_commit(lambda: dispatch_run(run_id), robust=True)
-    return run
 
 
 def set_service_status(

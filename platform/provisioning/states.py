@@ -13,6 +13,7 @@ class ServiceStatus(models.TextChoices):
 
 
 class RunStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -49,6 +50,8 @@ SERVICE_TRANSITIONS = {
 }
 
 RUN_TRANSITIONS = {
+    # Approved, it is queued; rejected, lapsed or withdrawn, it is canceled without running.
+    R.AWAITING_APPROVAL: frozenset({R.QUEUED, R.CANCELED}),
     # A queued run can fail without running (its worker was lost before it started).
     R.QUEUED: frozenset({R.RUNNING, R.FAILED, R.CANCELED}),
     R.RUNNING: frozenset({R.SUCCEEDED, R.FAILED, R.CANCELED}),
@@ -57,7 +60,9 @@ RUN_TRANSITIONS = {
     R.CANCELED: frozenset(),
 }
 
-RUN_IN_PROGRESS = (R.QUEUED, R.RUNNING)
+# Runs that hold their service: one at a time, and they can still be canceled.
+RUN_IN_PROGRESS = (R.AWAITING_APPROVAL, R.QUEUED, R.RUNNING)
+RUN_NOT_STARTED = (R.AWAITING_APPROVAL, R.QUEUED)
 RUN_FINISHED = frozenset(status for status, targets in RUN_TRANSITIONS.items() if not targets)
 
 # The playbook each action runs, and what the service is while it runs and after success.

@@ -45,7 +45,7 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
             inputs_form,
         )
         if service is not None:
-            messages.success(request, f"{service.name} requested: its provision run is queued.")
+            _announce(request, service.last_run, f"{service.name} requested: its run is queued.")
             return redirect("provisioning:service", pk=service.pk)
     context = {"template": template, "form": form, "inputs_form": inputs_form}
     return render(
@@ -83,6 +83,15 @@ def _attempt(request: HttpRequest, call, form, inputs_form=None):
     except Conflict as exc:
         messages.error(request, str(exc))
         return None, 409
+
+
+def _announce(request: HttpRequest, run, queued: str) -> None:
+    """Say the run is queued, or whom it waits for when its template wants an approval."""
+    if run.status == RunStatus.AWAITING_APPROVAL:
+        who = run.approval.approvers_label
+        messages.info(request, f"{run.get_action_display()} requested: it waits for {who}.")
+    else:
+        messages.success(request, queued)
 
 
 @login_required
@@ -194,7 +203,7 @@ def _change_inputs(
             messages.success(request, "Preview queued: nothing will be changed.")
             return redirect("provisioning:run", pk=run.pk)
         if run is not None:
-            messages.success(request, applied)
+            _announce(request, run, applied)
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
@@ -225,7 +234,7 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
             form,
         )
         if run is not None:
-            messages.success(request, f"{actions.deprovision_label} queued.")
+            _announce(request, run, f"{actions.deprovision_label} queued.")
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
@@ -298,7 +307,7 @@ def retry_run(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as exc:
         messages.error(request, str(exc))
         return _back(request, fallback=reverse("provisioning:run", args=[run.pk]))
-    messages.success(request, f"Retry queued: run {retry.pk}.")
+    _announce(request, retry, f"Retry queued: run {retry.pk}.")
     return redirect("provisioning:run", pk=retry.pk)
 
 

@@ -20,6 +20,12 @@ BADGES = {
     "deprovisioning": "warning",
     "deprovisioned": "dark",
     "canceled": "warning",
+    "awaiting_approval": "warning",
+    "pending": "warning",
+    "approved": "success",
+    "rejected": "danger",
+    "lapsed": "secondary",
+    "withdrawn": "secondary",
 }
 
 # A diff line's class by its start, the first that matches: file headers, hunks, +, -.
@@ -68,7 +74,7 @@ def status_badge(status: str, label: str = "") -> SafeString:
         colour,
         status,
         status,
-        label or status,
+        label or status.replace("_", " "),
     )
 
 

@@ -1,0 +1,12 @@
+import django_filters
+
+from approvals.models import Approval, ApprovalStatus
+
+
+class ApprovalFilterSet(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=ApprovalStatus.choices)
+    team = django_filters.CharFilter(field_name="service__team__slug", label="Team (slug)")
+
+    class Meta:
+        model = Approval
+        fields = ["status", "team", "service"]

@@ -1,0 +1,42 @@
+"""Reading approvals, always through core.permissions."""
+
+from django.db.models import QuerySet
+
+from approvals.models import Approval, ApprovalStatus
+from core import permissions
+
+
+def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
+    """The approvals `user` may see, oldest pending first, with what the pages show."""
+    approvals = Approval.objects.restrict(user).select_related(
+        "run__template_version__template",
+        "service__team",
+        "approver_team",
+        "requested_by",
+        "decided_by",
+    )
+    if status:
+        approvals = approvals.filter(status=status)
+    return approvals.order_by("expires_at", "pk") if status == "pending" else approvals
+
+
+def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
+    """Which of `approvals` the user may decide (one query)."""
+    return set(
+        permissions.restrict(
+            approvals.filter(status=ApprovalStatus.PENDING).order_by(),
+            user=user,
+            action=permissions.DECIDE,
+        ).values_list("pk", flat=True)
+    )
+
+
+def pending_for_count(*, user) -> int:
+    """How many pending requests wait for `user`'s decision."""
+    if not user.is_authenticated:
+        return 0
+    return (
+        Approval.objects.restrict(user, permissions.DECIDE)
+        .filter(status=ApprovalStatus.PENDING)
+        .count()
+    )
