@@ -287,3 +287,16 @@ def test_it_decides_in_the_portal_with_errors_on_the_form(catalog, owner, outsid
     client.force_login(owner)
     mine = client.get(f"/services/{created['id']}/")
     assert b"Rejected" in mine.content and b"wrong region" in mine.content
+
+
+@pytest.mark.django_db
+def test_it_sends_a_large_example_database_to_platform_engineers(catalog, owner, ops, api):
+    large = request_via_api(api, "postgres-database", "big", {"db_name": "big_db", "size": "large"})
+    small = request_via_api(api, "postgres-database", "tiny", {"db_name": "tiny_db"})
+
+    approval = Run.objects.get(pk=large["last_run"]).approval
+    assert (approval.approvers, approval.approver_team) == ("platform", None)
+    assert Run.objects.get(pk=small["last_run"]).status == "queued"
+    assert [a["id"] for a in api_client_for(ops).get("/api/approvals/").json()["results"]] == [
+        approval.pk
+    ]

@@ -245,7 +245,7 @@ def test_it_prefills_the_update_form_and_disables_read_only_inputs(signed_in, da
 
 
 def test_it_keeps_a_read_only_input_whatever_is_posted(signed_in, database):
-    data = {"action": "apply", "inputs-db_name": "other_db", "inputs-size": "large"}
+    data = {"action": "apply", "inputs-db_name": "other_db", "inputs-size": "medium"}
     data |= {"inputs-connection_limit": "20"}
 
     response = signed_in.post(f"/services/{database.pk}/update/", data)
@@ -253,7 +253,7 @@ def test_it_keeps_a_read_only_input_whatever_is_posted(signed_in, database):
     assert response.status_code == 302
     run = reload(database).last_run
     assert run.action == "update"
-    assert run.inputs == {**DB_INPUTS, "size": "large"}
+    assert run.inputs == {**DB_INPUTS, "size": "medium"}
 
 
 def test_it_prefills_and_locks_read_only_inputs_of_a_schema_of_its_own(
@@ -585,7 +585,7 @@ def test_it_says_what_started_a_run_that_no_user_started(signed_in, echo):
 
 def test_it_shows_status_changes_and_changed_inputs_newest_first(signed_in, database, owner):
     services.update_service(
-        user=owner, service=database, inputs={"size": "large", "description": "orders"}
+        user=owner, service=database, inputs={"size": "medium", "description": "orders"}
     )
 
     html = signed_in.get(f"/services/{database.pk}/").content.decode()
@@ -596,7 +596,7 @@ def test_it_shows_status_changes_and_changed_inputs_newest_first(signed_in, data
     status = timeline[: timeline.index('data-kind="run"')]
     assert 'data-status="active"' in status and 'data-status="updating"' in status
     assert ">owner<" in status
-    assert re.search(r'data-changed="size"><code>size</code>: small → large<', timeline)
+    assert re.search(r'data-changed="size"><code>size</code>: small → medium<', timeline)
     assert re.search(r'data-changed="description"><code>description</code>: "" → orders<', timeline)
     assert 'data-changed="db_name"' not in timeline
 
