@@ -206,6 +206,10 @@ def process_env(**extra) -> dict:
     return {**os.environ, "DATABASE_URL": _test_database_url(), **extra}
 
 
+# The worker's notification retries: few and quick, for the tests.
+NOTIFY_ATTEMPTS = 3
+
+
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_queue):
     """A real `celery worker` process on the broker, on the test database, own queue."""
@@ -214,7 +218,11 @@ def celery_worker(django_db_setup, django_db_blocker, tmp_path_factory, celery_q
     assert connection.vendor == "postgresql", "the suite runs on PostgreSQL (set DATABASE_URL)"
     assert not settings.CELERY_BROKER_URL.startswith("filesystem"), "the suite runs on Redis"
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    env = process_env(GANGPLANK_QUEUE=celery_queue)
+    env = process_env(
+        GANGPLANK_QUEUE=celery_queue,
+        GANGPLANK_NOTIFY_ATTEMPTS=str(NOTIFY_ATTEMPTS),
+        GANGPLANK_NOTIFY_BACKOFF_SECONDS="0.5",
+    )
     with running(worker_command(celery_queue), log=log, env=env, ready=b" ready."):
         yield {"log": log, "queue": celery_queue}
 
@@ -271,3 +279,36 @@ def race(attempt, arguments, *, expected=Exception) -> list:
         thread.join(timeout=30)
     assert len(outcomes) == len(arguments), "a racing thread did not finish"
     return outcomes
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on a free local port; what it receives, parsed."""
+    import email
+    import socket
+    from email import policy
+
+    from aiosmtpd.controller import Controller
+
+    received: list[dict] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            message = email.message_from_bytes(envelope.content, policy=policy.default)
+            body = message.get_body(("plain", "html"))
+            received.append(
+                {
+                    "to": envelope.rcpt_tos,
+                    "subject": str(message["subject"]),
+                    "body": body.get_content() if body else "",
+                }
+            )
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    yield {"port": port, "messages": received}
+    controller.stop()

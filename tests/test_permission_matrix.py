@@ -90,6 +90,26 @@ MATRIX = {
     "api:run-events": ("get", {"pk": "run"}, None, TEAM_VIEW),
     "api:run-cancel": ("post", {"pk": "run"}, None, TEAM_CHANGE),
     "api:run-retry": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "api:destination-list": ("get", {"team_slug": "team"}, None, TEAM_VIEW),
+    "api:destination-list#post": ("post", {"team_slug": "team"}, "destination", TEAM_MANAGE),
+    "api:destination-detail": ("get", {"team_slug": "team", "pk": "destination"}, None, TEAM_VIEW),
+    "api:destination-detail#delete": (
+        "delete",
+        {"team_slug": "team", "pk": "doomed"},
+        None,
+        TEAM_MANAGE,
+    ),
+    "api:destination-test": ("post", {"team_slug": "team", "pk": "destination"}, {}, TEAM_MANAGE),
+    "api:destination-deliveries": (
+        "get",
+        {"team_slug": "team", "pk": "destination"},
+        None,
+        TEAM_VIEW,
+    ),
+    "notifications:destinations": ("get", {"slug": "team"}, None, TEAM_VIEW),
+    "notifications:destinations#post": ("post", {"slug": "team"}, {"name": ""}, TEAM_MANAGE),
+    "notifications:remove": ("post", {"slug": "team", "pk": "doomed_too"}, None, TEAM_MANAGE),
+    "notifications:test": ("post", {"slug": "team", "pk": "destination"}, None, TEAM_MANAGE),
     "approvals:inbox": ("get", {}, None, SIGNED_IN),
     "approvals:detail": ("get", {"pk": "approval"}, None, APPROVAL_VIEW),
     "approvals:detail#post": ("post", {"pk": "approval"}, {"decision": "approve"}, DECIDE),
@@ -147,6 +167,12 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
         "audit": event.pk,
         "approval": gated.last_run.approval.pk,
     }
+    from notifications.models import Destination
+
+    for name in ("destination", "doomed", "doomed_too"):
+        objects[name] = Destination.objects.create(
+            team=teams["alpha"], name=name, url="json://127.0.0.1:9/", events=["run_failed"]
+        ).pk
     return users, objects
 
 
@@ -182,6 +208,8 @@ def test_each_role_gets_the_answer_the_matrix_says(world, client, role):
         if body == "request":
             body = {"template": "echo", "team": "alpha", "name": f"by-{role}",
                     "inputs": {"message": "hi"}}  # fmt: skip
+        elif body == "destination":
+            body = {"name": "chat", "url": "json://127.0.0.1:9/", "events": ["run_failed"]}
         caller = api if name.startswith("api:") else client
         response = (
             getattr(caller, method)(url, body or {}, format="json")

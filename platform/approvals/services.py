@@ -13,6 +13,7 @@ from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
 from catalog.approval import Rule
 from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest
+from notifications import events as notify
 from provisioning.models import Run
 from teams.models import Team
 
@@ -39,6 +40,7 @@ def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
         label=_label(approval),
         changes=changes,
     )
+    notify.approval_requested(approval=approval)
     return approval
 
 
@@ -90,6 +92,7 @@ def lapse_overdue() -> int:
                 team=approval.service.team,
                 label=_label(approval),
             )
+            notify.approval_decided(approval=approval, status=ApprovalStatus.LAPSED)
             lapsed += 1
     return lapsed
 
@@ -122,6 +125,7 @@ def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
         label=_label(approval),
         changes={"comment": [None, comment]} if comment else {},
     )
+    notify.approval_decided(approval=approval, status=to, decided_by=user, comment=comment)
 
 
 def _move(approval: Approval, *, to: str, **fields) -> bool:

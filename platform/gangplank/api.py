@@ -7,12 +7,16 @@ from rest_framework.routers import DefaultRouter
 from approvals.api.views import ApprovalViewSet
 from catalog.api.views import TemplateViewSet
 from core.audit_views import AuditEventViewSet
+from notifications.api.views import DestinationViewSet
 from provisioning.api.views import RunViewSet, ServiceViewSet
 from teams.api.views import TeamViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")
 router.register("teams", TeamViewSet, basename="team")
+router.register(
+    r"teams/(?P<team_slug>[^/.]+)/destinations", DestinationViewSet, basename="destination"
+)
 router.register("services", ServiceViewSet, basename="service")
 router.register("runs", RunViewSet, basename="run")
 router.register("approvals", ApprovalViewSet, basename="approval")

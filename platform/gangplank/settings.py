@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "catalog",
     "provisioning",
     "approvals",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,11 @@ CELERY_BEAT_SCHEDULE = {
 # A queued run sent this long ago and still not claimed is sent again (workers busy is
 # harmless: the claim makes duplicates do nothing).
 GANGPLANK_REDISPATCH_SECONDS = int(os.environ.get("GANGPLANK_REDISPATCH_SECONDS", 600))
+# Notifications: links in messages point at this address; a failed delivery is tried
+# this many times in all, waiting 1, 2, 4, ... times the backoff between attempts.
+GANGPLANK_BASE_URL = os.environ.get("GANGPLANK_BASE_URL", "http://127.0.0.1:8000")
+GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
+GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 

@@ -12,6 +12,7 @@ urlpatterns = [
     path("login/", AuditedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
+    path("teams/<slug:slug>/notifications/", include("notifications.urls")),
     path("teams/", include("teams.urls")),
     path("approvals/", include("approvals.urls")),
     path("tokens/", include("accounts.urls")),

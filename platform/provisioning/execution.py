@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import audit, states
+from notifications import events as notify
 from provisioning import runner
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.services import set_service_status
@@ -129,6 +130,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
         team=run.service.team,
         changes={"status": [RunStatus.RUNNING, status], "rc": [None, result.rc]},
     )
+    notify.run_finished(run=run, status=status, error=error)
     if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
         _record_drift(run=run, changes=result.changes)
     if run.action not in STATUS_DURING:
@@ -162,6 +164,8 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
 
 def _record_drift(*, run: Run, changes: list[dict]) -> None:
     drifted = bool(changes)
+    if drifted and not Service.objects.filter(pk=run.service_id, drifted=True).exists():
+        notify.drift_detected(service=run.service, tasks=[c["task"] for c in changes])
     Service.objects.filter(pk=run.service_id).update(
         drifted=drifted, drift=changes, drift_checked_at=timezone.now()
     )

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from notifications import events as notify
 from provisioning import runner
 from provisioning.execution import dispatch_run, finish_run
 from provisioning.models import Run, Service
@@ -56,9 +57,18 @@ def fail_lost_runs() -> int:
 def expire_services() -> dict[str, int]:
     """Deprovision expired services; mark those expiring within a day."""
     now = timezone.now()
-    warned = Service.objects.filter(
+    expiring = Service.objects.filter(
         expires_at__lte=now + timedelta(days=1), expires_at__gt=now, expiry_warned_at__isnull=True
-    ).update(expiry_warned_at=now)
+    ).select_related("team")
+    warned = 0
+    for service in expiring:
+        with transaction.atomic():
+            # Conditional: of two beats racing, one warns.
+            if Service.objects.filter(pk=service.pk, expiry_warned_at__isnull=True).update(
+                expiry_warned_at=now
+            ):
+                notify.service_expiring(service=service)
+                warned += 1
     expired = 0
     due = Service.objects.filter(
         expires_at__lte=now, status__in=[ServiceStatus.ACTIVE, ServiceStatus.FAILED]
@@ -93,6 +103,8 @@ def _queue_system_run(service: Service, action: str, trigger: str) -> int:
             queue_run(
                 service=service, action=action, user=None, inputs=service.inputs, trigger=trigger
             )
+            if trigger == RunTrigger.EXPIRY:
+                notify.service_expired(service=service)
     except IntegrityError:
         return 0  # a user started a run meanwhile; the next round looks again
     except Exception:

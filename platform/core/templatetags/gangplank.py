@@ -22,6 +22,7 @@ BADGES = {
     "canceled": "warning",
     "awaiting_approval": "warning",
     "pending": "warning",
+    "sent": "success",
     "approved": "success",
     "rejected": "danger",
     "lapsed": "secondary",

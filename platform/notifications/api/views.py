@@ -1,0 +1,67 @@
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from core.api import RestrictedViewSetMixin
+from notifications import services
+from notifications.api.serializers import DeliverySerializer, DestinationSerializer
+from notifications.models import Delivery, Destination
+from teams.models import Team
+
+TEAM_SLUG = OpenApiParameter("team_slug", OpenApiTypes.STR, OpenApiParameter.PATH)
+
+
+@extend_schema(parameters=[TEAM_SLUG])
+class DestinationViewSet(
+    RestrictedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """A team's notification destinations: its members read them, its admins and platform
+    engineers add, test and remove them."""
+
+    queryset = Destination.objects.order_by("name")
+    serializer_class = DestinationSerializer
+    filter_backends = []
+
+    def team(self) -> Team:
+        slug = self.kwargs["team_slug"]
+        return get_object_or_404(Team.objects.restrict(self.request.user), slug=slug)
+
+    def get_queryset(self):
+        return super().get_queryset().filter(team=self.team())
+
+    def create(self, request, *args, **kwargs):
+        team = self.team()
+        body = DestinationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = {**body.validated_data, "events": sorted(body.validated_data["events"])}
+        destination = services.add_destination(user=request.user, team=team, **data)
+        return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
+
+    def destroy(self, request, *args, **kwargs):
+        services.remove_destination(user=request.user, destination=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={202: DeliverySerializer})
+    @action(detail=True, methods=["post"])
+    def test(self, request, team_slug=None, pk=None):
+        """Send a test message now; follow its delivery for the outcome."""
+        delivery = services.test_destination(user=request.user, destination=self.get_object())
+        return Response(DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(responses=DeliverySerializer(many=True))
+    @action(detail=True)
+    def deliveries(self, request, team_slug=None, pk=None):
+        """The destination's deliveries, newest first: sent, pending (retrying) or failed."""
+        deliveries = Delivery.objects.filter(destination=self.get_object()).order_by(
+            "-created_at", "-pk"
+        )
+        page = self.paginate_queryset(deliveries)
+        return self.get_paginated_response(DeliverySerializer(page, many=True).data)

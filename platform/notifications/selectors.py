@@ -1,0 +1,18 @@
+from django.db.models import QuerySet
+
+from notifications.models import Delivery, Destination
+
+RECENT_DELIVERIES = 50
+
+
+def destinations_of(*, user, team) -> QuerySet[Destination]:
+    return Destination.objects.restrict(user).filter(team=team).order_by("name")
+
+
+def recent_deliveries(*, user, team) -> QuerySet[Delivery]:
+    return (
+        Delivery.objects.restrict(user)
+        .filter(destination__team=team)
+        .select_related("destination", "service")
+        .order_by("-created_at", "-pk")[:RECENT_DELIVERIES]
+    )

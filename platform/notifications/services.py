@@ -1,0 +1,162 @@
+"""Teams' notification destinations, and sending to them.
+
+`notify` is called inside the transaction that makes the news (a run ending, a request
+waiting): it records one delivery per interested destination, and the deliveries are sent
+by a Celery task once that transaction commits. Sending is slow I/O: it happens outside
+any transaction, and a failure is retried with backoff, each attempt recorded.
+"""
+
+import logging
+
+import apprise
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core import audit, permissions, states
+from core.errors import InvalidRequest
+from notifications.models import (
+    DELIVERY_TRANSITIONS,
+    TEST_EVENT,
+    Delivery,
+    DeliveryStatus,
+    Destination,
+    Event,
+)
+from teams.models import Team
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR = 2000
+
+
+def add_destination(*, user, team: Team, name: str, url: str, events: list[str]) -> Destination:
+    """A new destination for the team (its admins and platform engineers add them)."""
+    permissions.check(user, permissions.MANAGE, team)
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        errors["name"] = ["Give the destination a name of at most 100 characters."]
+    plugin = apprise.Apprise.instantiate((url or "").strip()) if url else None
+    if plugin is None:
+        errors["url"] = [
+            "Not a notification URL apprise understands, such as slack://..., msteams://..., "
+            "mailto://..., json://host/path (see apprise's documentation)."
+        ]
+    unknown = sorted(set(events or []) - set(Event.values))
+    if not events or unknown:
+        errors["events"] = [f"Choose among: {', '.join(Event.values)}."]
+    if errors:
+        raise InvalidRequest(errors)
+    try:
+        with transaction.atomic():
+            destination = Destination.objects.create(
+                team=team,
+                name=name,
+                url=url.strip(),
+                url_redacted=plugin.url(privacy=True)[:500],
+                events=[e for e in Event.values if e in events],
+                created_by=user,
+            )
+            audit.record(
+                action="destination.added",
+                actor=user,
+                obj=destination,
+                team=team,
+                changes={"events": [None, destination.events]},
+            )
+    except IntegrityError as exc:
+        raise InvalidRequest({"name": [f"{team.slug} already has a destination {name}."]}) from exc
+    return destination
+
+
+def remove_destination(*, user, destination: Destination) -> None:
+    permissions.check(user, permissions.MANAGE, destination.team)
+    with transaction.atomic():
+        audit.record(
+            action="destination.removed", actor=user, obj=destination, team=destination.team
+        )
+        destination.delete()
+
+
+def test_destination(*, user, destination: Destination) -> Delivery:
+    """Send a test message to the destination now (after the commit)."""
+    permissions.check(user, permissions.MANAGE, destination.team)
+    with transaction.atomic():
+        (delivery,) = _record(
+            [destination],
+            event=TEST_EVENT,
+            title="Gangplank test message",
+            body=f"{user.get_username()} tested the destination {destination.name} of "
+            f"{destination.team.name}. If you read this, it works.",
+        )
+    return delivery
+
+
+def notify(*, event: str, team: Team | None, title: str, body: str, service=None) -> int:
+    """Record a delivery for each of the team's destinations that want `event`; they are
+    sent once the caller's transaction commits. Returns how many."""
+    if team is None:
+        return 0
+    wanting = [d for d in team.destinations.all() if event in d.events]
+    return len(_record(wanting, event=event, title=title, body=body, service=service))
+
+
+def _record(destinations, *, event: str, title: str, body: str, service=None) -> list[Delivery]:
+    from notifications.tasks import deliver
+
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(destination=d, event=event, service=service, title=title[:250], body=body)
+        for d in destinations
+    )
+    for delivery in deliveries:
+        delivery_id = delivery.pk
+        # robust: a broker outage must not undo the news; the delivery stays pending.
+        transaction.on_commit(lambda d=delivery_id: deliver.delay(d), robust=True)
+    return deliveries
+
+
+def deliver(*, delivery_id: int, attempt: int) -> bool:
+    """Make attempt number `attempt` of a delivery; True when another should follow.
+
+    The attempt is claimed with a conditional update on the attempts made so far, so a
+    duplicate task message sends nothing.
+    """
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt - 1
+    ).update(attempts=F("attempts") + 1, last_attempt_at=timezone.now())
+    if not claimed:
+        return False
+    delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
+    error = _send(delivery.destination.url, title=delivery.title, body=delivery.body)
+    if not error:
+        _finish(delivery, to=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
+        return False
+    if attempt >= settings.GANGPLANK_NOTIFY_ATTEMPTS:
+        _finish(delivery, to=DeliveryStatus.FAILED, error=error)
+        return False
+    Delivery.objects.filter(pk=delivery_id).update(error=error)
+    return True
+
+
+def _finish(delivery: Delivery, *, to: str, **fields) -> None:
+    states.move(
+        Delivery.objects.filter(pk=delivery.pk), table=DELIVERY_TRANSITIONS, to=to, **fields
+    )
+
+
+def _send(url: str, *, title: str, body: str) -> str:
+    """Send with apprise; the error ("" on success). The URL never reaches the log."""
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return "The destination's URL is no longer understood by apprise."
+    try:
+        with apprise.LogCapture(level=logging.WARNING) as output:
+            sent = sender.notify(title=title, body=body)
+    except Exception as exc:  # a plugin's own failure: recorded like any other
+        return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
+    if sent:
+        return ""
+    lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
+    return ("; ".join(lines) or "The destination refused the message.")[:MAX_ERROR]
