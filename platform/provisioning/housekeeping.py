@@ -91,7 +91,12 @@ def _queue_system_run(service: Service, action: str, trigger: str) -> int:
     try:
         with transaction.atomic():
             queue_run(
-                service=service, action=action, user=None, inputs=service.inputs, trigger=trigger
+                service=service,
+                action=action,
+                user=None,
+                inputs=service.inputs,
+                secrets=service.secrets,
+                trigger=trigger,
             )
     except IntegrityError:
         return 0  # a user started a run meanwhile; the next round looks again
