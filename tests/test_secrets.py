@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from catalog.models import Template, TemplateVersion
 from catalog.schema import secret_names
 from catalog.services import sync_catalog
 from conftest import TEST_CATALOG, request_via_api, wait_for_run
@@ -298,6 +299,46 @@ def test_the_placeholder_or_an_omitted_secret_keeps_it_and_a_new_one_replaces_it
     assert queued.changes == {"password": ["********", "********"]}
 
 
+def test_an_upgrade_and_a_preview_carry_the_secret_over(leaky, api):
+    service, password = leaky
+    current = service.template_version
+    schema = current.inputs_schema
+    newer = TemplateVersion.objects.create(
+        template=service.template,
+        version="1.1.0",
+        digest="digest-1.1.0",
+        files=current.files,
+        manifest={
+            **current.manifest,
+            "version": "1.1.0",
+            "inputs": {
+                **schema,
+                "properties": {**schema["properties"], "extra": {"type": "string", "default": "x"}},
+            },
+        },
+    )
+    Template.objects.filter(pk=service.template_id).update(current_version=newer)
+
+    preview = api.post(
+        f"/api/services/{service.pk}/preview/",
+        {"inputs": {"password": "$encrypted$"}, "upgrade": True},
+        format="json",
+    )
+    assert preview.status_code == 202, preview.json()
+    assert secrets.decrypt(token=Run.objects.get(pk=preview.json()["id"]).secrets) == {
+        "password": password
+    }
+    settle(service.pk)
+    upgrade = api.post(f"/api/services/{service.pk}/upgrade/", {}, format="json")
+
+    assert upgrade.status_code == 202, upgrade.json()
+    run = Run.objects.get(pk=upgrade.json()["id"])
+    assert run.template_version == newer
+    assert secrets.decrypt(token=run.secrets) == {"password": password}
+    queued = AuditEvent.objects.get(action="run.queued.upgrade", object_id=str(run.pk))
+    assert queued.changes == {"extra": [None, "x"]}
+
+
 def test_a_secret_is_still_checked_against_its_schema_without_being_echoed(db, catalog, api):
     short = "tiny-secret"  # minLength is 12
 
@@ -354,6 +395,22 @@ def test_the_update_form_never_shows_a_secret_and_blank_keeps_it(leaky, client, 
     run = Service.objects.get(pk=service.pk).last_run
     assert run.action == "update" and run.inputs["label"] == "renamed"
     assert secrets.decrypt(token=run.secrets) == {"password": password}
+
+
+def test_a_refused_request_form_does_not_echo_the_secret(db, catalog, client, owner):
+    client.force_login(owner)
+    short = "tiny-secret"
+
+    response = client.post(
+        "/catalog/leaky/",
+        {"team": "alpha", "name": "vault", "inputs-password": short, "inputs-label": "x"},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Must be at least 12 characters long." in page
+    assert short not in page
+    assert not Service.objects.exists()
 
 
 # --- rotating keys ---
