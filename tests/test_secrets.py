@@ -267,7 +267,7 @@ def test_the_placeholder_or_an_omitted_secret_keeps_it_and_a_new_one_replaces_it
     )
     assert kept.status_code == 202, kept.json()
     run = Run.objects.get(pk=kept.json()["id"])
-    assert secrets.decrypt(token=run.secrets) == {"password": password}
+    assert run.secrets == service.secrets  # the same token: the same secrets
     assert run.inputs["password"] == "$encrypted$"
     queued = AuditEvent.objects.get(action="run.queued.update", object_id=str(run.pk))
     assert queued.changes == {"label": ["one", "two"]}
@@ -582,6 +582,8 @@ def test_it_leaks_no_planted_secret_anywhere_through_provision_update_failure_an
         response = client.get(path)
         assert response.status_code == 200, path
         assert_clean(response.content.decode(), f"the page {path}")
+    timeline = client.get(pages[0]).content.decode()
+    assert timeline.count('data-changed="password"') == 2  # the updates, one failed
 
     # The logs: the worker's and this process's.
     assert_clean(Path(worker["log"]).read_text(errors="replace"), "the worker's log")

@@ -157,6 +157,19 @@ def rotate(*, token: str, keys: MultiFernet | None = None) -> str:
         raise UnreadableSecrets("none of the encryption keys decrypts these secrets") from None
 
 
+def differences(*, before: str, after: str) -> dict[str, list]:
+    """The values that differ between two tokens, by name, each as [MASK or None, MASK or
+    None] (None on the side it is missing from): what changed, never what it is."""
+    if before == after:
+        return {}
+    old, new = decrypt(token=before), decrypt(token=after)
+    return {
+        name: [MASK if name in old else None, MASK if name in new else None]
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
+    }
+
+
 def _variants(secret: str) -> set[str]:
     # As Ansible and JSON print it too: quotes, backslashes, newlines and non-ASCII escaped.
     return {

@@ -66,34 +66,30 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
         raise InvalidRequest(
             {"inputs": {name: ["Cannot be changed after provisioning."] for name in changed}}
         )
-    return split(schema=schema, inputs=inputs)
+    return split(schema=schema, inputs=inputs, previous=service.secrets)
 
 
-def split(*, schema: dict, inputs: dict) -> tuple[dict, str]:
-    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values)."""
+def split(*, schema: dict, inputs: dict, previous: str = "") -> tuple[dict, str]:
+    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values).
+
+    The `previous` token is kept when it holds the same values: the same token then means
+    the same secrets, which the audit trail and the timeline tell without decrypting."""
     names = secret_names(schema)
     hidden = {name: value for name, value in inputs.items() if name in names}
     shown = {
         name: secrets_.PLACEHOLDER if name in names else value for name, value in inputs.items()
     }
+    if previous and secrets_.decrypt(token=previous) == hidden:
+        return shown, previous
     return shown, secrets_.encrypt(values=hidden)
 
 
 def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
     """`audit.diff` of the service's inputs and new ones: a changed secret as [MASK, MASK]
     (or None on the side it is missing from), an unchanged one not at all."""
+    # Placeholders differ only where a secret is added or removed: secret_changes says so.
     changes = audit.diff(service.inputs, inputs)
-    old = secrets_.decrypt(token=service.secrets)
-    new = secrets_.decrypt(token=secrets) if secrets != service.secrets else old
-    for name in set(old) | set(new):
-        if old.get(name) == new.get(name):
-            changes.pop(name, None)
-        else:
-            changes[name] = [
-                secrets_.MASK if name in old else None,
-                secrets_.MASK if name in new else None,
-            ]
-    return changes
+    return {**changes, **secrets_.differences(before=service.secrets, after=secrets)}
 
 
 def reencrypt_all(*, keys=None) -> dict[str, int]:
