@@ -90,6 +90,18 @@ def test_a_bad_key_is_refused_with_a_readable_error(settings):
         secrets.encrypt(values={"a": "b"})
 
 
+def test_a_broken_key_file_fails_the_checks_and_the_rotation_readably(key_dir):
+    (key_dir / "encryption-keys").write_text("garbage\n")
+
+    errors = secrets.check_keys()
+    with pytest.raises(CommandError, match="encryption-keys: key 1 is not a Fernet key"):
+        call_command("rotate_encryption_keys")
+
+    assert [error.id for error in errors] == ["gangplank.E001"]
+    assert "key 1 is not a Fernet key" in errors[0].msg
+    assert (key_dir / "encryption-keys").read_text() == "garbage\n"
+
+
 def test_it_masks_every_secret_everywhere_in_nested_values_longest_first():
     value = {
         "msg": "abc and abcdef",

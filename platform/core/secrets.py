@@ -17,6 +17,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
 MASK = "********"
@@ -101,6 +102,18 @@ def fernet(*, fresh: bool = False) -> MultiFernet:
         cached = _parse(keys, where=where)
         _cache = (source, cached)
     return cached
+
+
+def check_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`manage.py check`: the configured keys are Fernet keys (a missing key file is fine:
+    it is made on first use)."""
+    if not keys_from_environment() and not key_file().exists():
+        return []
+    try:
+        fernet(fresh=True)
+    except (ImproperlyConfigured, OSError) as exc:
+        return [checks.Error(str(exc), id="gangplank.E001")]
+    return []
 
 
 def add_key() -> int:
