@@ -167,11 +167,15 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
         "audit": event.pk,
         "approval": gated.last_run.approval.pk,
     }
-    from notifications.models import Destination
+    from notifications.services import add_destination
 
     for name in ("destination", "doomed", "doomed_too"):
-        objects[name] = Destination.objects.create(
-            team=teams["alpha"], name=name, url="json://127.0.0.1:9/", events=["run_failed"]
+        objects[name] = add_destination(
+            user=ops,
+            team=teams["alpha"],
+            name=name,
+            url="json://127.0.0.1:9/",
+            events=["run_failed"],
         ).pk
     return users, objects
 

@@ -6,9 +6,10 @@ enum, format, required) are checked by catalog.schema.validate_inputs, as for th
 
 from django import forms
 
+from catalog.schema import is_secret
 from core.forms import BootstrapFormMixin
 
-FORMAT_INPUT_TYPES = {"email": "email", "uri": "url", "date": "date", "password": "password"}
+FORMAT_INPUT_TYPES = {"email": "email", "uri": "url", "date": "date"}
 
 
 def _field(name: str, prop: dict, required: bool) -> forms.Field:
@@ -46,11 +47,13 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     ):
         if key in prop:
             attrs[attr] = prop[key]
-    input_type = FORMAT_INPUT_TYPES.get(prop.get("format", ""), "text")
+    if is_secret(prop):
+        # Never rendered back into the page, not even after a refused submission.
+        attrs["autocomplete"] = "new-password"
+        widget = forms.PasswordInput(attrs=attrs, render_value=False)
+        return forms.CharField(widget=widget, strip=False, **{**common, "initial": None})
     widget = forms.TextInput(attrs=attrs)
-    widget.input_type = input_type
-    if input_type == "password":
-        widget = forms.PasswordInput(attrs=attrs, render_value=True)
+    widget.input_type = FORMAT_INPUT_TYPES.get(prop.get("format", ""), "text")
     return forms.CharField(widget=widget, strip=False, **common)
 
 

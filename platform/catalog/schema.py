@@ -73,12 +73,34 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
         (key, f"is not supported for type {kind}")
         for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])
     ]
+    if is_secret(prop):
+        if kind != "string":
+            problems.append(("type", "must be string for a secret (format: password or writeOnly)"))
+        if "default" in prop:
+            return [
+                *problems,
+                ("default", "is not allowed for a secret input: it would sit in the repository"),
+            ]
     if "default" in prop:
         validator = Draft202012Validator(prop, format_checker=Draft202012Validator.FORMAT_CHECKER)
         problems += [
             ("default", readable(error)) for error in validator.iter_errors(prop["default"])
         ]
     return problems
+
+
+def is_secret(prop: dict) -> bool:
+    """A secret input: encrypted at rest, masked wherever it could show, never returned."""
+    return prop.get("format") == "password" or prop.get("writeOnly") is True
+
+
+def secret_names(schema: dict) -> frozenset[str]:
+    """The names of the schema's secret inputs (`format: password` or `writeOnly: true`)."""
+    return frozenset(
+        name
+        for name, prop in (schema.get("properties") or {}).items()
+        if isinstance(prop, dict) and is_secret(prop)
+    )
 
 
 def prepared(schema: dict) -> dict:

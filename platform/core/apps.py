@@ -1,6 +1,12 @@
 from django.apps import AppConfig
+from django.core import checks
 
 
 class CoreConfig(AppConfig):
     name = "core"
     verbose_name = "Gangplank core"
+
+    def ready(self):
+        from core.secrets import check_keys
+
+        checks.register(check_keys)

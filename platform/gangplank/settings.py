@@ -39,6 +39,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Fernet keys for secret inputs, newest first; unset, they live in DATA_DIR/encryption-keys
+# (see core.secrets and `manage.py rotate_encryption_keys`).
+GANGPLANK_ENCRYPTION_KEYS = env_list("GANGPLANK_ENCRYPTION_KEYS")
 DEBUG = env_bool("DEBUG")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

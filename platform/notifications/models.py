@@ -36,9 +36,10 @@ class Destination(models.Model):
 
     team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="destinations")
     name = models.CharField(max_length=100)
-    # The apprise URL holds credentials (webhook tokens, SMTP passwords): it is never shown
-    # again once saved; pages and the API show `url_redacted`.
-    url = models.TextField()
+    # The apprise URL holds credentials (webhook tokens, SMTP passwords): it is stored
+    # encrypted, {"url": ...} as a Fernet token (core.secrets), and never shown again;
+    # pages and the API show `url_redacted`.
+    secrets = models.TextField(editable=False)
     url_redacted = models.CharField(max_length=500)
     events = models.JSONField(default=list)
     created_by = models.ForeignKey(

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core import audit, permissions, states
+from core import audit, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications.models import (
     DELIVERY_TRANSITIONS,
@@ -54,7 +54,7 @@ def add_destination(*, user, team: Team, name: str, url: str, events: list[str])
             destination = Destination.objects.create(
                 team=team,
                 name=name,
-                url=url.strip(),
+                secrets=secrets.encrypt(values={"url": url.strip()}),
                 url_redacted=plugin.url(privacy=True)[:500],
                 events=[e for e in Event.values if e in events],
                 created_by=user,
@@ -129,7 +129,8 @@ def deliver(*, delivery_id: int, attempt: int) -> bool:
     if not claimed:
         return False
     delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
-    error = _send(delivery.destination.url, title=delivery.title, body=delivery.body)
+    url = secrets.decrypt(token=delivery.destination.secrets)["url"]
+    error = _send(url, title=delivery.title, body=delivery.body)
     if not error:
         _finish(delivery, to=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
         return False

@@ -2,6 +2,7 @@
 
 import logging
 import socket
+import traceback
 from datetime import UTC
 from functools import partial
 
@@ -11,6 +12,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core import audit, states
+from core import secrets as secrets_
 from notifications import events as notify
 from provisioning import runner
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
@@ -59,7 +61,9 @@ def execute_run(*, run_id: int) -> None:
     run = Run.objects.select_related("service__team", "template_version").get(pk=run_id)
     version = run.template_version
     timeout = version.timeout
+    hidden: list[str] = []
     try:
+        hidden = list(secrets_.decrypt(token=run.secrets).values())
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
@@ -69,19 +73,28 @@ def execute_run(*, run_id: int) -> None:
             check=run.is_check_mode,
             on_tick=partial(_tick, run_id=run.pk),
             timeout=timeout.total_seconds() if timeout else None,
+            secrets=hidden,
         )
     except Exception as exc:
-        log.exception("run %s could not be carried out", run_id)
+        # Neither the error nor the traceback may carry a secret into the log or the run.
+        hide = secrets_.masker(hidden)
+        log.error(
+            "run %s could not be carried out:\n%s",
+            run_id,
+            hide("".join(traceback.format_exception(exc))),
+        )
         result = runner.PlaybookResult(
-            status="failed", rc=None, error=f"{type(exc).__name__}: {exc}"
+            status="failed", rc=None, error=hide(f"{type(exc).__name__}: {exc}")
         )
     finish_run(run=run, result=result)
 
 
 def extravars(run: Run) -> dict:
+    """The playbook's variables: the run's inputs with their secret values, and `gangplank`."""
     service = run.service
     return {
         **run.inputs,
+        **secrets_.decrypt(token=run.secrets),
         "gangplank": {
             "service_id": service.pk,
             "service_name": service.name,
@@ -140,6 +153,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
         if run.action != RunAction.DEPROVISION:
             changes.update(
                 inputs=run.inputs,
+                secrets=run.secrets,
                 outputs=result.outputs,
                 template_version_id=run.template_version_id,
                 drifted=False,

@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 
 from catalog.forms import InputsForm
+from catalog.schema import secret_names
 from core import permissions
 from core.forms import BootstrapFormMixin
 from teams.models import Team
@@ -32,12 +33,21 @@ class ChangeInputsForm(InputsForm):
 
     `locked` inputs (readOnly ones the service already has) are shown disabled and left out of
     `values()`, so that the service keeps them. A text input the service has and the user
-    cleared is sent as "" (leaving it out would keep the old value).
+    cleared is sent as "" (leaving it out would keep the old value); a secret left blank is
+    left out, and so kept (its value is never shown to be cleared).
     """
+
+    KEEP_HELP = "Leave blank to keep the current value."
 
     def __init__(self, *args, current: dict, locked=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.current = current
+        self.secrets = secret_names(self.schema)
+        for name in (self.secrets & set(current) & set(self.fields)) - set(locked):
+            field = self.fields[name]
+            field.widget.attrs.pop("required", None)
+            field.widget.attrs.pop("minlength", None)
+            field.help_text = " ".join(filter(None, [field.help_text, self.KEEP_HELP]))
         for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True
@@ -47,6 +57,8 @@ class ChangeInputsForm(InputsForm):
         for name, field in self.fields.items():
             if field.disabled:
                 values.pop(name, None)
+            elif name in self.secrets:
+                continue
             elif self.cleaned_data.get(name) == "" and name in self.current:
                 values[name] = ""
         return values

@@ -101,7 +101,12 @@ def _queue_system_run(service: Service, action: str, trigger: str) -> int:
     try:
         with transaction.atomic():
             queue_run(
-                service=service, action=action, user=None, inputs=service.inputs, trigger=trigger
+                service=service,
+                action=action,
+                user=None,
+                inputs=service.inputs,
+                secrets=service.secrets,
+                trigger=trigger,
             )
             if trigger == RunTrigger.EXPIRY:
                 notify.service_expired(service=service)

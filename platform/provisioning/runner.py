@@ -3,7 +3,8 @@
 `run_playbook` lays out a private data dir (mode 0700, removed afterwards, whatever the
 end), writes the inputs as `!unsafe` extra vars so Ansible treats them as data, never as
 templates, runs the playbook against localhost with this process's Python, and hands the
-events to the caller in batches, on the caller's thread.
+events to the caller in batches, on the caller's thread. Every secret value it is given is
+masked in all it hands over or returns (events, outputs, changes, error).
 """
 
 import difflib
@@ -15,12 +16,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import ansible_runner
 import yaml
+
+from core.secrets import masker
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
@@ -96,14 +99,17 @@ def run_playbook(
     check: bool = False,
     on_tick: Callable[[], bool] | None = None,
     timeout: float | None = None,
+    secrets: Sequence[str] = (),
 ) -> PlaybookResult:
     """Run `playbook` (a path within `files`) and return how it ended.
 
     `on_events` receives lists of ansible-runner event dicts, in counter order, at most
     every BATCH_SECONDS; `on_tick` is called about every TICK_SECONDS and stops the
     playbook by returning True; past `timeout` seconds the playbook is stopped too. All
-    three are called on the calling thread.
+    three are called on the calling thread. `secrets` (values within `extravars`) are masked
+    before anything leaves this function.
     """
+    hide = masker(secrets)
     data_dir = _write_data_dir(Path(data_root), files, extravars)
     events: queue.SimpleQueue = queue.SimpleQueue()
     outcome: dict = {}
@@ -112,10 +118,15 @@ def run_playbook(
     stop = threading.Event()
 
     def handle(event: dict) -> bool:
+        event = hide(event)
         data = event.get("event_data") or {}
         kind = event.get("event")
         result = data.get("res") or {}
-        if kind == "playbook_on_stats":
+        if kind == "playbook_on_start":
+            # ansible-playbook has read its extra vars: a worker killed from now on leaves
+            # no secret behind in the data dir.
+            (data_dir / "env" / "extravars").unlink(missing_ok=True)
+        elif kind == "playbook_on_stats":
             outcome["outputs"] = data.get("artifact_data") or {}
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
             failures.append(f"{data.get('task', 'a task')}: {result.get('msg') or 'failed'}")
@@ -141,11 +152,18 @@ def run_playbook(
                     "ANSIBLE_REMOTE_TEMP": str(data_dir / "tmp"),
                     "ANSIBLE_RETRY_FILES_ENABLED": "0",
                     "ANSIBLE_NOCOWS": "1",
+                    # Modules would log their arguments (secrets among them) to syslog.
+                    "ANSIBLE_NO_TARGET_SYSLOG": "1",
                 },
-                settings={"suppress_ansible_output": True, "pexpect_timeout": 0.5},
+                # No stdout file in the artifacts: it would hold the log unmasked.
+                settings={
+                    "suppress_ansible_output": True,
+                    "suppress_output_file": True,
+                    "pexpect_timeout": 0.5,
+                },
             )
         except Exception as exc:  # reported as the run's error, not lost in a thread
-            outcome["exception"] = f"{type(exc).__name__}: {exc}"
+            outcome["exception"] = hide(f"{type(exc).__name__}: {exc}")
         finally:
             events.put(_END)
 

@@ -6,6 +6,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 
 from catalog.models import TemplateVersion
+from core import secrets
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
     RUN_IN_PROGRESS,
@@ -231,7 +232,7 @@ def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineE
             at=run.created_at,
             who=run.created_by.get_username() if run.created_by else _system(run),
             run=run,
-            changed=_input_changes(baseline(run.pk), run.inputs)
+            changed=_input_changes(baseline(run.pk), (run.inputs, run.secrets))
             if run.action in INPUT_CHANGING_ACTIONS
             else [],
         )
@@ -255,33 +256,39 @@ def _system(run: Run) -> str:
 
 
 def _baselines(service: Service):
-    """A function of a run's pk giving the inputs the service had when that run was queued:
-    those of the latest earlier provision, update or upgrade that succeeded (or of the first
-    provision when none has), in one query."""
+    """A function of a run's pk giving the inputs (and encrypted secrets) the service had
+    when that run was queued: those of the latest earlier provision, update or upgrade that
+    succeeded (or of the first provision when none has), in one query."""
     pks: list[int] = []
-    values: list[dict | None] = []
+    values: list[tuple[dict, str] | None] = []
     current = None
     setters = (
         service.runs.filter(action__in=INPUT_SETTING_ACTIONS)
         .order_by("pk")
-        .values_list("pk", "action", "status", "inputs")
+        .values_list("pk", "action", "status", "inputs", "secrets")
     )
-    for pk, action, status, inputs in setters:
+    for pk, action, status, inputs, secrets_token in setters:
         if status == RunStatus.SUCCEEDED or (current is None and action == RunAction.PROVISION):
-            current = inputs
+            current = (inputs, secrets_token)
         pks.append(pk)
         values.append(current)
 
-    def before(pk: int) -> dict | None:
+    def before(pk: int) -> tuple[dict, str] | None:
         index = bisect_left(pks, pk)
         return values[index - 1] if index else None
 
     return before
 
 
-def _input_changes(before: dict | None, after: dict) -> list[InputChange]:
+def _input_changes(before: tuple[dict, str] | None, after: tuple[dict, str]) -> list[InputChange]:
+    """What changed between two (inputs, encrypted secrets); a secret as ******** -> ********."""
     if before is None:
         return []
+    (before, before_secrets), (after, after_secrets) = before, after
+    try:
+        hidden = secrets.differences(before=before_secrets, after=after_secrets)
+    except secrets.UnreadableSecrets:
+        hidden = {}
     changes = [
         InputChange(name, value, after.get(name), removed=name not in after)
         for name, value in before.items()
@@ -291,5 +298,10 @@ def _input_changes(before: dict | None, after: dict) -> list[InputChange]:
         InputChange(name, None, value, added=True)
         for name, value in after.items()
         if name not in before
+    ]
+    changes = [change for change in changes if change.name not in hidden]
+    changes += [
+        InputChange(name, old, new, added=old is None, removed=new is None)
+        for name, (old, new) in hidden.items()
     ]
     return changes

@@ -12,11 +12,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Template, TemplateVersion
-from catalog.schema import validate_inputs
 from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest
+from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
-from provisioning.selectors import carried_inputs, locked_inputs, upgrade_target
+from provisioning.selectors import upgrade_target
 from provisioning.states import (
     RUN_IN_PROGRESS,
     RUN_NOT_STARTED,
@@ -50,8 +50,10 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
     elif _name_taken(team=team, name=name):
         errors["name"] = [f"{team.slug} already has a service named {name}."]
     version = template.current_version
+    secrets = ""
     try:
-        inputs = validate_inputs(version.inputs_schema, inputs) if version else inputs
+        if version:
+            inputs, secrets = inputs_.for_request(version=version, given=inputs)
     except InvalidRequest as exc:
         errors.update(exc.errors)
     if errors:
@@ -66,6 +68,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 template=template,
                 template_version=version,
                 inputs=inputs,
+                secrets=secrets,
                 created_by=user,
                 expires_at=timezone.now() + lifetime if lifetime else None,
             )
@@ -75,7 +78,13 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 obj=service,
                 changes={"template": [None, f"{template.slug} {version.version}"]},
             )
-            queue_run(service=service, action=RunAction.PROVISION, user=user, inputs=inputs)
+            queue_run(
+                service=service,
+                action=RunAction.PROVISION,
+                user=user,
+                inputs=inputs,
+                secrets=secrets,
+            )
     except IntegrityError as exc:  # a concurrent request took the name first
         if _name_taken(team=team, name=name):
             raise InvalidRequest(
@@ -110,8 +119,11 @@ def _name_taken(*, team: Team, name: str) -> bool:
 def update_service(*, user, service: Service, inputs: dict) -> Run:
     """Run the update playbook with new inputs; they become the service's on success."""
     _check_action(user=user, service=service, action=RunAction.UPDATE)
-    inputs = _changed_inputs(service=service, version=service.template_version, inputs=inputs)
-    return _queue_checked(service=service, action=RunAction.UPDATE, user=user, inputs=inputs)
+    version = service.template_version
+    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs)
+    return _queue_checked(
+        service=service, action=RunAction.UPDATE, user=user, inputs=inputs, secrets=secrets
+    )
 
 
 def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Run:
@@ -120,9 +132,14 @@ def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Ru
     target = upgrade_target(service)
     if target is None:
         raise Conflict(f"{service.name} is on the newest version of its template.")
-    inputs = _changed_inputs(service=service, version=target, inputs=inputs or {})
+    inputs, secrets = inputs_.for_change(service=service, version=target, given=inputs or {})
     return _queue_checked(
-        service=service, action=RunAction.UPGRADE, user=user, inputs=inputs, version=target
+        service=service,
+        action=RunAction.UPGRADE,
+        user=user,
+        inputs=inputs,
+        secrets=secrets,
+        version=target,
     )
 
 
@@ -134,9 +151,14 @@ def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = Fals
         version = upgrade_target(service)
         if version is None:
             raise Conflict(f"{service.name} is on the newest version of its template.")
-    inputs = _changed_inputs(service=service, version=version, inputs=inputs)
+    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs)
     return _queue_checked(
-        service=service, action=RunAction.PREVIEW, user=user, inputs=inputs, version=version
+        service=service,
+        action=RunAction.PREVIEW,
+        user=user,
+        inputs=inputs,
+        secrets=secrets,
+        version=version,
     )
 
 
@@ -146,7 +168,11 @@ def deprovision_service(*, user, service: Service, confirm: str | None = None) -
         raise InvalidRequest({"confirm": [f"Type the service's name, {service.name}, to confirm."]})
     _check_action(user=user, service=service, action=RunAction.DEPROVISION)
     return _queue_checked(
-        service=service, action=RunAction.DEPROVISION, user=user, inputs=service.inputs
+        service=service,
+        action=RunAction.DEPROVISION,
+        user=user,
+        inputs=service.inputs,
+        secrets=service.secrets,
     )
 
 
@@ -239,6 +265,7 @@ def retry_run(*, user, run: Run) -> Run:
         action=run.action,
         user=user,
         inputs=run.inputs,
+        secrets=run.secrets,
         version=run.template_version,
         retry_of=run,
     )
@@ -253,24 +280,6 @@ def _check_action(*, user, service: Service, action: str) -> None:
     if action not in available_actions(service.status, service.failed_action):
         label = RunAction(action).label.lower()
         raise Conflict(f"{service.name} is {service.status}: it cannot {label} now.")
-
-
-def _changed_inputs(*, service: Service, version: TemplateVersion, inputs: dict) -> dict:
-    """The service's inputs with the given ones applied, valid for `version`.
-
-    Inputs the version no longer declares are dropped; `readOnly` inputs keep their value.
-    """
-    if not isinstance(inputs, dict):
-        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
-    merged = validate_inputs(version.inputs_schema, {**carried_inputs(service, version), **inputs})
-    changed = [
-        name for name in locked_inputs(service, version) if merged.get(name) != service.inputs[name]
-    ]
-    if changed:
-        raise InvalidRequest(
-            {"inputs": {key: ["Cannot be changed after provisioning."] for key in changed}}
-        )
-    return merged
 
 
 def _queue_checked(*, service: Service, **kwargs) -> Run:
@@ -289,6 +298,7 @@ def queue_run(
     action: str,
     user,
     inputs: dict,
+    secrets: str = "",
     version: TemplateVersion | None = None,
     retry_of: Run | None = None,
     trigger: str = RunTrigger.USER,
@@ -296,13 +306,19 @@ def queue_run(
     """Queue a run (inside the caller's transaction) and move the service to its status, or,
     when the template's approval rule applies, hold it for its approvers.
 
+    `inputs` hold PLACEHOLDER for each secret input; `secrets` their encrypted values.
+
     The partial unique index on runs in progress makes a second run of the same service
     fail here with an IntegrityError, whichever process tries.
     """
     from approvals.services import request_approval
 
     version = version or service.template_version
-    changes = audit.diff(service.inputs, inputs) if action != RunAction.PROVISION else {}
+    changes = (
+        inputs_.audit_changes(service=service, inputs=inputs, secrets=secrets)
+        if action != RunAction.PROVISION
+        else {}
+    )
     rule = version.approval_rule if trigger == RunTrigger.USER else None
     if rule and not rule.applies(action=action, inputs=[inputs, service.inputs]):
         rule = None
@@ -312,6 +328,7 @@ def queue_run(
         status=RunStatus.AWAITING_APPROVAL if rule else RunStatus.QUEUED,
         template_version=version,
         inputs=inputs,
+        secrets=secrets,
         created_by=user,
         retry_of=retry_of,
         trigger=trigger,

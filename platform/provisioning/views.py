@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from catalog.forms import InputsForm
@@ -21,6 +22,8 @@ from provisioning.models import Service
 from provisioning.states import RunStatus
 
 
+# Inputs may be secrets: keep them out of Django's error reports.
+@sensitive_post_parameters()
 @login_required
 def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(
@@ -129,6 +132,7 @@ def _service(request: HttpRequest, pk: int, *, action: str = permissions.VIEW) -
     return service
 
 
+@sensitive_post_parameters()
 @login_required
 def update_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The service's inputs, to preview (check mode) or apply with the update playbook."""
@@ -146,6 +150,7 @@ def update_service(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters()
 @login_required
 def upgrade_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The inputs of the template's newest version, to preview or apply the upgrade."""

@@ -42,8 +42,11 @@ class ServiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+SECRET_HELP = 'input name -> value; a secret input sent as "$encrypted$" keeps its value'
+
+
 class InputsSerializer(serializers.Serializer):
-    inputs = serializers.JSONField(required=False, default=dict)
+    inputs = serializers.JSONField(required=False, default=dict, help_text=SECRET_HELP)
 
 
 class PreviewSerializer(InputsSerializer):

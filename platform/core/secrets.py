@@ -1,0 +1,217 @@
+"""Secret values at rest and in what is shown: Fernet encryption and masking.
+
+Keys come from `GANGPLANK_ENCRYPTION_KEYS` (comma-separated Fernet keys, the first one
+encrypts) or else from the key file `<data dir>/encryption-keys` (one key per line, newest
+first), created with a fresh key when missing. The file is looked at on every use (a stat),
+so that web processes and workers pick up a rotation without a restart.
+"""
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+MASK = "********"
+PLACEHOLDER = "$encrypted$"
+KEY_FILE_NAME = "encryption-keys"
+
+# (where the keys came from, their MultiFernet), replaced whole so threads never see a mix.
+_cache: tuple = (None, None)
+
+
+class UnreadableSecrets(Exception):
+    """A token that none of the keys decrypts."""
+
+
+def key_file() -> Path:
+    return Path(settings.DATA_DIR) / KEY_FILE_NAME
+
+
+def keys_from_environment() -> bool:
+    return bool(settings.GANGPLANK_ENCRYPTION_KEYS)
+
+
+def _parse(keys: list[str], *, where: str) -> MultiFernet:
+    if not keys:
+        raise ImproperlyConfigured(f"{where} holds no encryption key.")
+    fernets = []
+    for number, key in enumerate(keys, start=1):
+        try:
+            fernets.append(Fernet(key))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{where}: key {number} is not a Fernet key (32 url-safe base64-encoded bytes; "
+                "make one with `python -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())'`)."
+            ) from None
+    return MultiFernet(fernets)
+
+
+def read_key_file(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_key_file(path: Path, keys: list[str], *, replace: bool = True) -> None:
+    """Write the keys (mode 0600) atomically: readers see the old file or the new one.
+
+    Without `replace`, an existing file wins (two processes creating it at once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=".encryption-keys-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write("".join(f"{key}\n" for key in keys))
+        if replace:
+            os.replace(temporary, path)
+        else:
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _source() -> tuple:
+    if keys_from_environment():
+        return ("environment", tuple(settings.GANGPLANK_ENCRYPTION_KEYS))
+    path = key_file()
+    if not path.exists():
+        write_key_file(path, [Fernet.generate_key().decode()], replace=False)
+    stat = path.stat()
+    return ("file", str(path), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+
+def fernet(*, fresh: bool = False) -> MultiFernet:
+    """The configured keys, re-read when the key file changed (or when `fresh`)."""
+    global _cache
+    source = _source()
+    cached_source, cached = _cache
+    if fresh or cached_source != source:
+        if source[0] == "environment":
+            keys, where = list(source[1]), "GANGPLANK_ENCRYPTION_KEYS"
+        else:
+            keys, where = read_key_file(Path(source[1])), source[1]
+        cached = _parse(keys, where=where)
+        _cache = (source, cached)
+    return cached
+
+
+def check_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """`manage.py check`: the configured keys are Fernet keys (a missing key file is fine:
+    it is made on first use)."""
+    if not keys_from_environment() and not key_file().exists():
+        return []
+    try:
+        fernet(fresh=True)
+    except (ImproperlyConfigured, OSError) as exc:
+        return [checks.Error(str(exc), id="gangplank.E001")]
+    return []
+
+
+def add_key() -> int:
+    """Put a freshly generated key first in the key file, keeping the others (workers that
+    read the file earlier still decrypt); returns how many keys it now holds."""
+    keys = [Fernet.generate_key().decode(), *read_key_file(_existing_key_file())]
+    write_key_file(key_file(), keys)
+    return len(keys)
+
+
+def drop_old_keys() -> int:
+    """Keep only the newest key in the key file; returns how many were dropped."""
+    keys = read_key_file(_existing_key_file())
+    _parse(keys[:1], where=str(key_file()))
+    write_key_file(key_file(), keys[:1])
+    return len(keys) - 1
+
+
+def _existing_key_file() -> Path:
+    fernet()  # creates the file when missing, refuses a broken one
+    return key_file()
+
+
+def encrypt(*, values: dict) -> str:
+    """A token holding `values` (a JSON object); "" when there is nothing to hide."""
+    if not values:
+        return ""
+    return fernet().encrypt(json.dumps(values, sort_keys=True).encode()).decode()
+
+
+def decrypt(*, token: str) -> dict:
+    """The values a token holds; {} for "". Raises UnreadableSecrets when no key fits."""
+    if not token:
+        return {}
+    try:
+        return json.loads(fernet().decrypt(token.encode()))
+    except InvalidToken:
+        pass
+    # Keys may have been rotated since they were read (a file changed within the stat's
+    # granularity): read them again before giving up.
+    try:
+        return json.loads(fernet(fresh=True).decrypt(token.encode()))
+    except InvalidToken:
+        raise UnreadableSecrets("none of the encryption keys decrypts these secrets") from None
+
+
+def rotate(*, token: str, keys: MultiFernet | None = None) -> str:
+    """The token re-encrypted with the first key (of `keys`, else of the configured ones)."""
+    if not token:
+        return ""
+    try:
+        return (keys or fernet()).rotate(token.encode()).decode()
+    except InvalidToken:
+        raise UnreadableSecrets("none of the encryption keys decrypts these secrets") from None
+
+
+def differences(*, before: str, after: str) -> dict[str, list]:
+    """The values that differ between two tokens, by name, each as [MASK or None, MASK or
+    None] (None on the side it is missing from): what changed, never what it is."""
+    if before == after:
+        return {}
+    old, new = decrypt(token=before), decrypt(token=after)
+    return {
+        name: [MASK if name in old else None, MASK if name in new else None]
+        for name in sorted(set(old) | set(new))
+        if old.get(name) != new.get(name)
+    }
+
+
+def _variants(secret: str) -> set[str]:
+    # As Ansible and JSON print it too: quotes, backslashes, newlines and non-ASCII escaped.
+    return {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+    }
+
+
+def masker(secrets: Iterable[Any]) -> Callable[[Any], Any]:
+    """A function replacing every occurrence of every secret in str/list/dict values (keys
+    too) with MASK; the longest secrets first, so that one inside another leaves nothing."""
+    texts = {variant for s in secrets if s not in (None, "") for variant in _variants(str(s))}
+    if not texts:
+        return lambda value: value
+    pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)))
+
+    def apply(value: Any) -> Any:
+        if isinstance(value, str):
+            return pattern.sub(MASK, value)
+        if isinstance(value, dict):
+            return {apply(key): apply(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [apply(item) for item in value]
+        return value
+
+    return apply
+
+
+def mask(value: Any, *, secrets: Iterable[Any]) -> Any:
+    """`value` with every secret replaced by MASK (see `masker`)."""
+    return masker(secrets)(value)
