@@ -22,6 +22,8 @@ TEAM_VIEW = {"anonymous": "out", "member": OK, "other": 404, "admin": OK, "platf
 TEAM_CHANGE = {**TEAM_VIEW, "auditor": 403}
 TEAM_MANAGE = {**TEAM_CHANGE, "member": 403}
 REQUEST = {**TEAM_CHANGE, "other": 400}
+# /metrics wants Prometheus's bearer token; no one's session or API token opens it.
+BEARER_ONLY = dict.fromkeys(ROLES, "out")
 AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform": OK,
          "auditor": OK}  # fmt: skip  # another team's slug in a body is a field error
 
@@ -87,6 +89,9 @@ MATRIX = {
     "api:run-events": ("get", {"pk": "run"}, None, TEAM_VIEW),
     "api:run-cancel": ("post", {"pk": "run"}, None, TEAM_CHANGE),
     "api:run-retry": ("post", {"pk": "run"}, None, TEAM_CHANGE),
+    "dora": ("get", {}, None, SIGNED_IN),
+    "api:metrics-dora": ("get", {}, None, SIGNED_IN),
+    "metrics": ("get", {}, None, BEARER_ONLY),
 }
 
 
@@ -112,7 +117,8 @@ def test_every_route_has_a_row_in_the_matrix():
 
 
 @pytest.fixture
-def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user_model):
+def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user_model, settings):
+    settings.GANGPLANK_METRICS_TOKEN = "matrix-scrape-token"
     bystander = django_user_model.objects.create_user("bystander", password="pw-bystander")
     teams["alpha"].members.add(bystander)
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="svc", user=owner)

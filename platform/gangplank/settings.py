@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "teams",
     "catalog",
     "provisioning",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -270,6 +271,9 @@ CELERY_BEAT_SCHEDULE = {
 GANGPLANK_REDISPATCH_SECONDS = int(os.environ.get("GANGPLANK_REDISPATCH_SECONDS", 600))
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
+
+# The bearer token Prometheus scrapes /metrics with; unset, /metrics is off (404).
+GANGPLANK_METRICS_TOKEN = os.environ.get("GANGPLANK_METRICS_TOKEN", "")
 
 # Where templates' playbooks may create files (workspaces, sites) and where runs get their
 # private data dirs.

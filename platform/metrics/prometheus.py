@@ -1,0 +1,134 @@
+"""Prometheus metrics computed from the database at scrape time.
+
+Every figure is read from the database when Prometheus scrapes, so it is the same whichever
+gunicorn process answers and however many Celery workers ran the runs: no process keeps a
+count of its own, and no multiprocess directory is needed. Each family is one function of
+`FAMILIES` making one query (or two); adding a metric is adding a function there.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
+
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.utils import timezone
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from provisioning.models import Run, Service
+from provisioning.states import RUN_FINISHED, RUN_IN_PROGRESS, RunStatus, ServiceStatus
+
+# Upper bounds of the run duration histogram, in seconds: playbooks take seconds to hours.
+DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 5 * 3600)
+
+
+def runs_total() -> Iterator[Metric]:
+    family = CounterMetricFamily(
+        "gangplank_runs",
+        "Finished runs by template, action and final status.",
+        labels=["template", "action", "status"],
+    )
+    rows = (
+        Run.objects.filter(status__in=RUN_FINISHED)
+        .order_by()
+        .values_list("service__template__slug", "action", "status")
+        .annotate(n=Count("pk"))
+    )
+    for template, action, status, count in rows:
+        family.add_metric([template, action, status], count)
+    yield family
+
+
+def run_duration() -> Iterator[Metric]:
+    """From start to finish of runs that started, by template and action; the buckets are
+    conditional counts in one query."""
+    family = HistogramMetricFamily(
+        "gangplank_run_duration_seconds",
+        "How long finished runs took, from start to finish.",
+        labels=["template", "action"],
+    )
+    duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    buckets = {
+        f"le_{n}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
+        for n, bound in enumerate(DURATION_BUCKETS)
+    }
+    rows = (
+        Run.objects.filter(
+            status__in=RUN_FINISHED, started_at__isnull=False, finished_at__isnull=False
+        )
+        .annotate(duration=duration)
+        .order_by()
+        .values("service__template__slug", "action")
+        .annotate(count=Count("pk"), total=Sum("duration"), **buckets)
+    )
+    for row in rows:
+        cumulative = [
+            (str(float(bound)), row[f"le_{n}"]) for n, bound in enumerate(DURATION_BUCKETS)
+        ]
+        family.add_metric(
+            [row["service__template__slug"], row["action"]],
+            buckets=[*cumulative, ("+Inf", row["count"])],
+            sum_value=row["total"].total_seconds() if row["total"] else 0.0,
+        )
+    yield family
+
+
+def runs_in_progress() -> Iterator[Metric]:
+    family = GaugeMetricFamily(
+        "gangplank_runs_in_progress", "Runs queued or running now.", labels=["status"]
+    )
+    row = Run.objects.filter(status__in=RUN_IN_PROGRESS).aggregate(
+        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
+        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
+        oldest=Min("created_at", filter=Q(status=RunStatus.QUEUED)),
+    )
+    family.add_metric([RunStatus.QUEUED], row["queued"])
+    family.add_metric([RunStatus.RUNNING], row["running"])
+    yield family
+    age = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
+    yield GaugeMetricFamily(
+        "gangplank_oldest_queued_run_age_seconds",
+        "Age of the oldest run still queued (0 when none is).",
+        value=age,
+    )
+
+
+def services() -> Iterator[Metric]:
+    family = GaugeMetricFamily("gangplank_services", "Services by status.", labels=["status"])
+    counts = dict(
+        Service.objects.order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .values_list("status", "n")
+    )
+    for status in ServiceStatus.values:
+        family.add_metric([status], counts.get(status, 0))
+    yield family
+
+
+FAMILIES: tuple[Callable[[], Iterable[Metric]], ...] = (
+    runs_total,
+    run_duration,
+    runs_in_progress,
+    services,
+)
+
+
+class DatabaseCollector(Collector):
+    """Collects every family of `FAMILIES` from the database, on each scrape."""
+
+    def collect(self) -> Iterator[Metric]:
+        for family in FAMILIES:
+            yield from family()
+
+    def describe(self) -> list[Metric]:
+        # Registering must not query the database; the names show on the first scrape.
+        return []
+
+
+registry = CollectorRegistry(auto_describe=False)
+registry.register(DatabaseCollector())
