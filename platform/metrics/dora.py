@@ -9,7 +9,7 @@ so that the same SQL works on PostgreSQL and on SQLite.
 import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import (
     Count,
@@ -21,9 +21,10 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
     Window,
 )
-from django.db.models.functions import RowNumber, TruncWeek
+from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from catalog.models import Template
@@ -38,6 +39,7 @@ CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE)
 MEDIAN, P90 = 0.5, 0.9
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DEFINITIONS = {
     "deployment_frequency": (
@@ -184,33 +186,41 @@ def figures(
 def restores(
     *, events: QuerySet[ServiceEvent], since: datetime, until: datetime
 ) -> QuerySet[ServiceEvent]:
-    """Failures restored within the window, each with `value` (failed to active) and `week`
-    (of the restore): a service's entries into failed whose previous failed-or-active status
-    was active (or none), paired with its next entry into active."""
-    status = ServiceEvent.objects.filter(service=OuterRef("service"), kind=ServiceEvent.Kind.STATUS)
-    previous = (
+    """Restores made in the window, each with `value` (from failed to active) and `week` (of
+    the restore): a service's entries into active that end a failure, that is with an entry
+    into failed since its previous entry into active; the failure counts from the first."""
+    status = ServiceEvent.objects.filter(kind=ServiceEvent.Kind.STATUS)
+    active_before = (
         status.filter(
-            to_status__in=(ServiceStatus.ACTIVE, ServiceStatus.FAILED),
-            created_at__lt=OuterRef("created_at"),
+            service=OuterRef(OuterRef("service")),
+            to_status=ServiceStatus.ACTIVE,
+            created_at__lt=OuterRef(OuterRef("created_at")),
         )
-        .order_by("-created_at", "-pk")
-        .values("to_status")[:1]
+        .order_by("-created_at")
+        .values("created_at")[:1]
     )
-    restored = (
-        status.filter(to_status=ServiceStatus.ACTIVE, created_at__gt=OuterRef("created_at"))
-        .order_by("created_at", "pk")
+    failed_since = (
+        status.filter(
+            service=OuterRef("service"),
+            to_status=ServiceStatus.FAILED,
+            created_at__lt=OuterRef("created_at"),
+            created_at__gt=Coalesce(Subquery(active_before), Value(EPOCH)),
+        )
+        .order_by("created_at")
         .values("created_at")[:1]
     )
     return (
-        events.filter(kind=ServiceEvent.Kind.STATUS, to_status=ServiceStatus.FAILED)
-        .annotate(previous=Subquery(previous), restored_at=Subquery(restored))
-        .filter(Q(previous__isnull=True) | Q(previous=ServiceStatus.ACTIVE))
-        .filter(restored_at__gte=since, restored_at__lt=until)
+        events.filter(
+            kind=ServiceEvent.Kind.STATUS,
+            to_status=ServiceStatus.ACTIVE,
+            created_at__gte=since,
+            created_at__lt=until,
+        )
+        .annotate(failed_at=Subquery(failed_since))
+        .filter(failed_at__isnull=False)
         .annotate(
-            value=ExpressionWrapper(
-                F("restored_at") - F("created_at"), output_field=DurationField()
-            ),
-            week=TruncWeek("restored_at"),
+            value=ExpressionWrapper(F("created_at") - F("failed_at"), output_field=DurationField()),
+            week=TruncWeek("created_at"),
         )
     )
 
