@@ -64,7 +64,9 @@ def _n(number: float) -> str:
 def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeString:
     """Grouped bars, one group per week, scaled to the largest value; empty weeks show none."""
     width = LEFT + WIDTH_PER_WEEK * len(weeks)
-    peak = max((v for s in series for v in s.values if v is not None), default=0) or 1
+    points = [(v, s.texts[i]) for s in series for i, v in enumerate(s.values) if v is not None]
+    peak, peak_text = max(points, key=lambda point: point[0], default=(0, "0"))
+    peak = peak or 1
     bar = (WIDTH_PER_WEEK - 16) / len(series)
     shapes = []
     for index, week in enumerate(weeks):
@@ -101,10 +103,14 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
                 label,
             )
         )
-    legend = format_html_join(
-        "",
-        '<tspan fill="{}">■ {}</tspan> ',
-        ((COLOURS[n % len(COLOURS)], s.name) for n, s in enumerate(series)),
+    legend = format_html(
+        '{}<tspan fill="currentColor" class="scale">· top: {}</tspan>',
+        format_html_join(
+            "",
+            '<tspan fill="{}">■ {}</tspan> ',
+            ((COLOURS[n % len(COLOURS)], s.name) for n, s in enumerate(series)),
+        ),
+        peak_text,
     )
     return format_html(
         '<svg class="dora-chart" id="chart-{}" role="img" viewBox="0 0 {} {}" width="{}" '
