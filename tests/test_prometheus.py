@@ -1,6 +1,8 @@
 """GET /metrics after real runs by the real worker, read by prometheus-client's own parser,
 served by several gunicorn processes; and its bearer token."""
 
+import json
+import re
 import socket
 import sys
 import urllib.error
@@ -11,7 +13,7 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import process_env, request_via_api, running, wait_for, wait_for_run
+from conftest import ROOT, process_env, request_via_api, running, wait_for, wait_for_run
 from factories import make_service
 from provisioning.models import Run, Service
 
@@ -152,3 +154,31 @@ def test_it_costs_the_same_queries_whatever_the_number_of_runs(
         template = catalog["echo" if n % 2 else "failing"]
         make_service(template=template, team=teams["beta"], name=f"s{n}", status="failed")
     scrape_costs(4)
+
+
+@pytest.mark.django_db
+def test_it_ships_a_grafana_dashboard_of_metrics_the_endpoint_exports(
+    client, settings, catalog, teams
+):
+    settings.GANGPLANK_METRICS_TOKEN = TOKEN
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="timed")
+    now = timezone.now()
+    started = now - timedelta(seconds=3)
+    Run.objects.filter(service=service).update(started_at=started, finished_at=now)
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+    exported = {s.name for f in families(response.content.decode()).values() for s in f.samples}
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "gangplank.json").read_text())
+
+    assert [i["name"] for i in dashboard["__inputs"]] == ["DS_PROMETHEUS"]
+    named = set()
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == "${DS_PROMETHEUS}"
+        for target in panel["targets"]:
+            metrics = set(re.findall(r"gangplank_[a-z_]+", target["expr"]))
+            assert metrics and metrics <= exported, (panel["title"], metrics - exported)
+            named |= metrics
+    # Every family has a panel.
+    assert {name.removesuffix("_bucket") for name in named} >= {
+        "gangplank_runs_total", "gangplank_run_duration_seconds", "gangplank_runs_in_progress",
+        "gangplank_oldest_queued_run_age_seconds", "gangplank_services",
+    }  # fmt: skip

@@ -166,12 +166,12 @@ def charts(report: Dora, definitions: dict[str, str]) -> list[Chart]:
             f"median {human_duration(total.lead_time_median)}, "
             f"90th percentile {human_duration(total.lead_time_p90)}",
             Series(
-                "median (s)",
+                "median",
                 [_seconds(v) for v in lead_median],
                 [human_duration(v) for v in lead_median],
             ),
             Series(
-                "90th percentile (s)",
+                "90th percentile",
                 [_seconds(v) for v in lead_p90],
                 [human_duration(v) for v in lead_p90],
             ),
@@ -188,8 +188,6 @@ def charts(report: Dora, definitions: dict[str, str]) -> list[Chart]:
             "Time to restore",
             f"median {human_duration(total.time_to_restore_median)} "
             f"({total.restores} restore{'' if total.restores == 1 else 's'})",
-            Series(
-                "median (s)", [_seconds(v) for v in restore], [human_duration(v) for v in restore]
-            ),
+            Series("median", [_seconds(v) for v in restore], [human_duration(v) for v in restore]),
         ),
     ]
