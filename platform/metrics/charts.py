@@ -132,7 +132,7 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
     )
 
 
-def charts(report: Dora, definitions: dict[str, str]) -> list[Chart]:
+def charts(*, report: Dora, definitions: dict[str, str]) -> list[Chart]:
     """The four figures of the window, each with its definition and its weekly chart."""
     weeks, total = report.weeks, report.total
 

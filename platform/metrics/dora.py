@@ -145,14 +145,16 @@ def figures(
     lead_times = changes.filter(status=RunStatus.SUCCEEDED).annotate(
         value=ExpressionWrapper(F("finished_at") - F("created_at"), output_field=DurationField())
     )
-    lead_weekly = percentiles(lead_times, partition="week", fractions=(MEDIAN, P90))
-    lead_total = percentiles(lead_times, partition=None, fractions=(MEDIAN, P90)).get(None, {})
+    both = (MEDIAN, P90)
+    lead_weekly = percentiles(queryset=lead_times, partition="week", fractions=both)
+    lead_total = percentiles(queryset=lead_times, partition=None, fractions=both).get(None, {})
     incidents = restores(events=events, since=since, until=until)
     restore_counts = dict(
         incidents.order_by().values("week").annotate(n=Count("pk")).values_list("week", "n")
     )
-    restore_weekly = percentiles(incidents, partition="week", fractions=(MEDIAN,))
-    restore_total = percentiles(incidents, partition=None, fractions=(MEDIAN,)).get(None, {})
+    restore_weekly = percentiles(queryset=incidents, partition="week", fractions=(MEDIAN,))
+    restore_total = percentiles(queryset=incidents, partition=None, fractions=(MEDIAN,))
+    restore_total = restore_total.get(None, {})
 
     weeks = []
     for start in week_starts(since=since, until=until):
@@ -226,7 +228,7 @@ def restores(
 
 
 def percentiles(
-    queryset: QuerySet, *, partition: str | None, fractions: tuple[float, ...]
+    *, queryset: QuerySet, partition: str | None, fractions: tuple[float, ...]
 ) -> dict[object, dict[float, timedelta]]:
     """Percentiles of the `value` annotation per `partition` (None: over all rows), as
     PostgreSQL's percentile_cont computes them: interpolated between the two rows around the

@@ -19,7 +19,8 @@ def dora_page(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "metrics/dora.html", context, status=400)
     report = dora.dora(user=request.user, **form.cleaned_data)
-    context |= {"report": report, "charts": charts.charts(report, dora.DEFINITIONS)}
+    drawn = charts.charts(report=report, definitions=dora.DEFINITIONS)
+    context |= {"report": report, "charts": drawn}
     return render(request, "metrics/dora.html", context)
 
 

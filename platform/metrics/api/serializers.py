@@ -32,9 +32,15 @@ class FiguresSerializer(serializers.Serializer):
 
 
 class DoraSerializer(serializers.Serializer):
-    team = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
-    template = serializers.SlugRelatedField(slug_field="slug", read_only=True, allow_null=True)
+    team = serializers.SerializerMethodField(help_text="the team's slug; null for all")
+    template = serializers.SerializerMethodField(help_text="the template's slug; null for all")
     days = serializers.IntegerField()
     total = FiguresSerializer()
     weeks = FiguresSerializer(many=True)
     definitions = serializers.DictField(child=serializers.CharField())
+
+    def get_team(self, report) -> str | None:
+        return report["team"].slug if report["team"] else None
+
+    def get_template(self, report) -> str | None:
+        return report["template"].slug if report["template"] else None
