@@ -208,6 +208,7 @@ def test_it_does_not_let_an_outsider_name_another_team(history, outsider, client
     page = client.get("/dora/?team=alpha")
     assert page.status_code == 400
     assert "Select a valid choice" in page.content.decode()
+    assert client.get("/dora/?days=5").status_code == 400
 
 
 def test_it_writes_each_definition_beside_its_figure(history, owner, client, frozen):
@@ -222,14 +223,22 @@ def test_it_writes_each_definition_beside_its_figure(history, owner, client, fro
 
 def count_queries(call) -> int:
     with CaptureQueriesContext(connection) as queries:
-        call()
+        result = call()
+    assert getattr(result, "status_code", 200) == 200
     return len(queries)
 
 
-def test_it_costs_the_same_queries_whatever_the_number_of_runs(history, ops, catalog, teams):
+def test_it_costs_the_same_queries_whatever_the_number_of_runs(
+    history, ops, catalog, teams, client, frozen
+):
     compute = lambda: dora(user=ops, team=teams["alpha"], days=90, now=NOW)  # noqa: E731
     compute()  # the user's role is read once, then kept on the user
     before = count_queries(compute)
+    client.force_login(ops)
+    api = api_client_for(ops)
+    page = lambda: client.get("/dora/?days=90&team=alpha")  # noqa: E731
+    endpoint = lambda: api.get("/api/metrics/dora/?days=90")  # noqa: E731
+    page_before, endpoint_before = count_queries(page), count_queries(endpoint)
     for n in range(30):
         service = make_service(template=catalog["echo"], team=teams["alpha"], name=f"more-{n}")
         at = NOW - n * HOUR - MIN
@@ -239,4 +248,5 @@ def test_it_costs_the_same_queries_whatever_the_number_of_runs(history, ops, cat
         add_status(service, "updating", "active", at=at)
 
     assert count_queries(compute) == before <= 6
+    assert (count_queries(page), count_queries(endpoint)) == (page_before, endpoint_before)
     assert dora(user=ops, team=teams["alpha"], days=90, now=NOW).total.restores == 32
