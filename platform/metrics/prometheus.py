@@ -2,14 +2,25 @@
 
 Every figure is read from the database when Prometheus scrapes, so it is the same whichever
 gunicorn process answers and however many Celery workers ran the runs: no process keeps a
-count of its own, and no multiprocess directory is needed. Each family is one function of
-`FAMILIES` making one query (or two); adding a metric is adding a function there.
+count of its own, and no multiprocess directory is needed. Each family is a function of
+`FAMILIES` making one query; adding a metric is adding a function there (a histogram of
+durations is a call of `duration_histogram`).
 """
 
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 
-from django.db.models import Count, DurationField, ExpressionWrapper, F, Min, Q, Sum
+from django.db.models import (
+    Count,
+    DurationField,
+    Expression,
+    ExpressionWrapper,
+    F,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.utils import timezone
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -44,37 +55,48 @@ def runs_total() -> Iterator[Metric]:
 
 
 def run_duration() -> Iterator[Metric]:
-    """From start to finish of runs that started, by template and action; the buckets are
-    conditional counts in one query."""
-    family = HistogramMetricFamily(
-        "gangplank_run_duration_seconds",
-        "How long finished runs took, from start to finish.",
-        labels=["template", "action"],
+    """From start to finish of runs that started, by template and action."""
+    yield duration_histogram(
+        name="gangplank_run_duration_seconds",
+        documentation="How long finished runs took, from start to finish.",
+        queryset=Run.objects.filter(
+            status__in=RUN_FINISHED, started_at__isnull=False, finished_at__isnull=False
+        ),
+        duration=F("finished_at") - F("started_at"),
+        labels={"template": "service__template__slug", "action": "action"},
     )
-    duration = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
-    buckets = {
+
+
+def duration_histogram(
+    *,
+    name: str,
+    documentation: str,
+    queryset: QuerySet,
+    duration: Expression,
+    labels: dict[str, str],
+    buckets: tuple[float, ...] = DURATION_BUCKETS,
+) -> HistogramMetricFamily:
+    """A histogram of `duration` over the rows of `queryset`, per the values of the `labels`
+    (label name -> field path), its buckets counted in the database: one query."""
+    family = HistogramMetricFamily(name, documentation, labels=list(labels))
+    counts = {
         f"le_{n}": Count("pk", filter=Q(duration__lte=timedelta(seconds=bound)))
-        for n, bound in enumerate(DURATION_BUCKETS)
+        for n, bound in enumerate(buckets)
     }
     rows = (
-        Run.objects.filter(
-            status__in=RUN_FINISHED, started_at__isnull=False, finished_at__isnull=False
-        )
-        .annotate(duration=duration)
+        queryset.annotate(duration=ExpressionWrapper(duration, output_field=DurationField()))
         .order_by()
-        .values("service__template__slug", "action")
-        .annotate(count=Count("pk"), total=Sum("duration"), **buckets)
+        .values(*labels.values())
+        .annotate(count=Count("pk"), total=Sum("duration"), **counts)
     )
     for row in rows:
-        cumulative = [
-            (str(float(bound)), row[f"le_{n}"]) for n, bound in enumerate(DURATION_BUCKETS)
-        ]
+        cumulative = [(str(float(bound)), row[f"le_{n}"]) for n, bound in enumerate(buckets)]
         family.add_metric(
-            [row["service__template__slug"], row["action"]],
+            [row[path] for path in labels.values()],
             buckets=[*cumulative, ("+Inf", row["count"])],
             sum_value=row["total"].total_seconds() if row["total"] else 0.0,
         )
-    yield family
+    return family
 
 
 def runs_in_progress() -> Iterator[Metric]:
