@@ -100,22 +100,25 @@ def duration_histogram(
 
 
 def runs_in_progress() -> Iterator[Metric]:
+    """A sample for every status of RUN_IN_PROGRESS (zero included), and the oldest queued."""
     family = GaugeMetricFamily(
-        "gangplank_runs_in_progress", "Runs queued or running now.", labels=["status"]
+        "gangplank_runs_in_progress", "Runs not finished yet, by status.", labels=["status"]
     )
-    row = Run.objects.filter(status__in=RUN_IN_PROGRESS).aggregate(
-        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
-        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
-        oldest=Min("created_at", filter=Q(status=RunStatus.QUEUED)),
+    rows = (
+        Run.objects.filter(status__in=RUN_IN_PROGRESS)
+        .order_by()
+        .values("status")
+        .annotate(n=Count("pk"), oldest=Min("created_at"))
     )
-    family.add_metric([RunStatus.QUEUED], row["queued"])
-    family.add_metric([RunStatus.RUNNING], row["running"])
+    found = {row["status"]: row for row in rows}
+    for status in RUN_IN_PROGRESS:
+        family.add_metric([status], found.get(status, {}).get("n", 0))
     yield family
-    age = (timezone.now() - row["oldest"]).total_seconds() if row["oldest"] else 0.0
+    oldest = found.get(RunStatus.QUEUED, {}).get("oldest")
     yield GaugeMetricFamily(
         "gangplank_oldest_queued_run_age_seconds",
         "Age of the oldest run still queued (0 when none is).",
-        value=age,
+        value=(timezone.now() - oldest).total_seconds() if oldest else 0.0,
     )
 
 
