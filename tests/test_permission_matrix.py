@@ -25,6 +25,8 @@ REQUEST = {**TEAM_CHANGE, "other": 400}
 # Approvals: the requesting team and the approving team ("other" is beta, the approvers).
 APPROVAL_VIEW = {**TEAM_VIEW, "other": OK}
 DECIDE = {**dict.fromkeys(ROLES, 403), "anonymous": "out", "other": OK, "platform": OK}
+# /metrics wants Prometheus's bearer token; no one's session or API token opens it.
+BEARER_ONLY = dict.fromkeys(ROLES, "out")
 AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform": OK,
          "auditor": OK}  # fmt: skip  # another team's slug in a body is a field error
 
@@ -117,6 +119,9 @@ MATRIX = {
     "api:approval-detail": ("get", {"pk": "approval"}, None, APPROVAL_VIEW),
     "api:approval-approve": ("post", {"pk": "approval"}, {}, DECIDE),
     "api:approval-reject": ("post", {"pk": "approval"}, {"comment": "no"}, DECIDE),
+    "dora": ("get", {}, None, SIGNED_IN),
+    "api:metrics-dora": ("get", {}, None, SIGNED_IN),
+    "metrics": ("get", {}, None, BEARER_ONLY),
 }
 
 
@@ -142,7 +147,8 @@ def test_every_route_has_a_row_in_the_matrix():
 
 
 @pytest.fixture
-def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user_model):
+def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user_model, settings):
+    settings.GANGPLANK_METRICS_TOKEN = "matrix-scrape-token"
     bystander = django_user_model.objects.create_user("bystander", password="pw-bystander")
     teams["alpha"].members.add(bystander)
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="svc", user=owner)

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from approvals.api.views import ApprovalViewSet
 from catalog.api.views import TemplateViewSet
 from core.audit_views import AuditEventViewSet
+from metrics.api.views import DoraView
 from notifications.api.views import DestinationViewSet
 from provisioning.api.views import RunViewSet, ServiceViewSet
 from teams.api.views import TeamViewSet
@@ -25,5 +26,6 @@ router.register("audit", AuditEventViewSet, basename="audit")
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("metrics/dora/", DoraView.as_view(), name="metrics-dora"),
     path("", include(router.urls)),
 ]

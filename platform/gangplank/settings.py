@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "provisioning",
     "approvals",
     "notifications",
+    "metrics",
 ]
 
 MIDDLEWARE = [
@@ -284,6 +285,9 @@ GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
 GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
+
+# The bearer token Prometheus scrapes /metrics with; unset, /metrics is off (404).
+GANGPLANK_METRICS_TOKEN = os.environ.get("GANGPLANK_METRICS_TOKEN", "")
 
 # Where templates' playbooks may create files (workspaces, sites) and where runs get their
 # private data dirs.

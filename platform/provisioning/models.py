@@ -152,6 +152,9 @@ class ServiceEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+        # A service's events in time order: its timeline, and the DORA restores' look-ups of
+        # a service's previous and next status.
+        indexes = [models.Index(fields=["service", "created_at"], name="serviceevent_service_time")]
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.kind} {self.from_status}->{self.to_status}"
