@@ -34,6 +34,7 @@ TEAM_PATHS: dict[str, str] = {
     "provisioning.serviceevent": "service__team",
     "core.auditevent": "team",
     "approvals.approval": "service__team",
+    "notes.servicenote": "service__team",
 }
 # Models that a second team also sees and decides: model label -> (lookup to the approving
 # team, None meaning platform engineers; lookup to the requester, who never decides).

@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "catalog",
     "provisioning",
     "approvals",
+    "notes",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ urlpatterns = [
     path("audit/", audit_views.audit_list, name="audit"),
     path("audit/export/", audit_views.audit_export, name="audit-export"),
     path("", include("provisioning.urls")),
+    path("", include("notes.urls")),
     path("api/", include(("gangplank.api", "api"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -6,6 +6,7 @@ from typing import NamedTuple
 from django.db.models import QuerySet
 
 from catalog.models import TemplateVersion
+from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
     RUN_IN_PROGRESS,
@@ -199,24 +200,26 @@ class InputChange(NamedTuple):
 
 @dataclass
 class TimelineEntry:
-    """One line of a service's timeline: a run, or an event (status change, extension, drift)."""
+    """One line of a service's timeline: a run, an event (status change, extension, drift)
+    or a note."""
 
     at: datetime
     who: str
     run: Run | None = None
     event: ServiceEvent | None = None
+    note: ServiceNote | None = None
     # For runs that change inputs: what they change against the inputs the service had.
     changed: list[InputChange] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
-        return "run" if self.run is not None else "event"
+        return "run" if self.run is not None else "note" if self.note is not None else "event"
 
 
 def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """The service's runs and events merged, newest first, at most `limit` of them.
+    """The service's runs, events and notes merged, newest first, at most `limit` of them.
 
-    Three queries whatever the service's history: the newest runs, the newest events, and
+    Four queries whatever the service's history: the newest runs, events and notes, and
     the inputs of the runs that set inputs (for the "size: small → large" lines).
     """
     runs = list(
@@ -245,8 +248,13 @@ def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineE
         )
         for event in events
     ]
+    notes = service.notes.select_related("author").order_by("-created_at", "-pk")[:limit]
+    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes]
     # A run and the status change it caused share a transaction: the change shows above it.
-    entries.sort(key=lambda e: (e.at, e.event is not None, (e.event or e.run).pk), reverse=True)
+    entries.sort(
+        key=lambda e: (e.at, e.run is None, e.note is not None, (e.event or e.note or e.run).pk),
+        reverse=True,
+    )
     return entries[:limit]
 
 
