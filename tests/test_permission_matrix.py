@@ -30,7 +30,7 @@ AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform
 
 # route name -> (method, url kwargs from the fixtures, body, expectations)
 MATRIX = {
-    "home": ("get", {}, None, PUBLIC),
+    "home": ("get", {}, None, SIGNED_IN),
     "login": ("get", {}, None, PUBLIC),
     "logout": ("post", {}, None, dict.fromkeys(ROLES, "out")),  # to the login page; runs last
     "healthz": ("get", {}, None, PUBLIC),

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "provisioning",
     "approvals",
     "notes",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

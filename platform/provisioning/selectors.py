@@ -1,9 +1,9 @@
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from notes.models import ServiceNote
@@ -22,6 +22,34 @@ EVENTS_PAGE = 500
 def services_for(*, user) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
         "team", "template__current_version", "template_version", "created_by", "last_run"
+    )
+
+
+ATTENTION_WINDOW = timedelta(days=7)
+
+
+def needing_attention(services: QuerySet[Service], *, now: datetime) -> QuerySet[Service]:
+    """Of `services`, those that need someone: failed, then drifted, then expiring within
+    `ATTENTION_WINDOW` (soonest first), each annotated with its `attention` reason."""
+    failed, drifted = Q(status=ServiceStatus.FAILED), Q(drifted=True)
+    live = ~Q(status=ServiceStatus.DEPROVISIONED)
+    rank = Case(When(failed, then=Value(0)), When(drifted, then=Value(1)), default=Value(2))
+    return (
+        services.filter(failed | live & (drifted | Q(expires_at__lte=now + ATTENTION_WINDOW)))
+        .annotate(
+            attention_rank=rank,
+            attention=Case(
+                When(failed, then=Value("failed")),
+                When(drifted, then=Value("drifted")),
+                default=Value("expiring"),
+            ),
+        )
+        .order_by(
+            "attention_rank",
+            Case(When(attention_rank=2, then=F("expires_at"))).asc(nulls_first=True),
+            "-updated_at",
+            "-pk",
+        )
     )
 
 
