@@ -295,4 +295,4 @@ def test_the_home_page_costs_the_same_queries_with_3_or_30_of_everything(
 
 # Session and user, the navigation's role and approvals count, then the page's sections
 # (each a capped list and its count).
-QUERIES = {"owner": 13, "ops": 19}
+QUERIES = {"owner": 13, "ops": 13}

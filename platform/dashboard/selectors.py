@@ -25,6 +25,9 @@ FAILURE_WINDOW = timedelta(days=7)
 # Runs that change something: their failures are what the failure rate is about.
 CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE, RunAction.DEPROVISION)
 ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
+# JSON and text the home page never shows.
+HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
+                    "service__outputs", "service__drift")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -83,28 +86,22 @@ class Home:
         return not any(section.total for section in lists)
 
 
-def _own_teams(user):
-    return user.memberships.values("team_id")
+NOTHING = Section(items=[], total=0)
 
 
 def home(*, user, now: datetime | None = None) -> Home:
     now = now or timezone.now()
-    teams = _own_teams(user)
-    services = Service.objects.restrict(user).filter(team__in=teams).select_related("team")
-    runs = (
-        Run.objects.restrict(user)
-        .filter(service__team__in=teams, status__in=ACTIVE_RUNS)
-        .select_related("service__team", "created_by")
-        .order_by("created_at", "pk")
-    )
+    teams = user.memberships.values("team_id")
+    has_teams = teams.exists()
     pending = Approval.objects.filter(status=ApprovalStatus.PENDING).select_related(
         "service__team", "run", "approver_team", "requested_by"
     )
-    awaiting = permissions.restrict(pending, user=user).filter(service__team__in=teams)
     to_decide = permissions.restrict(pending, user=user, action=permissions.DECIDE)
-    operations = permissions.global_role(user) in (permissions.PLATFORM, permissions.AUDITOR)
+    sections = {"attention": NOTHING, "runs": NOTHING, "awaiting": NOTHING}
+    if has_teams:  # a platform engineer or auditor outside any team skips these queries
+        sections = team_sections(user=user, teams=teams, pending=pending, now=now)
     extra = {}
-    if operations:
+    if permissions.global_role(user) in (permissions.PLATFORM, permissions.AUDITOR):
         extra = {
             "operations": True,
             "queue": queue(user=user),
@@ -113,13 +110,35 @@ def home(*, user, now: datetime | None = None) -> Home:
             "broken": _section(broken_templates(user=user)),
         }
     return Home(
-        has_teams=teams.exists(),
-        attention=_section(needing_attention(services, now=now)),
-        runs=_section(runs),
-        awaiting=_section(awaiting.order_by("expires_at", "pk")),
-        to_decide=_section(to_decide.order_by("expires_at", "pk")),
+        has_teams=has_teams,
+        to_decide=_section(to_decide.defer("changes").order_by("expires_at", "pk")),
+        **sections,
         **extra,
     )
+
+
+def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) -> dict:
+    """The user's teams' services needing attention, runs in progress and requests waiting
+    for approval."""
+    services = (
+        Service.objects.restrict(user)
+        .filter(team__in=teams)
+        .select_related("team")
+        .defer("inputs", "outputs", "drift")
+    )
+    runs = (
+        Run.objects.restrict(user)
+        .filter(service__team__in=teams, status__in=ACTIVE_RUNS)
+        .select_related("service", "created_by")
+        .defer(*HEAVY_RUN_FIELDS)
+        .order_by("created_at", "pk")
+    )
+    awaiting = permissions.restrict(pending, user=user).filter(service__team__in=teams)
+    return {
+        "attention": _section(needing_attention(services, now=now)),
+        "runs": _section(runs),
+        "awaiting": _section(awaiting.defer("changes").order_by("expires_at", "pk")),
+    }
 
 
 def queue(*, user) -> Queue:
@@ -148,7 +167,9 @@ def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureR
             status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
             finished_at__gte=since,
         )
-        .values(slug=F("service__template__slug"), name=F("service__template__name"))
+        .values(
+            slug=F("template_version__template__slug"), name=F("template_version__template__name")
+        )
         .annotate(
             failed=Count("pk", filter=Q(status=RunStatus.FAILED)),
             succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
