@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gangplank
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint format bench bench-dora clean
+.PHONY: install run test lint format bench bench-dora bench-home clean
 
 install: $(VENV)/.installed
 
@@ -63,6 +63,11 @@ bench-dora: install
 	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/bench}" \
 	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
 	$(BIN)/python bench/dora.py
+
+bench-home: install
+	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/bench}"; \
+	$(BIN)/python bench/home.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test .pytest_cache

@@ -56,6 +56,8 @@ def test_a_developer_requests_a_service_and_watches_it_run(
     page.fill("#id_password", "pw-owner")
     page.click("button[type=submit]")
 
+    expect(page.locator("h1")).to_have_text("Home")
+    page.click('nav a:text-is("Catalogue")')
     expect(page.locator("h1")).to_have_text("Catalogue")
     page.fill("input[name=q]", "slow")
     page.click("form[role=search] button")

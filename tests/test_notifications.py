@@ -175,7 +175,7 @@ def test_it_says_drift_once_when_a_service_starts_drifting(catalog, teams, owner
     from factories import make_service
     from provisioning import runner
     from provisioning.execution import finish_run
-    from provisioning.services import queue_run
+    from provisioning.queueing import queue_run
 
     add_destination(
         user=ops,

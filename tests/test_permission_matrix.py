@@ -32,7 +32,7 @@ AUDIT = {"anonymous": "out", "member": 403, "other": 403, "admin": OK, "platform
 
 # route name -> (method, url kwargs from the fixtures, body, expectations)
 MATRIX = {
-    "home": ("get", {}, None, PUBLIC),
+    "home": ("get", {}, None, SIGNED_IN),
     "login": ("get", {}, None, PUBLIC),
     "logout": ("post", {}, None, dict.fromkeys(ROLES, "out")),  # to the login page; runs last
     "healthz": ("get", {}, None, PUBLIC),
@@ -77,6 +77,9 @@ MATRIX = {
     "api:service-list#post": ("post", {}, "request", REQUEST),
     "api:service-detail": ("get", {"pk": "service"}, None, TEAM_VIEW),
     "api:service-runs": ("get", {"pk": "service"}, None, TEAM_VIEW),
+    "api:service-notes": ("get", {"pk": "service"}, None, TEAM_VIEW),
+    "api:service-notes#post": ("post", {"pk": "service"}, {"body": "A note."}, TEAM_CHANGE),
+    "notes:add": ("post", {"pk": "service"}, {"body": "A note."}, TEAM_CHANGE),
     "api:service-update": ("post", {"pk": "service"}, {"inputs": {}}, TEAM_CHANGE),
     "api:service-preview": ("post", {"pk": "service"}, {"inputs": {}}, TEAM_CHANGE),
     "api:service-upgrade": ("post", {"pk": "service"}, {}, TEAM_CHANGE),

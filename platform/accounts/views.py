@@ -22,8 +22,7 @@ def tokens(request: HttpRequest) -> HttpResponse:
         try:
             _, new_key = services.create_token(user=request.user, **form.cleaned_data)
         except InvalidRequest as exc:
-            for field, errors in exc.errors.items():
-                form.add_error(field, errors)
+            form.add_refusal(exc)
         else:
             form = TokenForm()
     if form.errors:

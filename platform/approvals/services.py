@@ -15,6 +15,7 @@ from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest
 from notifications import events as notify
 from provisioning.models import Run
+from provisioning.queueing import release_run, stop_unstarted_run
 from teams.models import Team
 
 MAX_COMMENT = 2000
@@ -46,8 +47,6 @@ def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
 
 def approve(*, user, approval: Approval, comment: str = "") -> Approval:
     """Approve the request: its run is queued once the decision commits."""
-    from provisioning.services import release_run
-
     comment = _checked_comment(comment, required=False)
     permissions.check(user, permissions.DECIDE, approval)
     with transaction.atomic():
@@ -59,8 +58,6 @@ def approve(*, user, approval: Approval, comment: str = "") -> Approval:
 
 def reject(*, user, approval: Approval, comment: str) -> Approval:
     """Reject the request with a reason: its run is canceled and nothing runs."""
-    from provisioning.services import stop_unstarted_run
-
     comment = _checked_comment(comment, required=True)
     permissions.check(user, permissions.DECIDE, approval)
     with transaction.atomic():
@@ -74,8 +71,6 @@ def reject(*, user, approval: Approval, comment: str) -> Approval:
 
 def lapse_overdue() -> int:
     """Lapse the requests nobody decided in time; their runs are canceled."""
-    from provisioning.services import stop_unstarted_run
-
     lapsed = 0
     overdue = Approval.objects.filter(
         status=ApprovalStatus.PENDING, expires_at__lte=timezone.now()

@@ -61,8 +61,7 @@ def _decide(request: HttpRequest, approval, form: DecisionForm) -> int:
     try:
         act(user=request.user, approval=approval, comment=form.cleaned_data["comment"])
     except InvalidRequest as exc:
-        for field, errors in exc.errors.items():
-            form.add_error(field if field in form.fields else None, errors)
+        form.add_refusal(exc)
         return 400
     except Conflict as exc:
         messages.error(request, str(exc))

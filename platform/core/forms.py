@@ -29,6 +29,12 @@ class BootstrapFormMixin:
         super().add_error(field, error)
         self.mark_invalid()
 
+    def add_refusal(self, refusal) -> None:
+        """A service's InvalidRequest on the form: each field's messages on that field, the
+        rest as errors of the whole form."""
+        for field, errors in refusal.errors.items():
+            self.add_error(field if field in self.fields else None, errors)
+
     def mark_invalid(self) -> None:
         for name in getattr(self, "_errors", None) or {}:
             if name in self.fields and "is-invalid" not in self.fields[name].widget.attrs["class"]:

@@ -36,6 +36,7 @@ TEAM_PATHS: dict[str, str] = {
     "approvals.approval": "service__team",
     "notifications.destination": "team",
     "notifications.delivery": "destination__team",
+    "notes.servicenote": "service__team",
 }
 # Models that a second team also sees and decides: model label -> (lookup to the approving
 # team, None meaning platform engineers; lookup to the requester, who never decides).

@@ -87,6 +87,8 @@ INSTALLED_APPS = [
     "approvals",
     "notifications",
     "metrics",
+    "notes",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from accounts.views import AuditedLoginView
 from core import audit_views
 from core.views import healthz
+from dashboard.views import home
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="catalog:index"), name="home"),
+    path("", home, name="home"),
     path("login/", AuditedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("catalog.urls")),
@@ -20,6 +20,7 @@ urlpatterns = [
     path("audit/export/", audit_views.audit_export, name="audit-export"),
     path("", include("provisioning.urls")),
     path("", include("metrics.urls")),
+    path("", include("notes.urls")),
     path("api/", include(("gangplank.api", "api"))),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -27,8 +27,7 @@ def destinations(request: HttpRequest, slug: str) -> HttpResponse:
             try:
                 services.add_destination(user=request.user, team=team, **form.cleaned_data)
             except InvalidRequest as exc:
-                for field, errors in exc.errors.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form.add_refusal(exc)
             else:
                 messages.success(request, f"Destination {form.cleaned_data['name']} added.")
                 return redirect("notifications:destinations", slug=team.slug)

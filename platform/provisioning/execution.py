@@ -16,7 +16,7 @@ from core import secrets as secrets_
 from notifications import events as notify
 from provisioning import runner
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
-from provisioning.services import set_service_status
+from provisioning.queueing import set_service_status
 from provisioning.states import (
     PLAYBOOK_OF,
     RUN_TRANSITIONS,

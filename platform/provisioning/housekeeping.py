@@ -13,7 +13,7 @@ from notifications import events as notify
 from provisioning import runner
 from provisioning.execution import dispatch_run, finish_run
 from provisioning.models import Run, Service
-from provisioning.services import queue_run
+from provisioning.queueing import queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
 
 log = logging.getLogger(__name__)

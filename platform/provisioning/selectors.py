@@ -1,12 +1,13 @@
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Case, F, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from core import secrets
+from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
     RUN_IN_PROGRESS,
@@ -22,6 +23,34 @@ EVENTS_PAGE = 500
 def services_for(*, user) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
         "team", "template__current_version", "template_version", "created_by", "last_run"
+    )
+
+
+ATTENTION_WINDOW = timedelta(days=7)
+
+
+def needing_attention(services: QuerySet[Service], *, now: datetime) -> QuerySet[Service]:
+    """Of `services`, those that need someone: failed, then drifted, then expiring within
+    `ATTENTION_WINDOW` (soonest first), each annotated with its `attention` reason."""
+    failed, drifted = Q(status=ServiceStatus.FAILED), Q(drifted=True)
+    live = ~Q(status=ServiceStatus.DEPROVISIONED)
+    rank = Case(When(failed, then=Value(0)), When(drifted, then=Value(1)), default=Value(2))
+    return (
+        services.filter(failed | live & (drifted | Q(expires_at__lte=now + ATTENTION_WINDOW)))
+        .annotate(
+            attention_rank=rank,
+            attention=Case(
+                When(failed, then=Value("failed")),
+                When(drifted, then=Value("drifted")),
+                default=Value("expiring"),
+            ),
+        )
+        .order_by(
+            "attention_rank",
+            Case(When(attention_rank=2, then=F("expires_at"))).asc(nulls_first=True),
+            "-updated_at",
+            "-pk",
+        )
     )
 
 
@@ -200,24 +229,26 @@ class InputChange(NamedTuple):
 
 @dataclass
 class TimelineEntry:
-    """One line of a service's timeline: a run, or an event (status change, extension, drift)."""
+    """One line of a service's timeline: a run, an event (status change, extension, drift)
+    or a note."""
 
     at: datetime
     who: str
     run: Run | None = None
     event: ServiceEvent | None = None
+    note: ServiceNote | None = None
     # For runs that change inputs: what they change against the inputs the service had.
     changed: list[InputChange] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
-        return "run" if self.run is not None else "event"
+        return "run" if self.run is not None else "note" if self.note is not None else "event"
 
 
 def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """The service's runs and events merged, newest first, at most `limit` of them.
+    """The service's runs, events and notes merged, newest first, at most `limit` of them.
 
-    Three queries whatever the service's history: the newest runs, the newest events, and
+    Four queries whatever the service's history: the newest runs, events and notes, and
     the inputs of the runs that set inputs (for the "size: small → large" lines).
     """
     runs = list(
@@ -246,8 +277,13 @@ def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineE
         )
         for event in events
     ]
+    notes = service.notes.select_related("author").order_by("-created_at", "-pk")[:limit]
+    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes]
     # A run and the status change it caused share a transaction: the change shows above it.
-    entries.sort(key=lambda e: (e.at, e.event is not None, (e.event or e.run).pk), reverse=True)
+    entries.sort(
+        key=lambda e: (e.at, e.run is None, e.note is not None, (e.event or e.note or e.run).pk),
+        reverse=True,
+    )
     return entries[:limit]
 
 

@@ -11,21 +11,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Template, TemplateVersion
-from core import audit, permissions, states
+from catalog.models import Template
+from core import audit, permissions
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
+from provisioning.queueing import queue_run, stop_unstarted_run
 from provisioning.selectors import upgrade_target
 from provisioning.states import (
     RUN_IN_PROGRESS,
-    RUN_NOT_STARTED,
-    RUN_TRANSITIONS,
-    SERVICE_TRANSITIONS,
-    STATUS_DURING,
     RunAction,
     RunStatus,
-    RunTrigger,
     ServiceStatus,
     available_actions,
 )
@@ -227,30 +223,6 @@ def cancel_run(*, user, run: Run) -> Run:
     return run
 
 
-def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
-    """Cancel a run still waiting (for approval or a worker); its service goes back to where
-    it was. Inside the caller's transaction; False when the run had started or ended."""
-    if not states.move(
-        Run.objects.filter(pk=run.pk, status__in=RUN_NOT_STARTED),
-        table=RUN_TRANSITIONS,
-        to=RunStatus.CANCELED,
-        finished_at=timezone.now(),
-        canceled_by=actor,
-        error=reason,
-    ):
-        return False
-    if run.action in STATUS_DURING:
-        # A run that waited for approval never moved its service; then nothing moves here.
-        set_service_status(
-            service_id=run.service_id,
-            to=run.service_status_before or ServiceStatus.DEPROVISIONED,
-            run=run,
-            actor=actor,
-            message=f"{reason} Nothing was changed.",
-        )
-    return True
-
-
 def retry_run(*, user, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
@@ -290,128 +262,3 @@ def _queue_checked(*, service: Service, **kwargs) -> Run:
         if Run.objects.filter(service=service, status__in=RUN_IN_PROGRESS).exists():
             raise Conflict(IN_PROGRESS) from exc
         raise
-
-
-def queue_run(
-    *,
-    service: Service,
-    action: str,
-    user,
-    inputs: dict,
-    secrets: str = "",
-    version: TemplateVersion | None = None,
-    retry_of: Run | None = None,
-    trigger: str = RunTrigger.USER,
-) -> Run:
-    """Queue a run (inside the caller's transaction) and move the service to its status, or,
-    when the template's approval rule applies, hold it for its approvers.
-
-    `inputs` hold PLACEHOLDER for each secret input; `secrets` their encrypted values.
-
-    The partial unique index on runs in progress makes a second run of the same service
-    fail here with an IntegrityError, whichever process tries.
-    """
-    from approvals.services import request_approval
-
-    version = version or service.template_version
-    changes = (
-        inputs_.audit_changes(service=service, inputs=inputs, secrets=secrets)
-        if action != RunAction.PROVISION
-        else {}
-    )
-    rule = version.approval_rule if trigger == RunTrigger.USER else None
-    if rule and not rule.applies(action=action, inputs=[inputs, service.inputs]):
-        rule = None
-    run = Run.objects.create(
-        service=service,
-        action=action,
-        status=RunStatus.AWAITING_APPROVAL if rule else RunStatus.QUEUED,
-        template_version=version,
-        inputs=inputs,
-        secrets=secrets,
-        created_by=user,
-        retry_of=retry_of,
-        trigger=trigger,
-        service_status_before=service.status if action != RunAction.PROVISION else "",
-    )
-    Service.objects.filter(pk=service.pk).update(last_run=run, updated_at=timezone.now())
-    service.last_run = run
-    if rule:
-        request_approval(run=run, rule=rule, changes=changes)
-        return run
-    audit.record(
-        action=f"run.queued.{action}",
-        actor=user,
-        obj=run,
-        team=service.team,
-        label=f"{action} of {service}",
-        changes=changes,
-    )
-    _start(run=run, service=service, actor=user)
-    return run
-
-
-def release_run(*, run: Run, actor) -> None:
-    """Queue an approved run (inside the caller's transaction)."""
-    if not states.move(Run.objects.filter(pk=run.pk), table=RUN_TRANSITIONS, to=RunStatus.QUEUED):
-        raise Conflict(f"Run {run.pk} is no longer waiting for approval.")
-    _start(run=run, service=Service.objects.get(pk=run.service_id), actor=actor)
-
-
-def _start(*, run: Run, service: Service, actor) -> None:
-    """Move the service to its status during the run and send the run once committed."""
-    from provisioning.execution import dispatch_run
-
-    during = STATUS_DURING.get(run.action)
-    if during and during != service.status:
-        moved = set_service_status(
-            service_id=service.pk, to=during, run=run, actor=actor, from_status=service.status
-        )
-        if not moved:
-            raise Conflict(f"{service.name} changed meanwhile; reload and try again.")
-        service.status = during
-    # robust: a broker outage must not turn a saved request into an error; the periodic
-    # dispatch sends runs left queued. (A lambda, not a partial: Django logs the callback's
-    # __qualname__ when it fails.)
-    run_id = run.pk
-    transaction.on_commit(lambda: dispatch_run(run_id), robust=True)
-
-
-def set_service_status(
-    *,
-    service_id: int,
-    to: str,
-    run: Run | None = None,
-    actor=None,
-    message: str = "",
-    from_status: str | None = None,
-    **fields,
-) -> bool:
-    """Move a service through the transition table and record it on its timeline."""
-    queryset = Service.objects.filter(pk=service_id)
-    if from_status is None:
-        from_status = queryset.values_list("status", flat=True).first()
-    moved = states.move(
-        queryset.filter(status=from_status),
-        table=SERVICE_TRANSITIONS,
-        to=to,
-        updated_at=timezone.now(),
-        **fields,
-    )
-    if moved:
-        ServiceEvent.objects.create(
-            service_id=service_id,
-            kind=ServiceEvent.Kind.STATUS,
-            run=run,
-            from_status=from_status,
-            to_status=to,
-            actor=actor,
-            message=message,
-        )
-        audit.record(
-            action="service.status",
-            actor=actor,
-            obj=Service.objects.select_related("team").get(pk=service_id),
-            changes={"status": [from_status, to]},
-        )
-    return bool(moved)

@@ -15,6 +15,8 @@ from catalog.models import Template
 from core import permissions
 from core.errors import Conflict, InvalidRequest
 from core.views import paginate
+from notes import selectors as notes_selectors
+from notes.forms import NoteForm
 from provisioning import selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
@@ -107,7 +109,13 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    service = _service(request, pk)
+    return render_service(request, _service(request, pk))
+
+
+def render_service(
+    request: HttpRequest, service: Service, *, note_form: NoteForm | None = None, status: int = 200
+) -> HttpResponse:
+    """The service page; `note_form` is the notes form as posted, when it was refused."""
     context = {
         "service": service,
         "actions": selectors.service_actions(service),
@@ -116,11 +124,13 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "outputs": selectors.titled_outputs(service),
         "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
         "latest_expiry": selectors.latest_expiry(service),
+        "thread": notes_selectors.thread(user=request.user, service=service),
+        "note_form": note_form or NoteForm(),
     }
     if service.last_run and not service.last_run.is_finished:
         context["run"] = service.last_run
         context["log"] = selectors.log_page(run=service.last_run)
-    return render(request, "provisioning/service_detail.html", context)
+    return render(request, "provisioning/service_detail.html", context, status=status)
 
 
 def _service(request: HttpRequest, pk: int, *, action: str = permissions.VIEW) -> Service:

@@ -26,8 +26,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             services.set_membership(actor=request.user, team=team, **form.cleaned_data)
         except InvalidRequest as exc:
-            for field, errors in exc.errors.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form.add_refusal(exc)
         else:
             messages.success(request, f"{form.cleaned_data['username']} is in {team.name}.")
             return redirect("teams:detail", slug=team.slug)

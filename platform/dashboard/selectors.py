@@ -1,0 +1,184 @@
+"""The home page's reads: what needs the signed-in user now.
+
+Every list goes through core.permissions.restrict, then is narrowed to the user's own
+teams where the section is about "my teams" (a platform engineer sees every team's services
+but is not asked about all of them). Each list is capped at `LIMIT` rows and counted, so
+the page costs the same number of queries whatever the number of rows.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db.models import Count, F, FloatField, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from approvals.models import Approval, ApprovalStatus
+from catalog.models import Template
+from core import permissions
+from provisioning.models import Run, Service
+from provisioning.selectors import needing_attention
+from provisioning.states import RunAction, RunStatus
+
+LIMIT = 10
+FAILURE_WINDOW = timedelta(days=7)
+# Runs that change something: their failures are what the failure rate is about.
+CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE, RunAction.DEPROVISION)
+ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
+# JSON and text the home page never shows.
+HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
+                    "service__outputs", "service__drift")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Section:
+    """The first `LIMIT` rows of a list and how many it holds in all."""
+
+    items: list
+    total: int
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.items)
+
+
+def _section(queryset: QuerySet) -> Section:
+    return Section(items=list(queryset[:LIMIT]), total=queryset.count())
+
+
+@dataclass(frozen=True)
+class Queue:
+    queued: int
+    running: int
+    oldest: Run | None
+
+
+@dataclass(frozen=True)
+class FailureRate:
+    slug: str
+    name: str
+    failed: int
+    succeeded: int
+    rate: float
+
+    @property
+    def percent(self) -> int:
+        return round(self.rate * 100)
+
+
+@dataclass(frozen=True)
+class Home:
+    has_teams: bool
+    attention: Section
+    runs: Section
+    awaiting: Section
+    to_decide: Section
+    # For platform engineers and auditors only.
+    operations: bool = False
+    queue: Queue | None = None
+    failure_rates: list[FailureRate] = field(default_factory=list)
+    pending_approvals: int = 0
+    broken: Section | None = None
+
+    @property
+    def nothing_needs_you(self) -> bool:
+        lists = (self.attention, self.runs, self.awaiting, self.to_decide)
+        return not any(section.total for section in lists)
+
+
+NOTHING = Section(items=[], total=0)
+
+
+def home(*, user, now: datetime | None = None) -> Home:
+    now = now or timezone.now()
+    teams = user.memberships.values("team_id")
+    has_teams = teams.exists()
+    pending = Approval.objects.filter(status=ApprovalStatus.PENDING).select_related(
+        "service__team", "run", "approver_team", "requested_by"
+    )
+    to_decide = permissions.restrict(pending, user=user, action=permissions.DECIDE)
+    sections = {"attention": NOTHING, "runs": NOTHING, "awaiting": NOTHING}
+    if has_teams:  # a platform engineer or auditor outside any team skips these queries
+        sections = team_sections(user=user, teams=teams, pending=pending, now=now)
+    extra = {}
+    if permissions.global_role(user) in (permissions.PLATFORM, permissions.AUDITOR):
+        extra = {
+            "operations": True,
+            "queue": queue(user=user),
+            "failure_rates": failure_rates(user=user, since=now - FAILURE_WINDOW),
+            "pending_approvals": permissions.restrict(pending, user=user).count(),
+            "broken": _section(broken_templates(user=user)),
+        }
+    return Home(
+        has_teams=has_teams,
+        to_decide=_section(to_decide.defer("changes").order_by("expires_at", "pk")),
+        **sections,
+        **extra,
+    )
+
+
+def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) -> dict:
+    """The user's teams' services needing attention, runs in progress and requests waiting
+    for approval."""
+    services = (
+        Service.objects.restrict(user)
+        .filter(team__in=teams)
+        .select_related("team")
+        .defer("inputs", "outputs", "drift")
+    )
+    runs = (
+        Run.objects.restrict(user)
+        .filter(service__team__in=teams, status__in=ACTIVE_RUNS)
+        .select_related("service", "created_by")
+        .defer(*HEAVY_RUN_FIELDS)
+        .order_by("created_at", "pk")
+    )
+    awaiting = permissions.restrict(pending, user=user).filter(service__team__in=teams)
+    return {
+        "attention": _section(needing_attention(services, now=now)),
+        "runs": _section(runs),
+        "awaiting": _section(awaiting.defer("changes").order_by("expires_at", "pk")),
+    }
+
+
+def queue(*, user) -> Queue:
+    """How many runs are queued and running, and the oldest queued one (two queries)."""
+    runs = Run.objects.restrict(user)
+    counts = runs.filter(status__in=ACTIVE_RUNS).aggregate(
+        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
+        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
+    )
+    oldest = (
+        runs.filter(status=RunStatus.QUEUED)
+        .select_related("service__team")
+        .order_by("created_at", "pk")
+        .first()
+    )
+    return Queue(queued=counts["queued"], running=counts["running"], oldest=oldest)
+
+
+def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureRate]:
+    """Per template, the change runs that finished since `since`: failed / (succeeded +
+    failed), worst first; one grouped query."""
+    rows = (
+        Run.objects.restrict(user)
+        .filter(
+            action__in=CHANGE_ACTIONS,
+            status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
+            finished_at__gte=since,
+        )
+        .values(
+            slug=F("template_version__template__slug"), name=F("template_version__template__name")
+        )
+        .annotate(
+            failed=Count("pk", filter=Q(status=RunStatus.FAILED)),
+            succeeded=Count("pk", filter=Q(status=RunStatus.SUCCEEDED)),
+        )
+        .annotate(rate=Cast("failed", FloatField()) / Cast(Count("pk"), FloatField()))
+        .order_by("-rate", "-failed", "slug")[:limit]
+    )
+    return [FailureRate(**row) for row in rows]
+
+
+def broken_templates(*, user) -> QuerySet[Template]:
+    return Template.objects.restrict(user).exclude(errors=[]).order_by("name")

@@ -1,0 +1,31 @@
+"""Reading service notes, always through core.permissions."""
+
+from django.db.models import QuerySet
+
+from core import permissions
+from notes.models import ServiceNote
+from provisioning.models import Service
+
+THREAD_LIMIT = 50
+
+
+def notes_of(*, user, service: Service) -> QuerySet[ServiceNote]:
+    """The service's notes the user may read, oldest first."""
+    return (
+        ServiceNote.objects.restrict(user)
+        .filter(service=service)
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+
+
+def thread(*, user, service: Service, limit: int = THREAD_LIMIT) -> dict:
+    """The service page's Notes section: the newest `limit` notes, oldest first, whether
+    earlier ones are left out, and whether the user may write one (two queries)."""
+    newest = list(notes_of(user=user, service=service).order_by("-created_at", "-pk")[: limit + 1])
+    return {
+        "notes": newest[:limit][::-1],
+        "more": len(newest) > limit,
+        "limit": limit,
+        "can_write": permissions.can(user, permissions.CHANGE, service),
+    }

@@ -1,0 +1,29 @@
+"""Writing service notes."""
+
+from django.db import transaction
+
+from core import audit, permissions
+from core.errors import InvalidRequest
+from notes.models import MAX_BODY, ServiceNote
+from provisioning.models import Service
+
+
+def add_note(*, user, service: Service, body: str) -> ServiceNote:
+    """Add a note to the service's thread: whoever may change the service may write one."""
+    permissions.check(user, permissions.CHANGE, service)
+    body = (body or "").strip()
+    if not body:
+        raise InvalidRequest({"body": ["Write something first."]})
+    if len(body) > MAX_BODY:
+        raise InvalidRequest(
+            {"body": [f"A note is at most {MAX_BODY:,} characters (this one has {len(body):,})."]}
+        )
+    with transaction.atomic():
+        note = ServiceNote.objects.create(service=service, author=user, body=body)
+        audit.record(
+            action="service.note",
+            actor=user,
+            obj=service,
+            changes={"note": [None, note.pk]},
+        )
+    return note
