@@ -14,28 +14,15 @@ import sys
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "platform"))
+from run_overhead import ROOT, admin_sql, database_url
 
 TEAMS, SERVICES, SMALL, LARGE, SPAN_DAYS = 10, 1000, 10_000, 100_000, 120
 ACTIONS = [("provision", 10), ("update", 50), ("upgrade", 10), ("deprovision", 5),
            ("preview", 15), ("drift_check", 10)]  # fmt: skip
 STATUSES = [("succeeded", 85), ("failed", 10), ("canceled", 5)]
 CHANGES = {"provision", "update", "upgrade"}
-
-
-def database_url(url: str, name: str) -> str:
-    return urlsplit(url)._replace(path=f"/{name}").geturl()
-
-
-def admin_sql(server_url: str, statement: str, name: str) -> None:
-    with psycopg.connect(database_url(server_url, "postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
 
 def setup_django(env: dict[str, str]):
