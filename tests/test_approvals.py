@@ -7,6 +7,7 @@ and the member are in alpha (the requesting team), the outsider in beta (the app
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 
 from approvals.models import Approval
@@ -105,6 +106,14 @@ def test_it_shows_the_request_to_both_teams_but_only_approvers_decide(
     assert teammate.status_code == 403
     assert teammate.json()["detail"] == "Only the request's approvers decide it."
     assert api_client_for(auditor).post(f"/api/approvals/{approval_id}/approve/").status_code == 403
+    # The permission is answered before the input: no hint about what would be accepted.
+    uncommented = api_client_for(member).post(f"/api/approvals/{approval_id}/reject/", {})
+    assert uncommented.status_code == 403
+    for decision in ("reject", "neither"):
+        client = Client()
+        client.force_login(member)
+        page = client.post(f"/approvals/{approval_id}/", {"decision": decision, "comment": ""})
+        assert page.status_code == 403, decision
     assert Approval.objects.get(pk=approval_id).status == "pending"
 
 

@@ -47,8 +47,8 @@ def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
 
 def approve(*, user, approval: Approval, comment: str = "") -> Approval:
     """Approve the request: its run is queued once the decision commits."""
-    comment = _checked_comment(comment, required=False)
     permissions.check(user, permissions.DECIDE, approval)
+    comment = _checked_comment(comment, required=False)
     with transaction.atomic():
         _decide(approval, to=ApprovalStatus.APPROVED, user=user, comment=comment)
         release_run(run=approval.run, actor=user)
@@ -58,8 +58,8 @@ def approve(*, user, approval: Approval, comment: str = "") -> Approval:
 
 def reject(*, user, approval: Approval, comment: str) -> Approval:
     """Reject the request with a reason: its run is canceled and nothing runs."""
-    comment = _checked_comment(comment, required=True)
     permissions.check(user, permissions.DECIDE, approval)
+    comment = _checked_comment(comment, required=True)
     with transaction.atomic():
         _decide(approval, to=ApprovalStatus.REJECTED, user=user, comment=comment)
         stop_unstarted_run(

@@ -51,6 +51,7 @@ def _approval(request: HttpRequest, pk: int):
 
 def _decide(request: HttpRequest, approval, form: DecisionForm) -> int:
     """Approve or reject as the button says; refusals go onto the form or into a message."""
+    permissions.check(request.user, permissions.DECIDE, approval)  # a 403 before any 400
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         form.add_error(None, "Choose Approve or Reject.")
