@@ -122,6 +122,11 @@ def test_a_sigkilled_worker_leaves_no_run_stuck_and_nothing_restarts_it(
                 timeout=60,
                 what="the run to start",
             )
+
+            def data_dirs() -> list[Path]:
+                return list(Path(settings.RUNS_DIR).glob(f"run-{run_id}-*"))
+
+            wait_for(data_dirs, timeout=30, what="the run's private data dir")
             os.killpg(w.pid, signal.SIGKILL)
             w.wait()
         run = Run.objects.get(pk=run_id)
@@ -135,6 +140,9 @@ def test_a_sigkilled_worker_leaves_no_run_stuck_and_nothing_restarts_it(
         assert "was not restarted" in run.error
         service = Service.objects.get(pk=created["id"])
         assert (service.status, service.failed_action) == ("failed", "provision")
+        assert data_dirs(), "the killed worker could not remove its data dir"
+        assert housekeeping.remove_leftover_data_dirs() >= 1
+        assert data_dirs() == []
 
         # A second delivery of its message (a redelivery after the worker's death) is refused.
         events = RunEvent.objects.filter(run=run).count()

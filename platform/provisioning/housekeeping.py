@@ -1,8 +1,13 @@
-"""What beat does on its own: re-send runs left queued, fail runs whose worker is gone,
-expire services, schedule drift checks. Each step is safe to run twice or concurrently."""
+"""What beat does on its own: re-send runs left queued, fail runs whose worker is gone and
+remove what it left on disk, expire services, schedule drift checks. Each step is safe to run
+twice or concurrently."""
 
+import contextlib
 import logging
+import shutil
+import time
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -11,7 +16,7 @@ from django.utils import timezone
 
 from notifications import events as notify
 from provisioning import runner
-from provisioning.execution import dispatch_run, finish_run
+from provisioning.execution import dispatch_run, finish_run, run_of_data_dir
 from provisioning.models import Run, Service
 from provisioning.queueing import queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
@@ -52,6 +57,34 @@ def fail_lost_runs() -> int:
         )
         failed += finish_run(run=run, result=runner.PlaybookResult("failed", None, error=error))
     return failed
+
+
+def remove_leftover_data_dirs() -> int:
+    """Remove the private data dirs that a killed worker could not remove itself.
+
+    A dir is kept while its run is running, and while it is younger than the lost-run limit,
+    so that a dir being written by a worker right now is never touched.
+    """
+    root = Path(settings.RUNS_DIR)
+    if not root.is_dir():
+        return 0
+    limit = time.time() - settings.GANGPLANK_RUN_LOST_AFTER_SECONDS
+    found: dict[Path, int] = {}
+    for path in root.iterdir():
+        run_id = run_of_data_dir(path.name)
+        with contextlib.suppress(FileNotFoundError):  # its worker may be removing it now
+            if run_id is not None and path.is_dir() and path.stat().st_mtime < limit:
+                found[path] = run_id
+    running = set(
+        Run.objects.filter(pk__in=found.values(), status=RunStatus.RUNNING).values_list(
+            "pk", flat=True
+        )
+    )
+    leftover = [path for path, run_id in found.items() if run_id not in running]
+    for path in leftover:
+        shutil.rmtree(path, ignore_errors=True)
+        log.info("removed %s, left behind by a lost worker", path)
+    return len(leftover)
 
 
 def expire_services() -> dict[str, int]:

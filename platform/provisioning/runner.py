@@ -71,9 +71,9 @@ def unsafe_yaml(variables: dict) -> str:
     return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
 
 
-def _write_data_dir(root: Path, files: dict[str, str], extravars: dict) -> Path:
+def _write_data_dir(root: Path, label: str, files: dict[str, str], extravars: dict) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    data_dir = Path(tempfile.mkdtemp(prefix="run-", dir=root))  # mkdtemp makes it 0700
+    data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=root))  # mkdtemp makes it 0700
     project = data_dir / "project"
     for relative, text in files.items():
         target = project.joinpath(*PurePosixPath(relative).parts)
@@ -100,6 +100,7 @@ def run_playbook(
     on_tick: Callable[[], bool] | None = None,
     timeout: float | None = None,
     secrets: Sequence[str] = (),
+    label: str = "run",
 ) -> PlaybookResult:
     """Run `playbook` (a path within `files`) and return how it ended.
 
@@ -107,10 +108,11 @@ def run_playbook(
     every BATCH_SECONDS; `on_tick` is called about every TICK_SECONDS and stops the
     playbook by returning True; past `timeout` seconds the playbook is stopped too. All
     three are called on the calling thread. `secrets` (values within `extravars`) are masked
-    before anything leaves this function.
+    before anything leaves this function. The private data dir, named `<label>-<random>`
+    under `data_root`, is removed on the way out.
     """
     hide = masker(secrets)
-    data_dir = _write_data_dir(Path(data_root), files, extravars)
+    data_dir = _write_data_dir(Path(data_root), label, files, extravars)
     events: queue.SimpleQueue = queue.SimpleQueue()
     outcome: dict = {}
     failures: list[str] = []

@@ -16,6 +16,7 @@ def dispatch_queued_runs() -> None:
 @shared_task(name="provisioning.fail_lost_runs")
 def fail_lost_runs() -> None:
     housekeeping.fail_lost_runs()
+    housekeeping.remove_leftover_data_dirs()
 
 
 @shared_task(name="provisioning.expire_services")
