@@ -1,6 +1,7 @@
 """DORA figures against values computed by hand on a history with explicit timestamps: a
 slow, approval-like wait, failures, a restore that failed twice before it came back."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -11,7 +12,8 @@ from django.utils.timezone import localtime
 
 from conftest import api_client_for
 from factories import make_service
-from metrics.dora import dora
+from metrics.charts import charts
+from metrics.dora import DEFINITIONS, dora
 from provisioning.models import Run, ServiceEvent
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +133,31 @@ def test_it_buckets_the_figures_by_week(history, ops):
     assert last.days == 2.5
     assert last.deployment_frequency == pytest.approx(2 / 2.5)
     assert (last.restores, seconds(last.time_to_restore_median)) == (1, 260940)
+
+
+def test_it_never_rates_a_partial_week_over_less_than_a_day(catalog, teams, ops):
+    """A 7-day window ending on a Sunday at 23:50 starts ten minutes before a Monday: one
+    deployment in those ten minutes is one a day, not 144, and cannot dwarf the full week."""
+    until = datetime(2026, 3, 22, 23, 50, tzinfo=UTC)
+    since = until - 7 * DAY
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="busy")
+    add_run(service, "update", "succeeded", created=since, finished=since + MIN)
+    for n in range(7):  # one a day in the full week
+        at = week(3, 16) + n * DAY
+        add_run(service, "update", "succeeded", created=at, finished=at + HOUR)
+
+    report = dora(user=ops, days=7, now=until)
+
+    first, full = report.weeks
+    assert (first.start, first.deployments) == (since, 1)
+    assert first.days == pytest.approx(10 / (24 * 60))
+    assert first.deployment_frequency == pytest.approx(1 / 1)  # count / one day at most
+    assert full.deployment_frequency == pytest.approx(7 / full.days)
+    assert report.total.deployment_frequency == pytest.approx(8 / 7)
+    bars = charts(report=report, definitions=DEFINITIONS)[0].svg
+    values = [float(v) for v in re.findall(r'data-series="[^"]+" data-week="[^"]+" '
+                                            r'data-value="([\d.]+)"', bars)]  # fmt: skip
+    assert values == [1, pytest.approx(7 / full.days, rel=1e-5)]  # the full week's bar tops
 
 
 def test_it_computes_a_teams_figures(history, owner, teams):

@@ -43,7 +43,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DEFINITIONS = {
     "deployment_frequency": (
-        "Successful provision, update and upgrade runs per day, counted on the day each finished."
+        "Successful provision, update and upgrade runs per day, counted on the day each "
+        "finished; a partial week's rate is over its days in the window, but at least one."
     ),
     "lead_time": (
         "From the request (when the run was queued, so any approval wait is included) to the "
@@ -84,7 +85,9 @@ class Figures:
 
     @property
     def deployment_frequency(self) -> float:
-        return self.deployments / self.days if self.days else 0.0
+        """Deployments per day of the span, counting at least one day: a partial week of a
+        few minutes would otherwise turn one deployment into hundreds a day."""
+        return self.deployments / max(self.days, 1.0)
 
     @property
     def change_failure_rate(self) -> float | None:
