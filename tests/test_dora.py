@@ -180,6 +180,17 @@ def test_it_computes_a_templates_figures(history, ops, catalog):
     assert (total.restores, seconds(total.time_to_restore_median)) == (1, 93300)
 
 
+def test_it_leaves_deprovisions_out_of_the_changes(history, ops):
+    """Deployments are provisions, updates and upgrades: a deprovision deploys nothing,
+    whether it fails or not (the home page's failure rate by template counts it)."""
+    add_run(history["b1"], "deprovision", "failed", created=NOW - HOUR, finished=NOW - MIN)
+    add_run(history["a2"], "deprovision", "succeeded", created=NOW - HOUR, finished=NOW - MIN)
+
+    total = dora(user=ops, days=30, now=NOW).total
+
+    assert (total.deployments, total.failed_changes) == (5, 4)
+
+
 def test_it_takes_in_the_chosen_window_only(history, ops):
     assert dora(user=ops, days=90, now=NOW).total.deployments == 6
     week_only = dora(user=ops, days=7, now=NOW).total

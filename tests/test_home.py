@@ -212,6 +212,7 @@ def test_it_computes_failure_rates_by_template_worst_first(client, ops, history)
         ("echo", "1", "3", "25"),
     ]
     assert 'href="/services/?template=failing&amp;status=failed"' in rates
+    assert "Provision, update, upgrade and deprovision runs" in rates  # not DORA's changes
 
 
 def test_it_shows_the_queue_with_the_oldest_waiting_run(client, ops, troubled):

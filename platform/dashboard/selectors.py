@@ -18,12 +18,10 @@ from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, Service
 from provisioning.selectors import needing_attention
-from provisioning.states import RunAction, RunStatus
+from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
 
 LIMIT = 10
 FAILURE_WINDOW = timedelta(days=7)
-# Runs that change something: their failures are what the failure rate is about.
-CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE, RunAction.DEPROVISION)
 ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
 # JSON and text the home page never shows.
 HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
@@ -158,12 +156,13 @@ def queue(*, user) -> Queue:
 
 
 def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureRate]:
-    """Per template, the change runs that finished since `since`: failed / (succeeded +
-    failed), worst first; one grouped query."""
+    """Per template, the runs that changed a service's status (deprovisions included, unlike
+    DORA's change failure rate: a playbook that fails to clean up is broken too) finished
+    since `since`: failed / (succeeded + failed), worst first; one grouped query."""
     rows = (
         Run.objects.restrict(user)
         .filter(
-            action__in=CHANGE_ACTIONS,
+            action__in=STATE_CHANGING_ACTIONS,
             status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
             finished_at__gte=since,
         )

@@ -30,12 +30,11 @@ from django.utils import timezone
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, ServiceEvent
-from provisioning.states import RunAction, RunStatus, ServiceStatus
+from provisioning.states import DEPLOY_ACTIONS, RunStatus, ServiceStatus
 from teams.models import Team
 
 WINDOWS = (7, 30, 90)
 DEFAULT_DAYS = 30
-CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE)
 MEDIAN, P90 = 0.5, 0.9
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
@@ -131,7 +130,7 @@ def figures(
 ) -> tuple[Figures, list[Figures]]:
     """The window's figures and each week's, from already restricted runs and events."""
     changes = runs.filter(
-        action__in=CHANGE_ACTIONS,
+        action__in=DEPLOY_ACTIONS,
         status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
         finished_at__gte=since,
         finished_at__lt=until,

@@ -10,6 +10,7 @@ from core import secrets
 from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
+    DEPLOY_ACTIONS,
     RUN_IN_PROGRESS,
     RunAction,
     RunStatus,
@@ -100,8 +101,7 @@ def titled_outputs(service: Service) -> list[tuple[str, str, object]]:
 # --- Day 2: what the portal offers on a service and a run, and the service's timeline ---
 
 TIMELINE_LIMIT = 100
-# Actions whose run sets the service's inputs, and those whose inputs are shown against them.
-INPUT_SETTING_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE)
+# Actions whose inputs are shown against those the service had (set by DEPLOY_ACTIONS).
 INPUT_CHANGING_ACTIONS = (RunAction.UPDATE, RunAction.UPGRADE, RunAction.PREVIEW)
 
 
@@ -299,7 +299,7 @@ def _baselines(service: Service):
     values: list[tuple[dict, str] | None] = []
     current = None
     setters = (
-        service.runs.filter(action__in=INPUT_SETTING_ACTIONS)
+        service.runs.filter(action__in=DEPLOY_ACTIONS)
         .order_by("pk")
         .values_list("pk", "action", "status", "inputs", "secrets")
     )
