@@ -22,6 +22,7 @@ from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
 
 LIMIT = 10
 FAILURE_WINDOW = timedelta(days=7)
+DANGER_RATE = 0.2
 ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
 # JSON and text the home page never shows.
 HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
@@ -60,8 +61,22 @@ class FailureRate:
     rate: float
 
     @property
-    def percent(self) -> int:
-        return round(self.rate * 100)
+    def percent(self) -> str:
+        """The rate in percent to one decimal ("25", "0.3"), never "0" when a run failed nor
+        "100" when one succeeded."""
+        value = round(self.rate * 100, 1)
+        if self.failed:
+            value = max(value, 0.1)
+        if self.succeeded:
+            value = min(value, 99.9)
+        return f"{value:g}"
+
+    @property
+    def level(self) -> str:
+        """The badge's colour: red from 20%, amber for any failure, green for none."""
+        if self.rate >= DANGER_RATE:
+            return "danger"
+        return "warning" if self.failed else "success"
 
 
 @dataclass(frozen=True)
