@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Template
+from core import permissions
 from dashboard.selectors import FailureRate
 from factories import make_service
 from provisioning.models import Run, Service
@@ -275,6 +276,19 @@ def test_it_counts_pending_approvals_and_lists_broken_templates(client, catalog,
     assert re.findall(r'data-template="([\w-]+)"', broken) == ["cracked"]
     assert 'href="/catalog/-/status/">Cracked</a>' in broken and "(1 problem)" in broken
     assert "g1" in section(html, "to-decide")  # platform engineers decide every request
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [("ops", True), ("auditor", True), ("team_admin", False), ("member", False)],
+)
+def test_it_shows_the_platform_section_to_platform_engineers_and_auditors_only(
+    client, request, role, sees
+):
+    user = request.getfixturevalue(role)
+
+    assert permissions.can_see_operations(user) is sees
+    assert ('id="queue"' in home(client, user)) is sees
 
 
 def test_an_auditor_sees_the_platforms_figures_without_acting_links(client, auditor, troubled):

@@ -114,7 +114,7 @@ def home(*, user, now: datetime | None = None) -> Home:
     if has_teams:  # a platform engineer or auditor outside any team skips these queries
         sections = team_sections(user=user, teams=teams, pending=pending, now=now)
     extra = {}
-    if permissions.global_role(user) in (permissions.PLATFORM, permissions.AUDITOR):
+    if permissions.can_see_operations(user):
         extra = {
             "operations": True,
             "queue": queue(user=user),
