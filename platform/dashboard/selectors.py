@@ -17,13 +17,12 @@ from approvals.models import Approval, ApprovalStatus
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, Service
-from provisioning.selectors import needing_attention
-from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
+from provisioning.selectors import RunQueue, needing_attention, run_queue
+from provisioning.states import RUN_QUEUED_OR_RUNNING, STATE_CHANGING_ACTIONS, RunStatus
 
 LIMIT = 10
 FAILURE_WINDOW = timedelta(days=7)
 DANGER_RATE = 0.2
-ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
 # JSON and text the home page never shows.
 HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
                     "service__outputs", "service__drift")  # fmt: skip
@@ -43,13 +42,6 @@ class Section:
 
 def _section(queryset: QuerySet) -> Section:
     return Section(items=list(queryset[:LIMIT]), total=queryset.count())
-
-
-@dataclass(frozen=True)
-class Queue:
-    queued: int
-    running: int
-    oldest: Run | None
 
 
 @dataclass(frozen=True)
@@ -88,7 +80,7 @@ class Home:
     to_decide: Section
     # For platform engineers and auditors only.
     operations: bool = False
-    queue: Queue | None = None
+    queue: RunQueue | None = None
     failure_rates: list[FailureRate] = field(default_factory=list)
     pending_approvals: int = 0
     broken: Section | None = None
@@ -117,7 +109,7 @@ def home(*, user, now: datetime | None = None) -> Home:
     if permissions.can_see_operations(user):
         extra = {
             "operations": True,
-            "queue": queue(user=user),
+            "queue": run_queue(runs=Run.objects.restrict(user), with_oldest=True),
             "failure_rates": failure_rates(user=user, since=now - FAILURE_WINDOW),
             "pending_approvals": permissions.restrict(pending, user=user).count(),
             "broken": _section(broken_templates(user=user)),
@@ -141,7 +133,7 @@ def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) ->
     )
     runs = (
         Run.objects.restrict(user)
-        .filter(service__team__in=teams, status__in=ACTIVE_RUNS)
+        .filter(service__team__in=teams, status__in=RUN_QUEUED_OR_RUNNING)
         .select_related("service", "created_by")
         .defer(*HEAVY_RUN_FIELDS)
         .order_by("created_at", "pk")
@@ -152,22 +144,6 @@ def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) ->
         "runs": _section(runs),
         "awaiting": _section(awaiting.defer("changes").order_by("expires_at", "pk")),
     }
-
-
-def queue(*, user) -> Queue:
-    """How many runs are queued and running, and the oldest queued one (two queries)."""
-    runs = Run.objects.restrict(user)
-    counts = runs.filter(status__in=ACTIVE_RUNS).aggregate(
-        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
-        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
-    )
-    oldest = (
-        runs.filter(status=RunStatus.QUEUED)
-        .select_related("service__team")
-        .order_by("created_at", "pk")
-        .first()
-    )
-    return Queue(queued=counts["queued"], running=counts["running"], oldest=oldest)
 
 
 def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureRate]:

@@ -3,7 +3,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from core import secrets
@@ -65,6 +65,46 @@ def runs_for(*, user) -> QuerySet[Run]:
     return Run.objects.restrict(user).select_related(
         "service__team", "service__template", "template_version", "created_by"
     )
+
+
+@dataclass(frozen=True)
+class RunQueue:
+    """Runs in progress: how many per status of RUN_IN_PROGRESS (zero included), when the
+    oldest queued one was queued and, when asked for, that run."""
+
+    counts: dict[str, int]
+    oldest_queued_at: datetime | None
+    oldest_queued: Run | None = None
+
+    @property
+    def queued(self) -> int:
+        return self.counts[RunStatus.QUEUED]
+
+    @property
+    def running(self) -> int:
+        return self.counts[RunStatus.RUNNING]
+
+
+def run_queue(*, runs: QuerySet[Run], with_oldest: bool = False) -> RunQueue:
+    """The queue of `runs` (all, or those a user may see): one grouped query, and one more
+    for the oldest queued run itself, with its service and team, when `with_oldest`."""
+    counts = dict.fromkeys(RUN_IN_PROGRESS, 0)
+    oldest_at = None
+    rows = (
+        runs.filter(status__in=RUN_IN_PROGRESS)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"), oldest=Min("created_at"))
+    )
+    for status, count, oldest in rows:
+        counts[status] = count
+        if status == RunStatus.QUEUED:
+            oldest_at = oldest
+    oldest_run = None
+    if with_oldest:
+        queued = runs.filter(status=RunStatus.QUEUED).select_related("service__team")
+        oldest_run = queued.order_by("created_at", "pk").first()
+    return RunQueue(counts=counts, oldest_queued_at=oldest_at, oldest_queued=oldest_run)
 
 
 def events_after(*, run: Run, after: int = 0, limit: int = EVENTS_PAGE) -> list[RunEvent]:

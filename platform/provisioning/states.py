@@ -63,6 +63,8 @@ RUN_TRANSITIONS = {
 # Runs that hold their service: one at a time, and they can still be canceled.
 RUN_IN_PROGRESS = (R.AWAITING_APPROVAL, R.QUEUED, R.RUNNING)
 RUN_NOT_STARTED = (R.AWAITING_APPROVAL, R.QUEUED)
+# Runs in progress past any approval: waiting for a worker or on one.
+RUN_QUEUED_OR_RUNNING = (R.QUEUED, R.RUNNING)
 RUN_FINISHED = frozenset(status for status, targets in RUN_TRANSITIONS.items() if not targets)
 
 # Runs that deploy their service, applying its inputs and template version: DORA's changes
