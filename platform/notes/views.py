@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import InvalidRequest
-from notes import selectors, services
+from notes import services
 from notes.forms import NoteForm
 from provisioning import selectors as provisioning_selectors
 from provisioning.views import render_service
@@ -35,9 +35,7 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
         return render_service(request, service, note_form=form, status=status)
     context = {
         "service": service,
-        "thread": selectors.thread(user=request.user, service=service),
         "note_form": form,
-        "timeline": provisioning_selectors.timeline(service),
-        "timeline_limit": provisioning_selectors.TIMELINE_LIMIT,
+        **provisioning_selectors.notes_and_timeline(user=request.user, service=service),
     }
     return render(request, "notes/_notes_response.html", context, status=status)

@@ -7,6 +7,7 @@ from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from core import secrets
+from notes import selectors as notes_selectors
 from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
@@ -285,11 +286,26 @@ class TimelineEntry:
         return "run" if self.run is not None else "note" if self.note is not None else "event"
 
 
-def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """The service's runs, events and notes merged, newest first, at most `limit` of them.
+def notes_and_timeline(*, user, service: Service) -> dict:
+    """The service page's Notes section and timeline, for the page and the notes form's htmx
+    answer alike: one fetch of the notes for both, so that each is rendered once."""
+    limit = max(notes_selectors.THREAD_LIMIT + 1, TIMELINE_LIMIT)
+    newest = notes_selectors.newest_notes(user=user, service=service, limit=limit)
+    return {
+        "thread": notes_selectors.thread(user=user, service=service, newest=newest),
+        "timeline": timeline(service, notes=newest),
+        "timeline_limit": TIMELINE_LIMIT,
+    }
 
-    Four queries whatever the service's history: the newest runs, events and notes, and
-    the inputs of the runs that set inputs (for the "size: small → large" lines).
+
+def timeline(
+    service: Service, *, notes: list[ServiceNote], limit: int = TIMELINE_LIMIT
+) -> list[TimelineEntry]:
+    """The service's runs, events and `notes` (its newest, already fetched) merged, newest
+    first, at most `limit` of them.
+
+    Three queries whatever the service's history: the newest runs and events, and the
+    inputs of the runs that set inputs (for the "size: small → large" lines).
     """
     runs = list(
         service.runs.select_related("created_by")
@@ -317,8 +333,7 @@ def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineE
         )
         for event in events
     ]
-    notes = service.notes.select_related("author").order_by("-created_at", "-pk")[:limit]
-    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes]
+    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes[:limit]]
     # A run and the status change it caused share a transaction: the change shows above it.
     entries.sort(
         key=lambda e: (e.at, e.run is None, e.note is not None, (e.event or e.note or e.run).pk),
