@@ -8,12 +8,13 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.timezone import localtime
 
 from conftest import api_client_for
 from factories import make_service
 from metrics.charts import charts
-from metrics.dora import DEFINITIONS, dora
+from metrics.dora import DEFINITIONS, dora, week_starts
 from provisioning.models import Run, ServiceEvent
 
 pytestmark = pytest.mark.django_db
@@ -158,6 +159,16 @@ def test_it_never_rates_a_partial_week_over_less_than_a_day(catalog, teams, ops)
     values = [float(v) for v in re.findall(r'data-series="[^"]+" data-week="[^"]+" '
                                             r'data-value="([\d.]+)"', bars)]  # fmt: skip
     assert values == [1, pytest.approx(7 / full.days, rel=1e-5)]  # the full week's bar tops
+
+
+def test_it_starts_every_week_at_local_midnight_across_a_clock_change():
+    with timezone.override("Europe/Paris"):  # summer time from 29 March 2026
+        starts = week_starts(since=week(3, 18), until=week(4, 14))
+
+    assert [start.isoformat() for start in starts] == [
+        "2026-03-16T00:00:00+01:00", "2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00",
+        "2026-04-06T00:00:00+02:00", "2026-04-13T00:00:00+02:00",
+    ]  # fmt: skip
 
 
 def test_it_computes_a_teams_figures(history, owner, teams):

@@ -274,7 +274,10 @@ def _interpolate(values: dict[int, timedelta], position: float) -> timedelta:
 
 
 def week_starts(*, since: datetime, until: datetime) -> list[datetime]:
-    """The Mondays (00:00 in the current time zone) of the weeks the window touches."""
+    """The Mondays (00:00 in the current time zone) of the weeks the window touches.
+
+    Adding a week to an aware datetime moves its wall clock (zoneinfo), so every start stays
+    at local midnight across a change to or from summer time."""
     local = timezone.localtime(since)
     start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -282,5 +285,5 @@ def week_starts(*, since: datetime, until: datetime) -> list[datetime]:
     starts = []
     while start < until:
         starts.append(start)
-        start = timezone.localtime(start + WEEK).replace(hour=0)
+        start += WEEK
     return starts
