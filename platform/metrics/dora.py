@@ -187,6 +187,11 @@ def figures(
     return total, weeks
 
 
+def seconds(span: timedelta | None) -> float | None:
+    """A duration in seconds, as the charts and the API give them (None when there is none)."""
+    return None if span is None else span.total_seconds()
+
+
 def restores(
     *, events: QuerySet[ServiceEvent], since: datetime, until: datetime
 ) -> QuerySet[ServiceEvent]:
