@@ -220,6 +220,20 @@ def test_it_shows_the_form_error_on_an_empty_note(client, service, member):
     assert ServiceNote.objects.count() == 0
 
 
+def test_it_answers_a_body_the_form_refuses_with_its_error_not_a_crash(
+    client, service, member, auditor
+):
+    client.force_login(member)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(f"/services/{service.pk}/notes/", {"body": "a\x00b"}, **headers)
+        assert response.status_code == 400
+        error = 'data-field-error="body">Null characters are not allowed.'
+        assert error in response.content.decode()
+    client.force_login(auditor)  # who may write comes before what they wrote
+    assert client.post(f"/services/{service.pk}/notes/", {"body": "a\x00b"}).status_code == 403
+    assert ServiceNote.objects.count() == 0
+
+
 def test_an_htmx_post_swaps_in_the_thread_and_the_timeline(client, service, member):
     client.force_login(member)
 
