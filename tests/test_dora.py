@@ -1,17 +1,20 @@
 """DORA figures against values computed by hand on a history with explicit timestamps: a
 slow, approval-like wait, failures, a restore that failed twice before it came back."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django.utils.timezone import localtime
 
 from conftest import api_client_for
 from factories import make_service
-from metrics.dora import dora
+from metrics.charts import charts
+from metrics.dora import dora, week_starts
 from provisioning.models import Run, ServiceEvent
 
 pytestmark = pytest.mark.django_db
@@ -133,6 +136,41 @@ def test_it_buckets_the_figures_by_week(history, ops):
     assert (last.restores, seconds(last.time_to_restore_median)) == (1, 260940)
 
 
+def test_it_never_rates_a_partial_week_over_less_than_a_day(catalog, teams, ops):
+    """A 7-day window ending on a Sunday at 23:50 starts ten minutes before a Monday: one
+    deployment in those ten minutes is one a day, not 144, and cannot dwarf the full week."""
+    until = datetime(2026, 3, 22, 23, 50, tzinfo=UTC)
+    since = until - 7 * DAY
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="busy")
+    add_run(service, "update", "succeeded", created=since, finished=since + MIN)
+    for n in range(7):  # one a day in the full week
+        at = week(3, 16) + n * DAY
+        add_run(service, "update", "succeeded", created=at, finished=at + HOUR)
+
+    report = dora(user=ops, days=7, now=until)
+
+    first, full = report.weeks
+    assert (first.start, first.deployments) == (since, 1)
+    assert first.days == pytest.approx(10 / (24 * 60))
+    assert first.deployment_frequency == pytest.approx(1 / 1)  # count / one day at most
+    assert full.deployment_frequency == pytest.approx(7 / full.days)
+    assert report.total.deployment_frequency == pytest.approx(8 / 7)
+    bars = charts(report=report)[0].svg
+    values = [float(v) for v in re.findall(r'data-series="[^"]+" data-week="[^"]+" '
+                                            r'data-value="([\d.]+)"', bars)]  # fmt: skip
+    assert values == [1, pytest.approx(7 / full.days, rel=1e-5)]  # the full week's bar tops
+
+
+def test_it_starts_every_week_at_local_midnight_across_a_clock_change():
+    with timezone.override("Europe/Paris"):  # summer time from 29 March 2026
+        starts = week_starts(since=week(3, 18), until=week(4, 14))
+
+    assert [start.isoformat() for start in starts] == [
+        "2026-03-16T00:00:00+01:00", "2026-03-23T00:00:00+01:00", "2026-03-30T00:00:00+02:00",
+        "2026-04-06T00:00:00+02:00", "2026-04-13T00:00:00+02:00",
+    ]  # fmt: skip
+
+
 def test_it_computes_a_teams_figures(history, owner, teams):
     total = dora(user=owner, team=teams["alpha"], days=30, now=NOW).total
 
@@ -151,6 +189,17 @@ def test_it_computes_a_templates_figures(history, ops, catalog):
     assert total.change_failure_rate == pytest.approx(1 / 3)
     assert seconds(total.lead_time_median) == (600 + 7200) / 2
     assert (total.restores, seconds(total.time_to_restore_median)) == (1, 93300)
+
+
+def test_it_leaves_deprovisions_out_of_the_changes(history, ops):
+    """Deployments are provisions, updates and upgrades: a deprovision deploys nothing,
+    whether it fails or not (the home page's failure rate by template counts it)."""
+    add_run(history["b1"], "deprovision", "failed", created=NOW - HOUR, finished=NOW - MIN)
+    add_run(history["a2"], "deprovision", "succeeded", created=NOW - HOUR, finished=NOW - MIN)
+
+    total = dora(user=ops, days=30, now=NOW).total
+
+    assert (total.deployments, total.failed_changes) == (5, 4)
 
 
 def test_it_takes_in_the_chosen_window_only(history, ops):
@@ -219,6 +268,7 @@ def test_it_writes_each_definition_beside_its_figure(history, owner, client, fro
         assert f'id="{key}"' in html and f'id="chart-{key}"' in html
     assert "approval wait is included" in html
     assert html.count('class="bar"') == 14 * 5  # 14 weeks; five series among four charts
+    assert "<title>deployments per day, week of Mar 9: " in html  # on every platform's C library
 
 
 def count_queries(call) -> int:

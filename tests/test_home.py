@@ -10,6 +10,8 @@ import pytest
 from django.utils import timezone
 
 from catalog.models import Template
+from core import permissions
+from dashboard.selectors import FailureRate
 from factories import make_service
 from provisioning.models import Run, Service
 from provisioning.services import request_service
@@ -212,6 +214,38 @@ def test_it_computes_failure_rates_by_template_worst_first(client, ops, history)
         ("echo", "1", "3", "25"),
     ]
     assert 'href="/services/?template=failing&amp;status=failed"' in rates
+    assert "Provision, update, upgrade and deprovision runs" in rates  # not DORA's changes
+
+
+def test_it_never_shows_one_failure_in_300_as_a_green_0_percent(client, ops, catalog, teams):
+    made = service(catalog, teams, "busy")
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Run.objects.bulk_create(
+        Run(service=made, action="update", status="succeeded", finished_at=an_hour_ago,
+            template_version=made.template_version)
+        for _ in range(299)
+    )  # fmt: skip
+    finished(made, "update", "failed")
+
+    rates = section(home(client, ops), "failure-rates")
+
+    assert "data-failed>1<" in rates and "data-succeeded>299<" in rates
+    assert '<span class="badge text-bg-warning" data-rate>0.3%</span>' in rates
+
+
+@pytest.mark.parametrize(
+    ("failed", "succeeded", "shown", "level"),
+    [(0, 7, "0", "success"), (1, 2999, "0.1", "warning"), (1, 9, "10", "warning"),
+     (1, 4, "20", "danger"), (1, 2, "33.3", "danger"), (2999, 1, "99.9", "danger"),
+     (3, 0, "100", "danger")],
+)  # fmt: skip
+def test_it_rounds_a_failure_rate_without_hiding_a_failure_or_a_success(
+    failed, succeeded, shown, level
+):
+    rate = FailureRate(slug="t", name="T", failed=failed, succeeded=succeeded,
+                       rate=failed / (failed + succeeded))  # fmt: skip
+
+    assert (rate.percent, rate.level) == (shown, level)
 
 
 def test_it_shows_the_queue_with_the_oldest_waiting_run(client, ops, troubled):
@@ -242,6 +276,19 @@ def test_it_counts_pending_approvals_and_lists_broken_templates(client, catalog,
     assert re.findall(r'data-template="([\w-]+)"', broken) == ["cracked"]
     assert 'href="/catalog/-/status/">Cracked</a>' in broken and "(1 problem)" in broken
     assert "g1" in section(html, "to-decide")  # platform engineers decide every request
+
+
+@pytest.mark.parametrize(
+    ("role", "sees"),
+    [("ops", True), ("auditor", True), ("team_admin", False), ("member", False)],
+)
+def test_it_shows_the_platform_section_to_platform_engineers_and_auditors_only(
+    client, request, role, sees
+):
+    user = request.getfixturevalue(role)
+
+    assert permissions.can_see_operations(user) is sees
+    assert ('id="queue"' in home(client, user)) is sees
 
 
 def test_an_auditor_sees_the_platforms_figures_without_acting_links(client, auditor, troubled):

@@ -13,6 +13,7 @@ from core.models import AuditEvent
 from factories import make_service
 from notes.models import MAX_BODY, ServiceNote
 from notes.services import add_note
+from provisioning.selectors import notes_and_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +220,20 @@ def test_it_shows_the_form_error_on_an_empty_note(client, service, member):
     assert ServiceNote.objects.count() == 0
 
 
+def test_it_answers_a_body_the_form_refuses_with_its_error_not_a_crash(
+    client, service, member, auditor
+):
+    client.force_login(member)
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        response = client.post(f"/services/{service.pk}/notes/", {"body": "a\x00b"}, **headers)
+        assert response.status_code == 400
+        error = 'data-field-error="body">Null characters are not allowed.'
+        assert error in response.content.decode()
+    client.force_login(auditor)  # who may write comes before what they wrote
+    assert client.post(f"/services/{service.pk}/notes/", {"body": "a\x00b"}).status_code == 403
+    assert ServiceNote.objects.count() == 0
+
+
 def test_an_htmx_post_swaps_in_the_thread_and_the_timeline(client, service, member):
     client.force_login(member)
 
@@ -239,6 +254,29 @@ def test_it_offers_the_note_form_only_to_those_who_may_write(client, service, au
     assert client.post(f"/services/{service.pk}/notes/", {"body": "x"}).status_code == 403
     client.force_login(member)
     assert 'id="note-form"' in client.get(f"/services/{service.pk}/").content.decode()
+
+
+def notes_queries(queries) -> int:
+    return sum('FROM "notes_servicenote"' in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_thread_and_the_timeline_share_one_read_of_the_notes(client, service, owner, ops):
+    add_note(user=owner, service=service, body="First: *investigating*.")
+    add_note(user=ops, service=service, body="Fixed.")
+    client.force_login(owner)
+
+    with CaptureQueriesContext(connection) as page:
+        assert client.get(f"/services/{service.pk}/").status_code == 200
+    with CaptureQueriesContext(connection) as swap:
+        response = client.post(f"/services/{service.pk}/notes/", {"body": "Third."},
+                               HTTP_HX_REQUEST="true")  # fmt: skip
+    shown = notes_and_timeline(user=owner, service=service)
+
+    assert response.status_code == 200
+    assert (notes_queries(page), notes_queries(swap)) == (1, 1)
+    in_timeline = [entry.note for entry in shown["timeline"] if entry.note is not None]
+    # The very objects: each note's Markdown is rendered (and cached) once for both.
+    assert [id(note) for note in shown["thread"]["notes"]] == [id(n) for n in in_timeline[::-1]]
 
 
 def test_the_service_page_costs_the_same_queries_with_many_notes(client, service, owner):

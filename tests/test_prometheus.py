@@ -138,6 +138,36 @@ def test_it_is_off_when_no_token_is_set(client, settings):
 
 
 @pytest.mark.django_db
+def test_it_exports_the_queue_the_home_page_shows(client, settings, catalog, teams, ops):
+    from provisioning.selectors import run_queue
+
+    settings.GANGPLANK_METRICS_TOKEN = TOKEN
+    made = {}
+    waits = (("queued", 3), ("queued", 10), ("running", 1), ("awaiting_approval", 30))
+    for n, (status, minutes) in enumerate(waits):  # one run in progress per service
+        service = make_service(template=catalog["echo"], team=teams["alpha"], name=f"busy-{n}")
+        run = Run.objects.create(service=service, action="update", status=status,
+                                 template_version=service.template_version)  # fmt: skip
+        Run.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=minutes))
+        made[status, minutes] = run
+
+    response = client.get("/metrics", HTTP_AUTHORIZATION=f"Bearer {TOKEN}")
+
+    found = families(response.content.decode())
+    counts = {s.labels["status"]: s.value for s in found["gangplank_runs_in_progress"].samples}
+    assert counts == {"awaiting_approval": 1, "queued": 2, "running": 1}
+    age = value(found["gangplank_oldest_queued_run_age_seconds"],
+                "gangplank_oldest_queued_run_age_seconds")  # fmt: skip
+    assert 600 <= age < 900
+    queue = run_queue(runs=Run.objects.restrict(ops), with_oldest=True)
+    assert (queue.queued, queue.running, queue.oldest_queued) == (2, 1, made["queued", 10])
+    client.force_login(ops)
+    home = client.get("/").content.decode()
+    assert 'data-count="queued">2<' in home and 'data-count="running">1<' in home
+    assert f"run #{made['queued', 10].pk}</a>" in home
+
+
+@pytest.mark.django_db
 def test_it_costs_the_same_queries_whatever_the_number_of_runs(
     client, settings, catalog, teams, django_assert_num_queries
 ):

@@ -68,6 +68,12 @@ def is_platform_engineer(user) -> bool:
     return global_role(user) == PLATFORM
 
 
+def can_see_operations(user) -> bool:
+    """Platform engineers and auditors see the platform's own state: the run queue, failure
+    rates by template, pending approvals and broken templates."""
+    return global_role(user) in (PLATFORM, AUDITOR)
+
+
 def _rule(user, action: str, label: str) -> Q | None:
     """A filter for what `user` may do on `label`, or None for everything."""
     nothing = Q(pk__in=[])

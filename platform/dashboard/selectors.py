@@ -17,14 +17,12 @@ from approvals.models import Approval, ApprovalStatus
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, Service
-from provisioning.selectors import needing_attention
-from provisioning.states import RunAction, RunStatus
+from provisioning.selectors import RunQueue, needing_attention, run_queue
+from provisioning.states import RUN_QUEUED_OR_RUNNING, STATE_CHANGING_ACTIONS, RunStatus
 
 LIMIT = 10
 FAILURE_WINDOW = timedelta(days=7)
-# Runs that change something: their failures are what the failure rate is about.
-CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE, RunAction.DEPROVISION)
-ACTIVE_RUNS = (RunStatus.QUEUED, RunStatus.RUNNING)
+DANGER_RATE = 0.2
 # JSON and text the home page never shows.
 HEAVY_RUN_FIELDS = ("inputs", "outputs", "changes", "error", "service__inputs",
                     "service__outputs", "service__drift")  # fmt: skip
@@ -47,13 +45,6 @@ def _section(queryset: QuerySet) -> Section:
 
 
 @dataclass(frozen=True)
-class Queue:
-    queued: int
-    running: int
-    oldest: Run | None
-
-
-@dataclass(frozen=True)
 class FailureRate:
     slug: str
     name: str
@@ -62,8 +53,22 @@ class FailureRate:
     rate: float
 
     @property
-    def percent(self) -> int:
-        return round(self.rate * 100)
+    def percent(self) -> str:
+        """The rate in percent to one decimal ("25", "0.3"), never "0" when a run failed nor
+        "100" when one succeeded."""
+        value = round(self.rate * 100, 1)
+        if self.failed:
+            value = max(value, 0.1)
+        if self.succeeded:
+            value = min(value, 99.9)
+        return f"{value:g}"
+
+    @property
+    def level(self) -> str:
+        """The badge's colour: red from 20%, amber for any failure, green for none."""
+        if self.rate >= DANGER_RATE:
+            return "danger"
+        return "warning" if self.failed else "success"
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class Home:
     to_decide: Section
     # For platform engineers and auditors only.
     operations: bool = False
-    queue: Queue | None = None
+    queue: RunQueue | None = None
     failure_rates: list[FailureRate] = field(default_factory=list)
     pending_approvals: int = 0
     broken: Section | None = None
@@ -101,10 +106,10 @@ def home(*, user, now: datetime | None = None) -> Home:
     if has_teams:  # a platform engineer or auditor outside any team skips these queries
         sections = team_sections(user=user, teams=teams, pending=pending, now=now)
     extra = {}
-    if permissions.global_role(user) in (permissions.PLATFORM, permissions.AUDITOR):
+    if permissions.can_see_operations(user):
         extra = {
             "operations": True,
-            "queue": queue(user=user),
+            "queue": run_queue(runs=Run.objects.restrict(user), with_oldest=True),
             "failure_rates": failure_rates(user=user, since=now - FAILURE_WINDOW),
             "pending_approvals": permissions.restrict(pending, user=user).count(),
             "broken": _section(broken_templates(user=user)),
@@ -128,7 +133,7 @@ def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) ->
     )
     runs = (
         Run.objects.restrict(user)
-        .filter(service__team__in=teams, status__in=ACTIVE_RUNS)
+        .filter(service__team__in=teams, status__in=RUN_QUEUED_OR_RUNNING)
         .select_related("service", "created_by")
         .defer(*HEAVY_RUN_FIELDS)
         .order_by("created_at", "pk")
@@ -141,29 +146,14 @@ def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) ->
     }
 
 
-def queue(*, user) -> Queue:
-    """How many runs are queued and running, and the oldest queued one (two queries)."""
-    runs = Run.objects.restrict(user)
-    counts = runs.filter(status__in=ACTIVE_RUNS).aggregate(
-        queued=Count("pk", filter=Q(status=RunStatus.QUEUED)),
-        running=Count("pk", filter=Q(status=RunStatus.RUNNING)),
-    )
-    oldest = (
-        runs.filter(status=RunStatus.QUEUED)
-        .select_related("service__team")
-        .order_by("created_at", "pk")
-        .first()
-    )
-    return Queue(queued=counts["queued"], running=counts["running"], oldest=oldest)
-
-
 def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureRate]:
-    """Per template, the change runs that finished since `since`: failed / (succeeded +
-    failed), worst first; one grouped query."""
+    """Per template, the runs that changed a service's status (deprovisions included, unlike
+    DORA's change failure rate: a playbook that fails to clean up is broken too) finished
+    since `since`: failed / (succeeded + failed), worst first; one grouped query."""
     rows = (
         Run.objects.restrict(user)
         .filter(
-            action__in=CHANGE_ACTIONS,
+            action__in=STATE_CHANGING_ACTIONS,
             status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
             finished_at__gte=since,
         )

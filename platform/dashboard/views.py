@@ -8,5 +8,4 @@ from dashboard import selectors
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """What needs the signed-in user now."""
-    context = {"home": selectors.home(user=request.user), "limit": selectors.LIMIT}
-    return render(request, "dashboard/home.html", context)
+    return render(request, "dashboard/home.html", {"home": selectors.home(user=request.user)})

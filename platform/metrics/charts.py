@@ -3,10 +3,11 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from metrics.dora import Dora, Figures
+from metrics.dora import DEFINITIONS, Dora, Figures, seconds
 
 WIDTH_PER_WEEK, HEIGHT, TOP, BOTTOM, LEFT = 64, 150, 18, 22, 4
 COLOURS = ("#0d6efd", "#6f42c1")
@@ -53,10 +54,6 @@ def per_day(rate: float) -> str:
     return f"{rate:.2f}/day"
 
 
-def _seconds(span: timedelta | None) -> float | None:
-    return None if span is None else span.total_seconds()
-
-
 def _n(number: float) -> str:
     return f"{number:.1f}"
 
@@ -71,7 +68,7 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
     shapes = []
     for index, week in enumerate(weeks):
         x0 = LEFT + index * WIDTH_PER_WEEK + 8
-        label = week.start.strftime("%b %-d")
+        label = date_format(week.start, "M j")
         for number, line in enumerate(series):
             value = line.values[index]
             height = 0 if value is None else max(HEIGHT * value / peak, 1 if value else 0)
@@ -132,7 +129,7 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
     )
 
 
-def charts(*, report: Dora, definitions: dict[str, str]) -> list[Chart]:
+def charts(*, report: Dora) -> list[Chart]:
     """The four figures of the window, each with its definition and its weekly chart."""
     weeks, total = report.weeks, report.total
 
@@ -141,7 +138,7 @@ def charts(*, report: Dora, definitions: dict[str, str]) -> list[Chart]:
             key,
             title,
             figure,
-            definitions[key],
+            DEFINITIONS[key],
             bar_chart(key=key, weeks=weeks, series=list(series)),
         )
 
@@ -167,12 +164,12 @@ def charts(*, report: Dora, definitions: dict[str, str]) -> list[Chart]:
             f"90th percentile {human_duration(total.lead_time_p90)}",
             Series(
                 "median",
-                [_seconds(v) for v in lead_median],
+                [seconds(v) for v in lead_median],
                 [human_duration(v) for v in lead_median],
             ),
             Series(
                 "90th percentile",
-                [_seconds(v) for v in lead_p90],
+                [seconds(v) for v in lead_p90],
                 [human_duration(v) for v in lead_p90],
             ),
         ),
@@ -188,6 +185,6 @@ def charts(*, report: Dora, definitions: dict[str, str]) -> list[Chart]:
             "Time to restore",
             f"median {human_duration(total.time_to_restore_median)} "
             f"({total.restores} restore{'' if total.restores == 1 else 's'})",
-            Series("median", [_seconds(v) for v in restore], [human_duration(v) for v in restore]),
+            Series("median", [seconds(v) for v in restore], [human_duration(v) for v in restore]),
         ),
     ]

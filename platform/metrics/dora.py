@@ -30,12 +30,11 @@ from django.utils import timezone
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, ServiceEvent
-from provisioning.states import RunAction, RunStatus, ServiceStatus
+from provisioning.states import DEPLOY_ACTIONS, RunStatus, ServiceStatus
 from teams.models import Team
 
 WINDOWS = (7, 30, 90)
 DEFAULT_DAYS = 30
-CHANGE_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE)
 MEDIAN, P90 = 0.5, 0.9
 WEEK = timedelta(days=7)
 DAY = timedelta(days=1)
@@ -43,7 +42,8 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DEFINITIONS = {
     "deployment_frequency": (
-        "Successful provision, update and upgrade runs per day, counted on the day each finished."
+        "Successful provision, update and upgrade runs per day, counted on the day each "
+        "finished; a partial week's rate is over its days in the window, but at least one."
     ),
     "lead_time": (
         "From the request (when the run was queued, so any approval wait is included) to the "
@@ -84,7 +84,9 @@ class Figures:
 
     @property
     def deployment_frequency(self) -> float:
-        return self.deployments / self.days if self.days else 0.0
+        """Deployments per day of the span, counting at least one day: a partial week of a
+        few minutes would otherwise turn one deployment into hundreds a day."""
+        return self.deployments / max(self.days, 1.0)
 
     @property
     def change_failure_rate(self) -> float | None:
@@ -128,7 +130,7 @@ def figures(
 ) -> tuple[Figures, list[Figures]]:
     """The window's figures and each week's, from already restricted runs and events."""
     changes = runs.filter(
-        action__in=CHANGE_ACTIONS,
+        action__in=DEPLOY_ACTIONS,
         status__in=(RunStatus.SUCCEEDED, RunStatus.FAILED),
         finished_at__gte=since,
         finished_at__lt=until,
@@ -183,6 +185,11 @@ def figures(
         time_to_restore_median=restore_total.get(MEDIAN),
     )
     return total, weeks
+
+
+def seconds(span: timedelta | None) -> float | None:
+    """A duration in seconds, as the charts and the API give them (None when there is none)."""
+    return None if span is None else span.total_seconds()
 
 
 def restores(
@@ -272,7 +279,10 @@ def _interpolate(values: dict[int, timedelta], position: float) -> timedelta:
 
 
 def week_starts(*, since: datetime, until: datetime) -> list[datetime]:
-    """The Mondays (00:00 in the current time zone) of the weeks the window touches."""
+    """The Mondays (00:00 in the current time zone) of the weeks the window touches.
+
+    Adding a week to an aware datetime moves its wall clock (zoneinfo), so every start stays
+    at local midnight across a change to or from summer time."""
     local = timezone.localtime(since)
     start = (local - timedelta(days=local.weekday())).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -280,5 +290,5 @@ def week_starts(*, since: datetime, until: datetime) -> list[datetime]:
     starts = []
     while start < until:
         starts.append(start)
-        start = timezone.localtime(start + WEEK).replace(hour=0)
+        start += WEEK
     return starts

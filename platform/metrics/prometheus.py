@@ -16,7 +16,6 @@ from django.db.models import (
     Expression,
     ExpressionWrapper,
     F,
-    Min,
     Q,
     QuerySet,
     Sum,
@@ -33,7 +32,8 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from approvals.models import Approval, ApprovalStatus
 from notifications.models import Delivery, DeliveryStatus
 from provisioning.models import Run, Service
-from provisioning.states import RUN_FINISHED, RUN_IN_PROGRESS, RunStatus, ServiceStatus
+from provisioning.selectors import run_queue
+from provisioning.states import RUN_FINISHED, RUN_IN_PROGRESS, ServiceStatus
 
 # Upper bounds of the run duration histogram, in seconds: playbooks take seconds to hours.
 DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 3 * 3600, 5 * 3600)
@@ -108,17 +108,11 @@ def runs_in_progress() -> Iterator[Metric]:
     family = GaugeMetricFamily(
         "gangplank_runs_in_progress", "Runs not finished yet, by status.", labels=["status"]
     )
-    rows = (
-        Run.objects.filter(status__in=RUN_IN_PROGRESS)
-        .order_by()
-        .values("status")
-        .annotate(n=Count("pk"), oldest=Min("created_at"))
-    )
-    found = {row["status"]: row for row in rows}
+    queue = run_queue(runs=Run.objects.all())
     for status in RUN_IN_PROGRESS:
-        family.add_metric([status], found.get(status, {}).get("n", 0))
+        family.add_metric([status], queue.counts[status])
     yield family
-    oldest = found.get(RunStatus.QUEUED, {}).get("oldest")
+    oldest = queue.oldest_queued_at
     yield GaugeMetricFamily(
         "gangplank_oldest_queued_run_age_seconds",
         "Age of the oldest run still queued (0 when none is).",

@@ -15,11 +15,11 @@ from metrics.prometheus import registry
 @login_required
 def dora_page(request: HttpRequest) -> HttpResponse:
     form = DoraFilterForm(request.GET, user=request.user)
-    context = {"form": form, "definitions": dora.DEFINITIONS}
+    context = {"form": form}
     if not form.is_valid():
         return render(request, "metrics/dora.html", context, status=400)
     report = dora.dora(user=request.user, **form.cleaned_data)
-    drawn = charts.charts(report=report, definitions=dora.DEFINITIONS)
+    drawn = charts.charts(report=report)
     context |= {"report": report, "charts": drawn}
     return render(request, "metrics/dora.html", context)
 

@@ -19,10 +19,22 @@ def notes_of(*, user, service: Service) -> QuerySet[ServiceNote]:
     )
 
 
-def thread(*, user, service: Service, limit: int = THREAD_LIMIT) -> dict:
+def newest_notes(*, user, service: Service, limit: int) -> list[ServiceNote]:
+    """The service's newest `limit` notes the user may read, newest first (one query)."""
+    return list(notes_of(user=user, service=service).order_by("-created_at", "-pk")[:limit])
+
+
+def thread(
+    *, user, service: Service, newest: list[ServiceNote] | None = None, limit: int = THREAD_LIMIT
+) -> dict:
     """The service page's Notes section: the newest `limit` notes, oldest first, whether
-    earlier ones are left out, and whether the user may write one (two queries)."""
-    newest = list(notes_of(user=user, service=service).order_by("-created_at", "-pk")[: limit + 1])
+    earlier ones are left out, and whether the user may write one.
+
+    `newest` is the service's newest notes, newest first, when the caller already has them
+    (more than `limit` of them when there are); otherwise they are fetched (one more query).
+    """
+    if newest is None:
+        newest = newest_notes(user=user, service=service, limit=limit + 1)
     return {
         "notes": newest[:limit][::-1],
         "more": len(newest) > limit,

@@ -5,8 +5,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from core import permissions
 from core.errors import InvalidRequest
-from notes import selectors, services
+from notes import services
 from notes.forms import NoteForm
 from provisioning import selectors as provisioning_selectors
 from provisioning.views import render_service
@@ -18,26 +19,24 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Post a note: htmx gets the Notes section (and the timeline) back, a plain form post a
     redirect to the service page, or the page again with the form's error (400)."""
     service = get_object_or_404(provisioning_selectors.services_for(user=request.user), pk=pk)
+    permissions.check(request.user, permissions.CHANGE, service)  # a 403 before any 400
     form = NoteForm(request.POST)
-    form.is_valid()
-    status = 200
-    try:
-        services.add_note(user=request.user, service=service, body=form.cleaned_data["body"])
-    except InvalidRequest as exc:
-        form.add_refusal(exc)
-        status = 400
-    else:
-        if not request.htmx:
-            messages.success(request, "Note added.")
-            return redirect(reverse("provisioning:service", args=[service.pk]) + "#notes")
-        form = NoteForm()
+    status = 400
+    if form.is_valid():
+        try:
+            services.add_note(user=request.user, service=service, body=form.cleaned_data["body"])
+        except InvalidRequest as exc:
+            form.add_refusal(exc)
+        else:
+            if not request.htmx:
+                messages.success(request, "Note added.")
+                return redirect(reverse("provisioning:service", args=[service.pk]) + "#notes")
+            form, status = NoteForm(), 200
     if not request.htmx:
         return render_service(request, service, note_form=form, status=status)
     context = {
         "service": service,
-        "thread": selectors.thread(user=request.user, service=service),
         "note_form": form,
-        "timeline": provisioning_selectors.timeline(service),
-        "timeline_limit": provisioning_selectors.TIMELINE_LIMIT,
+        **provisioning_selectors.notes_and_timeline(user=request.user, service=service),
     }
     return render(request, "notes/_notes_response.html", context, status=status)

@@ -3,13 +3,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from core import secrets
+from notes import selectors as notes_selectors
 from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
+    DEPLOY_ACTIONS,
     RUN_IN_PROGRESS,
     RunAction,
     RunStatus,
@@ -66,6 +68,46 @@ def runs_for(*, user) -> QuerySet[Run]:
     )
 
 
+@dataclass(frozen=True)
+class RunQueue:
+    """Runs in progress: how many per status of RUN_IN_PROGRESS (zero included), when the
+    oldest queued one was queued and, when asked for, that run."""
+
+    counts: dict[str, int]
+    oldest_queued_at: datetime | None
+    oldest_queued: Run | None = None
+
+    @property
+    def queued(self) -> int:
+        return self.counts[RunStatus.QUEUED]
+
+    @property
+    def running(self) -> int:
+        return self.counts[RunStatus.RUNNING]
+
+
+def run_queue(*, runs: QuerySet[Run], with_oldest: bool = False) -> RunQueue:
+    """The queue of `runs` (all, or those a user may see): one grouped query, and one more
+    for the oldest queued run itself, with its service and team, when `with_oldest`."""
+    counts = dict.fromkeys(RUN_IN_PROGRESS, 0)
+    oldest_at = None
+    rows = (
+        runs.filter(status__in=RUN_IN_PROGRESS)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("pk"), oldest=Min("created_at"))
+    )
+    for status, count, oldest in rows:
+        counts[status] = count
+        if status == RunStatus.QUEUED:
+            oldest_at = oldest
+    oldest_run = None
+    if with_oldest:
+        queued = runs.filter(status=RunStatus.QUEUED).select_related("service__team")
+        oldest_run = queued.order_by("created_at", "pk").first()
+    return RunQueue(counts=counts, oldest_queued_at=oldest_at, oldest_queued=oldest_run)
+
+
 def events_after(*, run: Run, after: int = 0, limit: int = EVENTS_PAGE) -> list[RunEvent]:
     """The run's events after counter `after`, in order, at most `limit` of them."""
     return list(
@@ -100,8 +142,7 @@ def titled_outputs(service: Service) -> list[tuple[str, str, object]]:
 # --- Day 2: what the portal offers on a service and a run, and the service's timeline ---
 
 TIMELINE_LIMIT = 100
-# Actions whose run sets the service's inputs, and those whose inputs are shown against them.
-INPUT_SETTING_ACTIONS = (RunAction.PROVISION, RunAction.UPDATE, RunAction.UPGRADE)
+# Actions whose inputs are shown against those the service had (set by DEPLOY_ACTIONS).
 INPUT_CHANGING_ACTIONS = (RunAction.UPDATE, RunAction.UPGRADE, RunAction.PREVIEW)
 
 
@@ -245,11 +286,26 @@ class TimelineEntry:
         return "run" if self.run is not None else "note" if self.note is not None else "event"
 
 
-def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineEntry]:
-    """The service's runs, events and notes merged, newest first, at most `limit` of them.
+def notes_and_timeline(*, user, service: Service) -> dict:
+    """The service page's Notes section and timeline, for the page and the notes form's htmx
+    answer alike: one fetch of the notes for both, so that each is rendered once."""
+    limit = max(notes_selectors.THREAD_LIMIT + 1, TIMELINE_LIMIT)
+    newest = notes_selectors.newest_notes(user=user, service=service, limit=limit)
+    return {
+        "thread": notes_selectors.thread(user=user, service=service, newest=newest),
+        "timeline": timeline(service, notes=newest),
+        "timeline_limit": TIMELINE_LIMIT,
+    }
 
-    Four queries whatever the service's history: the newest runs, events and notes, and
-    the inputs of the runs that set inputs (for the "size: small → large" lines).
+
+def timeline(
+    service: Service, *, notes: list[ServiceNote], limit: int = TIMELINE_LIMIT
+) -> list[TimelineEntry]:
+    """The service's runs, events and `notes` (its newest, already fetched) merged, newest
+    first, at most `limit` of them.
+
+    Three queries whatever the service's history: the newest runs and events, and the
+    inputs of the runs that set inputs (for the "size: small → large" lines).
     """
     runs = list(
         service.runs.select_related("created_by")
@@ -277,8 +333,7 @@ def timeline(service: Service, *, limit: int = TIMELINE_LIMIT) -> list[TimelineE
         )
         for event in events
     ]
-    notes = service.notes.select_related("author").order_by("-created_at", "-pk")[:limit]
-    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes]
+    entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes[:limit]]
     # A run and the status change it caused share a transaction: the change shows above it.
     entries.sort(
         key=lambda e: (e.at, e.run is None, e.note is not None, (e.event or e.note or e.run).pk),
@@ -299,7 +354,7 @@ def _baselines(service: Service):
     values: list[tuple[dict, str] | None] = []
     current = None
     setters = (
-        service.runs.filter(action__in=INPUT_SETTING_ACTIONS)
+        service.runs.filter(action__in=DEPLOY_ACTIONS)
         .order_by("pk")
         .values_list("pk", "action", "status", "inputs", "secrets")
     )

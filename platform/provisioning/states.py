@@ -63,7 +63,13 @@ RUN_TRANSITIONS = {
 # Runs that hold their service: one at a time, and they can still be canceled.
 RUN_IN_PROGRESS = (R.AWAITING_APPROVAL, R.QUEUED, R.RUNNING)
 RUN_NOT_STARTED = (R.AWAITING_APPROVAL, R.QUEUED)
+# Runs in progress past any approval: waiting for a worker or on one.
+RUN_QUEUED_OR_RUNNING = (R.QUEUED, R.RUNNING)
 RUN_FINISHED = frozenset(status for status, targets in RUN_TRANSITIONS.items() if not targets)
+
+# Runs that deploy their service, applying its inputs and template version: DORA's changes
+# (deployments when they succeed), and the runs a service's inputs come from.
+DEPLOY_ACTIONS = (A.PROVISION, A.UPDATE, A.UPGRADE)
 
 # The playbook each action runs, and what the service is while it runs and after success.
 # Actions without a status (previews, drift checks) never move the service.
@@ -87,6 +93,9 @@ STATUS_AFTER_SUCCESS = {
     A.UPGRADE: S.ACTIVE,
     A.DEPROVISION: S.DEPROVISIONED,
 }
+# Runs that move their service's status (previews and drift checks never do): deployments
+# and deprovisions, whose failures the home page's failure rate by template counts.
+STATE_CHANGING_ACTIONS = tuple(STATUS_DURING)
 CHECK_MODE_ACTIONS = frozenset({A.PREVIEW, A.DRIFT_CHECK})
 CHECK_MODE_FROM = {A.PREVIEW: frozenset({S.ACTIVE, S.FAILED}), A.DRIFT_CHECK: frozenset({S.ACTIVE})}
 

@@ -15,7 +15,6 @@ from catalog.models import Template
 from core import permissions
 from core.errors import Conflict, InvalidRequest
 from core.views import paginate
-from notes import selectors as notes_selectors
 from notes.forms import NoteForm
 from provisioning import selectors, services
 from provisioning.filtersets import ServiceFilterSet
@@ -119,12 +118,10 @@ def render_service(
     context = {
         "service": service,
         "actions": selectors.service_actions(service),
-        "timeline": selectors.timeline(service),
-        "timeline_limit": selectors.TIMELINE_LIMIT,
+        **selectors.notes_and_timeline(user=request.user, service=service),
         "outputs": selectors.titled_outputs(service),
         "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
         "latest_expiry": selectors.latest_expiry(service),
-        "thread": notes_selectors.thread(user=request.user, service=service),
         "note_form": note_form or NoteForm(),
     }
     if service.last_run and not service.last_run.is_finished:

@@ -1,8 +1,6 @@
 from rest_framework import serializers
 
-
-def _seconds(span) -> float | None:
-    return None if span is None else span.total_seconds()
+from metrics.dora import seconds
 
 
 class FiguresSerializer(serializers.Serializer):
@@ -22,13 +20,13 @@ class FiguresSerializer(serializers.Serializer):
     time_to_restore_median = serializers.SerializerMethodField()
 
     def get_lead_time_median(self, figures) -> float | None:
-        return _seconds(figures.lead_time_median)
+        return seconds(figures.lead_time_median)
 
     def get_lead_time_p90(self, figures) -> float | None:
-        return _seconds(figures.lead_time_p90)
+        return seconds(figures.lead_time_p90)
 
     def get_time_to_restore_median(self, figures) -> float | None:
-        return _seconds(figures.time_to_restore_median)
+        return seconds(figures.time_to_restore_median)
 
 
 class DoraSerializer(serializers.Serializer):
