@@ -127,3 +127,25 @@ def test_filters_exports_and_who_reads_what(
         "/api/audit/export/?as=jsonl&team=alpha&action=test.").streaming_content)  # fmt: skip
     assert [json.loads(line)["object_repr"] for line in api_lines.splitlines()] == ["alpha/a"]
     assert 'data-action="test.alpha"' in client.get("/audit/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_exports_user_typed_text_as_csv_no_spreadsheet_runs(client, ops):
+    typed = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx=1", "\rx=1", "plain"]
+    for username in typed:
+        client.post("/login/", {"username": username, "password": "wrong"})
+
+    reader = api_client_for(ops)
+    content = b"".join(
+        reader.get("/api/audit/export/?as=csv&action=auth.login_failed").streaming_content
+    )
+    rows = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    assert sorted(row["object_repr"] for row in rows) == sorted(
+        [f"'{text}" for text in typed[:-1]] + ["plain"]
+    )
+    assert all(row["at"][0].isdigit() for row in rows)  # other cells untouched
+    lines = b"".join(
+        reader.get("/api/audit/export/?as=jsonl&action=auth.login_failed").streaming_content
+    )
+    assert sorted(json.loads(line)["object_repr"] for line in lines.splitlines()) == sorted(typed)
+
