@@ -149,3 +149,19 @@ def test_it_exports_user_typed_text_as_csv_no_spreadsheet_runs(client, ops):
     )
     assert sorted(json.loads(line)["object_repr"] for line in lines.splitlines()) == sorted(typed)
 
+
+@pytest.mark.django_db
+def test_it_filters_the_systems_events_on_the_api_and_the_page(client, owner, ops):
+    audit.record(action="test.by_owner", actor=owner, label="theirs")
+    audit.record(action="test.by_system", label="beat's")
+
+    def listed(query):
+        response = api_client_for(ops).get(f"/api/audit/?action=test.&{query}")
+        return actions(response.json()["results"])
+
+    assert listed("system=true") == ["test.by_system"]
+    assert listed("system=false") == ["test.by_owner"]
+    assert listed("system=") == listed("") == ["test.by_system", "test.by_owner"]
+    client.force_login(ops)
+    page = client.get("/audit/?action=test.&system=true").content.decode()
+    assert 'data-action="test.by_system"' in page and "test.by_owner" not in page
