@@ -116,25 +116,27 @@ def check_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return []
 
 
+def file_keys() -> list[str]:
+    """The key file's keys, newest first (the file is made when missing, refused when
+    broken)."""
+    fernet()
+    return read_key_file(key_file())
+
+
 def add_key() -> int:
     """Put a freshly generated key first in the key file, keeping the others (workers that
     read the file earlier still decrypt); returns how many keys it now holds."""
-    keys = [Fernet.generate_key().decode(), *read_key_file(_existing_key_file())]
+    keys = [Fernet.generate_key().decode(), *file_keys()]
     write_key_file(key_file(), keys)
     return len(keys)
 
 
 def drop_old_keys() -> int:
     """Keep only the newest key in the key file; returns how many were dropped."""
-    keys = read_key_file(_existing_key_file())
+    keys = file_keys()
     _parse(keys[:1], where=str(key_file()))
     write_key_file(key_file(), keys[:1])
     return len(keys) - 1
-
-
-def _existing_key_file() -> Path:
-    fernet()  # creates the file when missing, refuses a broken one
-    return key_file()
 
 
 def encrypt(*, values: dict) -> str:
