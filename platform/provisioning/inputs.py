@@ -5,9 +5,6 @@ input's value, and the secret values encrypted in `secrets`. Only the worker put
 back together, for the playbook.
 """
 
-from django.apps import apps
-from django.db import transaction
-
 from catalog.schema import secret_names, validate_inputs
 from core import audit
 from core import secrets as secrets_
@@ -91,22 +88,3 @@ def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
     changes = audit.diff(service.inputs, inputs)
     return {**changes, **secrets_.differences(before=service.secrets, after=secrets)}
 
-
-def reencrypt_all(*, keys=None) -> dict[str, int]:
-    """Every row's `secrets` (services, runs, notification destinations: every model with
-    that column) re-encrypted with the first key, in one transaction (rows locked
-    meanwhile); returns how many of each."""
-    counts = {}
-    models = [m for m in apps.get_models() if any(f.name == "secrets" for f in m._meta.fields)]
-    with transaction.atomic():
-        for model in models:
-            rows = list(model.objects.select_for_update().exclude(secrets="").only("secrets"))
-            for row in rows:
-                try:
-                    row.secrets = secrets_.rotate(token=row.secrets, keys=keys)
-                except secrets_.UnreadableSecrets as exc:
-                    label = model._meta.verbose_name
-                    raise secrets_.UnreadableSecrets(f"{label} {row.pk}: {exc}") from None
-            model.objects.bulk_update(rows, ["secrets"], batch_size=500)
-            counts[model._meta.verbose_name_plural] = len(rows)
-    return counts

@@ -2,7 +2,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from core import secrets
-from provisioning.inputs import reencrypt_all
 
 TWO_RUNS = (
     "A rotation takes two runs: `rotate_encryption_keys` adds a new key and re-encrypts; "
@@ -45,7 +44,7 @@ class Command(BaseCommand):
     def _add_key(self) -> None:
         count = secrets.add_key()
         self.stdout.write(f"Added a new key first in {secrets.key_file()} ({count} keys now).")
-        self._report(reencrypt_all())
+        self._report(secrets.reencrypt_all())
         self.stdout.write(
             "The old keys are kept so that running processes still decrypt, and so that what "
             "one encrypted with an old key just before is still read. Once every process has "
@@ -59,7 +58,7 @@ class Command(BaseCommand):
         # re-encrypting now catches such tokens before their key goes.
         if len(secrets.file_keys()) < 2:
             raise CommandError(f"{secrets.key_file()} holds one key: nothing to drop. {TWO_RUNS}")
-        self._report(reencrypt_all())
+        self._report(secrets.reencrypt_all())
         dropped = secrets.drop_old_keys()
         self.stdout.write(f"Dropped {dropped} old key(s); only the newest is kept.")
 
@@ -70,7 +69,7 @@ class Command(BaseCommand):
                 "change: remove the old keys from the variable yourself, after a rotation."
             )
         secrets.fernet(fresh=True)  # refuses a broken key before anything changes
-        self._report(reencrypt_all())
+        self._report(secrets.reencrypt_all())
         self.stdout.write(
             "The keys come from GANGPLANK_ENCRYPTION_KEYS: everything is now encrypted with "
             "its first key. To rotate: put a new key first in the variable on every process, "
