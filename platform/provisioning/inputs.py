@@ -50,8 +50,6 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
     Inputs the version no longer declares are dropped; `readOnly` inputs keep their value;
     a secret sent as PLACEHOLDER, or not sent, keeps its value.
     """
-    if not isinstance(given, dict):
-        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
     schema = version.inputs_schema
     current = plaintext(inputs=service.inputs, secrets=service.secrets)
     carried = {name: current[name] for name in carried_inputs(service, version)}
@@ -84,7 +82,6 @@ def split(*, schema: dict, inputs: dict, previous: str = "") -> tuple[dict, str]
 def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
     """`audit.diff` of the service's inputs and new ones: a changed secret as [MASK, MASK]
     (or None on the side it is missing from), an unchanged one not at all."""
-    # Placeholders differ only where a secret is added or removed: secret_changes says so.
+    # Placeholders differ only where a secret is added or removed: `differences` says so.
     changes = audit.diff(service.inputs, inputs)
     return {**changes, **secrets_.differences(before=service.secrets, after=secrets)}
-
