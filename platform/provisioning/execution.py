@@ -16,6 +16,7 @@ from core import audit, states
 from core import secrets as secrets_
 from notifications import events as notify
 from provisioning import runner
+from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.queueing import set_service_status
 from provisioning.states import (
@@ -64,11 +65,12 @@ def execute_run(*, run_id: int) -> None:
     timeout = version.timeout
     hidden: list[str] = []
     try:
-        hidden = list(secrets_.decrypt(token=run.secrets).values())
+        values = secrets_.decrypt(token=run.secrets)
+        hidden = list(values.values())
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
-            extravars=extravars(run),
+            extravars=extravars(run, secrets=values),
             on_events=partial(record_events, run_id=run.pk),
             data_root=settings.RUNS_DIR,
             check=run.is_check_mode,
@@ -101,12 +103,12 @@ def run_of_data_dir(name: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def extravars(run: Run) -> dict:
-    """The playbook's variables: the run's inputs with their secret values, and `gangplank`."""
+def extravars(run: Run, *, secrets: dict) -> dict:
+    """The playbook's variables: the run's inputs with their secret values (`secrets`, the
+    run's, decrypted), and `gangplank`."""
     service = run.service
     return {
-        **run.inputs,
-        **secrets_.decrypt(token=run.secrets),
+        **plaintext(inputs=run.inputs, secrets=secrets),
         "gangplank": {
             "service_id": service.pk,
             "service_name": service.name,

@@ -12,9 +12,9 @@ from core.errors import InvalidRequest
 from provisioning.selectors import carried_inputs, locked_inputs
 
 
-def plaintext(*, inputs: dict, secrets: str) -> dict:
-    """The inputs with their secret values, as the playbook gets them."""
-    return {**inputs, **secrets_.decrypt(token=secrets)}
+def plaintext(*, inputs: dict, secrets: dict) -> dict:
+    """The inputs with their secret values (decrypted), as the playbook gets them."""
+    return {**inputs, **secrets}
 
 
 def merged(*, schema: dict, base: dict, given: dict) -> dict:
@@ -51,7 +51,8 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
     a secret sent as PLACEHOLDER, or not sent, keeps its value.
     """
     schema = version.inputs_schema
-    current = plaintext(inputs=service.inputs, secrets=service.secrets)
+    stored = secrets_.decrypt(token=service.secrets)
+    current = plaintext(inputs=service.inputs, secrets=stored)
     carried = {name: current[name] for name in carried_inputs(service, version)}
     inputs = merged(schema=schema, base=carried, given=given)
     changed = [
@@ -61,22 +62,28 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
         raise InvalidRequest(
             {"inputs": {name: ["Cannot be changed after provisioning."] for name in changed}}
         )
-    return split(schema=schema, inputs=inputs, previous=service.secrets)
+    shown, hidden = _separate(schema=schema, inputs=inputs)
+    # The same secrets keep their token: the same token then means the same secrets, which
+    # the audit trail and the timeline tell without decrypting.
+    if hidden == stored:
+        return shown, service.secrets
+    return shown, secrets_.encrypt(values=hidden)
 
 
-def split(*, schema: dict, inputs: dict, previous: str = "") -> tuple[dict, str]:
-    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values).
+def split(*, schema: dict, inputs: dict) -> tuple[dict, str]:
+    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values)."""
+    shown, hidden = _separate(schema=schema, inputs=inputs)
+    return shown, secrets_.encrypt(values=hidden)
 
-    The `previous` token is kept when it holds the same values: the same token then means
-    the same secrets, which the audit trail and the timeline tell without decrypting."""
+
+def _separate(*, schema: dict, inputs: dict) -> tuple[dict, dict]:
+    """(the inputs with PLACEHOLDER for each secret, the secret values)."""
     names = secret_names(schema)
     hidden = {name: value for name, value in inputs.items() if name in names}
     shown = {
         name: secrets_.PLACEHOLDER if name in names else value for name, value in inputs.items()
     }
-    if previous and secrets_.decrypt(token=previous) == hidden:
-        return shown, previous
-    return shown, secrets_.encrypt(values=hidden)
+    return shown, hidden
 
 
 def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
