@@ -174,14 +174,14 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
                 drift=[],
             )
         set_service_status(
-            service_id=run.service_id, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
+            service=run.service, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
         )
     else:
         message = f"{run.get_action_display().lower()} {status}: {error}"
         if status == RunStatus.CANCELED:
             message += "; the service may be partly changed: retry, update or clean up"
         set_service_status(
-            service_id=run.service_id,
+            service=run.service,
             to=ServiceStatus.FAILED,
             run=run,
             message=message,
@@ -191,12 +191,15 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
 
 
 def _record_drift(*, run: Run, changes: list[dict]) -> None:
-    drifted = bool(changes)
-    if drifted and not Service.objects.filter(pk=run.service_id, drifted=True).exists():
-        notify.drift_detected(service=run.service, tasks=[c["task"] for c in changes])
-    Service.objects.filter(pk=run.service_id).update(
-        drifted=drifted, drift=changes, drift_checked_at=timezone.now()
-    )
+    service, drifted = run.service, bool(changes)
+    # The service was read once this run was claimed, and only a run of the service (one at
+    # a time) changes `drifted`: it still holds what the database does.
+    if drifted and not service.drifted:
+        notify.drift_detected(service=service, tasks=[c["task"] for c in changes])
+    found = {"drifted": drifted, "drift": changes, "drift_checked_at": timezone.now()}
+    Service.objects.filter(pk=service.pk).update(**found)
+    for name, value in found.items():
+        setattr(service, name, value)
     tasks = ", ".join(change["task"] for change in changes)
     ServiceEvent.objects.create(
         service_id=run.service_id,
