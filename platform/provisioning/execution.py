@@ -1,7 +1,6 @@
 """The worker's side of a run: claim it, run its playbook, record how it ended."""
 
 import logging
-import re
 import socket
 import traceback
 from datetime import UTC
@@ -77,7 +76,7 @@ def execute_run(*, run_id: int) -> None:
             on_tick=partial(_tick, run_id=run.pk),
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
-            label=data_dir_label(run.pk),
+            label=runner.data_dir_label(run.pk),
         )
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
@@ -91,16 +90,6 @@ def execute_run(*, run_id: int) -> None:
             status="failed", rc=None, error=hide(f"{type(exc).__name__}: {exc}")
         )
     finish_run(run=run, result=result)
-
-
-def data_dir_label(run_id: int) -> str:
-    """The prefix of a run's private data dir, so that a leftover one leads back to its run."""
-    return f"run-{run_id}"
-
-
-def run_of_data_dir(name: str) -> int | None:
-    match = re.fullmatch(r"run-(\d+)-\w+", name)
-    return int(match[1]) if match else None
 
 
 def extravars(run: Run, *, secrets: dict) -> dict:
