@@ -6,10 +6,11 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
 from conftest import api_client_for, request_via_api, wait_for_run
-from core import audit
+from core import audit, permissions
 from core.models import AuditEvent
 from factories import make_service
 
@@ -165,3 +166,10 @@ def test_it_filters_the_systems_events_on_the_api_and_the_page(client, owner, op
     client.force_login(ops)
     page = client.get("/audit/?action=test.&system=true").content.decode()
     assert 'data-action="test.by_system"' in page and "test.by_owner" not in page
+
+
+@pytest.mark.django_db
+def test_it_tells_who_may_read_the_trail_when_refusing(owner, team_admin):
+    permissions.check_audit(team_admin)
+    with pytest.raises(PermissionDenied, match="for platform engineers, auditors and team admins"):
+        permissions.check_audit(owner)
