@@ -6,10 +6,11 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
 from conftest import api_client_for, request_via_api, wait_for_run
-from core import audit
+from core import audit, permissions
 from core.models import AuditEvent
 from factories import make_service
 
@@ -127,3 +128,48 @@ def test_filters_exports_and_who_reads_what(
         "/api/audit/export/?as=jsonl&team=alpha&action=test.").streaming_content)  # fmt: skip
     assert [json.loads(line)["object_repr"] for line in api_lines.splitlines()] == ["alpha/a"]
     assert 'data-action="test.alpha"' in client.get("/audit/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_exports_user_typed_text_as_csv_no_spreadsheet_runs(client, ops):
+    typed = ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tx=1", "\rx=1", "plain"]
+    for username in typed:
+        client.post("/login/", {"username": username, "password": "wrong"})
+
+    reader = api_client_for(ops)
+    content = b"".join(
+        reader.get("/api/audit/export/?as=csv&action=auth.login_failed").streaming_content
+    )
+    rows = list(csv.DictReader(io.StringIO(content.decode(), newline="")))
+    assert sorted(row["object_repr"] for row in rows) == sorted(
+        [f"'{text}" for text in typed[:-1]] + ["plain"]
+    )
+    assert all(row["at"][0].isdigit() for row in rows)  # other cells untouched
+    lines = b"".join(
+        reader.get("/api/audit/export/?as=jsonl&action=auth.login_failed").streaming_content
+    )
+    assert sorted(json.loads(line)["object_repr"] for line in lines.splitlines()) == sorted(typed)
+
+
+@pytest.mark.django_db
+def test_it_filters_the_systems_events_on_the_api_and_the_page(client, owner, ops):
+    audit.record(action="test.by_owner", actor=owner, label="theirs")
+    audit.record(action="test.by_system", label="beat's")
+
+    def listed(query):
+        response = api_client_for(ops).get(f"/api/audit/?action=test.&{query}")
+        return actions(response.json()["results"])
+
+    assert listed("system=true") == ["test.by_system"]
+    assert listed("system=false") == ["test.by_owner"]
+    assert listed("system=") == listed("") == ["test.by_system", "test.by_owner"]
+    client.force_login(ops)
+    page = client.get("/audit/?action=test.&system=true").content.decode()
+    assert 'data-action="test.by_system"' in page and "test.by_owner" not in page
+
+
+@pytest.mark.django_db
+def test_it_tells_who_may_read_the_trail_when_refusing(owner, team_admin):
+    permissions.check_audit(team_admin)
+    with pytest.raises(PermissionDenied, match="for platform engineers, auditors and team admins"):
+        permissions.check_audit(owner)

@@ -2,12 +2,13 @@
 
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from factories import make_service
 from provisioning import housekeeping
-from provisioning.execution import data_dir_label
+from provisioning.runner import data_dir_label, run_of_data_dir, run_playbook
 
 
 @pytest.fixture
@@ -53,3 +54,24 @@ def test_it_keeps_a_young_dir_and_what_is_not_a_run_dir(catalog, teams, runs_dir
 
     assert housekeeping.remove_leftover_data_dirs() == 0
     assert young.is_dir() and other.is_dir()
+
+
+def test_it_leads_a_data_dir_the_runner_made_back_to_its_run(tmp_path):
+    playbook = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.set_stats: {data: {data_dir: "{{ playbook_dir | dirname }}"}}
+"""
+    result = run_playbook(
+        files={"play.yml": playbook},
+        playbook="play.yml",
+        extravars={},
+        on_events=lambda events: None,
+        data_root=tmp_path,
+        label=data_dir_label(42),
+    )
+
+    assert result.ok
+    assert run_of_data_dir(Path(result.outputs["data_dir"]).name) == 42
+    assert run_of_data_dir("run-42") is None and run_of_data_dir("notes") is None

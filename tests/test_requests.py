@@ -5,6 +5,7 @@ import pytest
 
 from catalog.schema import validate_inputs
 from core.errors import InvalidRequest
+from factories import make_service
 from provisioning.models import Run, Service
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +64,18 @@ def test_inputs_must_be_an_object():
     with pytest.raises(InvalidRequest) as caught:
         validate_inputs(SCHEMA, ["db_name"])
     assert "" in caught.value.errors["inputs"]
+
+
+def test_it_refuses_changed_inputs_that_are_not_an_object(api, catalog, teams, owner):
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="e", user=owner)
+
+    for action in ("update", "preview"):
+        response = api.post(
+            f"/api/services/{service.pk}/{action}/", {"inputs": ["message"]}, format="json"
+        )
+        assert response.status_code == 400
+        assert response.json()["inputs"] == {"": ["Must be an object of input names to values."]}
+    assert service.runs.count() == 1
 
 
 def post(api, **body):

@@ -11,6 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from conftest import request_via_api, wait_for
+from core import secrets
 from provisioning import runner
 from provisioning.execution import record_events
 from provisioning.models import Run, RunEvent, Service
@@ -34,13 +35,14 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
 
     run = service.last_run
     version = service.template_version
+    variables = _extravars(run, secrets=secrets.decrypt(token=run.secrets))
     return runner.run_playbook(
         files=version.files,
         playbook=version.playbooks[action],
         extravars={
-            **_extravars(run),
+            **variables,
             **changes,
-            "gangplank": {**_extravars(run)["gangplank"], "action": action},
+            "gangplank": {**variables["gangplank"], "action": action},
         },
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,

@@ -454,6 +454,32 @@ def test_rotating_the_key_file_re_encrypts_everything_then_drops_the_old_key(lea
     assert stat.S_IMODE((key_dir / "encryption-keys").stat().st_mode) == 0o600
 
 
+def test_it_never_adds_a_key_and_drops_the_old_ones_in_the_same_run(leaky, key_dir):
+    service, password = leaky
+    key_file = key_dir / "encryption-keys"
+    Service.objects.filter(pk=service.pk).update(secrets="")
+    Run.objects.filter(service=service).update(secrets="")
+    # A process encrypts with the old key just before the rotation adds a new one...
+    late = secrets.encrypt(values={"password": password})
+    first_key = key_file.read_text()
+
+    with pytest.raises(CommandError, match=r"nothing to drop\. A rotation takes two runs"):
+        call_command("rotate_encryption_keys", "--drop-old")
+    assert key_file.read_text() == first_key
+
+    # ...and commits just after the rotation has re-encrypted the rows...
+    call_command("rotate_encryption_keys")
+    Service.objects.filter(pk=service.pk).update(secrets=late)
+    newest = key_file.read_text().split()[0]
+
+    # ...so dropping the old key, in a later run, re-encrypts first.
+    call_command("rotate_encryption_keys", "--drop-old")
+
+    assert key_file.read_text().split() == [newest]
+    stored = Service.objects.get(pk=service.pk).secrets
+    assert json.loads(Fernet(newest).decrypt(stored.encode())) == {"password": password}
+
+
 def test_rotating_with_keys_from_the_environment_uses_their_first_key(leaky, settings, capsys):
     service, password = leaky
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()

@@ -2,7 +2,9 @@
 
 import pytest
 
+from core.models import AuditEvent
 from teams.models import Membership
+from teams.services import create_team, grant_role
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +57,31 @@ def test_platform_engineers_and_auditors_see_every_team(client, ops, auditor, te
         client.force_login(user)
         html = client.get("/teams/").content.decode()
         assert "Alpha" in html and "Beta" in html
+
+
+def test_it_records_a_rename_and_a_granted_role_only_when_they_change_with_the_old_value(
+    owner, teams
+):
+    create_team(slug="platform", name="Platform")
+    create_team(slug="platform", name="Platform")
+    create_team(slug="platform", name="Platform team")
+    grant_role(username="owner", role="member", team_slug="alpha")  # already a member
+    grant_role(username="owner", role="admin", team_slug="alpha")
+    grant_role(username="owner", role="admin", team_slug="alpha")
+    grant_role(username="owner", role="member", team_slug="beta")
+    grant_role(username="owner", role="auditor")
+    grant_role(username="owner", role="auditor")
+    grant_role(username="owner", role="platform")
+
+    recorded = AuditEvent.objects.filter(
+        action__in=["team.created", "team.renamed", "role.granted"]
+    ).order_by("pk")
+    assert [(e.action, e.team, e.changes) for e in recorded] == [
+        ("team.created", "platform", {"name": [None, "Platform"]}),
+        ("team.renamed", "platform", {"name": ["Platform", "Platform team"]}),
+        ("role.granted", "alpha", {"owner": ["member", "admin"]}),
+        ("role.granted", "beta", {"owner": [None, "member"]}),
+        ("role.granted", "", {"owner": [None, "auditor"]}),
+        ("role.granted", "", {"owner": ["auditor", "platform"]}),
+    ]
+    assert Membership.objects.get(team=teams["alpha"], user=owner).role == "admin"

@@ -10,6 +10,8 @@ from django.http import StreamingHttpResponse
 FIELDS = ["at", "actor", "token", "address", "action", "object_type", "object_id",
           "object_repr", "team", "changes"]  # fmt: skip
 FORMATS = {"csv": "text/csv", "jsonl": "application/x-ndjson"}
+# A spreadsheet takes a cell starting with one of these for a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class _Echo:
@@ -24,12 +26,20 @@ def _rows(events: QuerySet) -> Iterator[dict]:
         yield row
 
 
+def _cell(value):
+    """A value as a CSV cell no spreadsheet runs: text that would start a formula is quoted
+    with a leading single quote."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return f"'{value}"
+    return value
+
+
 def _csv(events: QuerySet) -> Iterator[str]:
     writer = csv.writer(_Echo())
     yield writer.writerow(FIELDS)
     for row in _rows(events):
         row["changes"] = json.dumps(row["changes"], sort_keys=True)
-        yield writer.writerow([row[field] for field in FIELDS])
+        yield writer.writerow([_cell(row[field]) for field in FIELDS])
 
 
 def _jsonl(events: QuerySet) -> Iterator[str]:

@@ -1,5 +1,4 @@
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from rest_framework import serializers
@@ -14,10 +13,7 @@ from core.views import paginate
 
 
 def _events(request: HttpRequest) -> AuditEventFilterSet:
-    if not permissions.can_read_audit(request.user):
-        raise PermissionDenied(
-            "The audit trail is for platform engineers, auditors and team admins."
-        )
+    permissions.check_audit(request.user)
     events = AuditEvent.objects.restrict(request.user)
     return AuditEventFilterSet(request.GET or None, queryset=events, request=request)
 
@@ -56,10 +52,7 @@ class AuditEventViewSet(RestrictedReadOnlyViewSet):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        if not permissions.can_read_audit(request.user):
-            raise PermissionDenied(
-                "The audit trail is for platform engineers, auditors and team admins."
-            )
+        permissions.check_audit(request.user)
 
     @action(detail=False, pagination_class=None)
     def export(self, request):

@@ -1,4 +1,5 @@
 import django_filters
+from django.db.models import QuerySet
 
 from core.forms import BootstrapForm
 from core.models import AuditEvent
@@ -7,7 +8,12 @@ from core.models import AuditEvent
 class AuditEventFilterSet(django_filters.FilterSet):
     """Filters of the audit trail, shared by the portal and the API."""
 
-    actor = django_filters.CharFilter(help_text="a username; empty for the system")
+    actor = django_filters.CharFilter(help_text="a username")
+    system = django_filters.BooleanFilter(
+        method="filter_system",
+        label="By the system",
+        help_text="true: only what no user did (beat, workers, failed logins); false: the rest",
+    )
     action = django_filters.CharFilter(
         lookup_expr="startswith", help_text="e.g. run. or run.queued"
     )
@@ -21,5 +27,10 @@ class AuditEventFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = AuditEvent
-        fields = ["actor", "action", "object_type", "object_id", "team", "since", "until"]
+        fields = ["actor", "system", "action", "object_type", "object_id", "team", "since",
+                  "until"]  # fmt: skip
         form = BootstrapForm
+
+    def filter_system(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        # The system's events are those recorded without a user (see core.audit.record).
+        return queryset.filter(actor="") if value else queryset.exclude(actor="")

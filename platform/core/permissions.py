@@ -146,3 +146,11 @@ def can_read_audit(user) -> bool:
     if global_role(user) in (PLATFORM, AUDITOR):
         return True
     return bool(user.is_authenticated and user.memberships.filter(role="admin").exists())
+
+
+def check_audit(user) -> None:
+    """Raise PermissionDenied, with the reason, unless `user` may read the audit trail."""
+    if not can_read_audit(user):
+        raise PermissionDenied(
+            "The audit trail is for platform engineers, auditors and team admins."
+        )

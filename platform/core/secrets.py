@@ -1,4 +1,4 @@
-"""Secret values at rest and in what is shown: Fernet encryption and masking.
+"""Secret values at rest and in what is shown: Fernet encryption, key rotation and masking.
 
 Keys come from `GANGPLANK_ENCRYPTION_KEYS` (comma-separated Fernet keys, the first one
 encrypts) or else from the key file `<data dir>/encryption-keys` (one key per line, newest
@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 
 MASK = "********"
 PLACEHOLDER = "$encrypted$"
@@ -116,25 +118,27 @@ def check_keys(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
     return []
 
 
+def file_keys() -> list[str]:
+    """The key file's keys, newest first (the file is made when missing, refused when
+    broken)."""
+    fernet()
+    return read_key_file(key_file())
+
+
 def add_key() -> int:
     """Put a freshly generated key first in the key file, keeping the others (workers that
     read the file earlier still decrypt); returns how many keys it now holds."""
-    keys = [Fernet.generate_key().decode(), *read_key_file(_existing_key_file())]
+    keys = [Fernet.generate_key().decode(), *file_keys()]
     write_key_file(key_file(), keys)
     return len(keys)
 
 
 def drop_old_keys() -> int:
     """Keep only the newest key in the key file; returns how many were dropped."""
-    keys = read_key_file(_existing_key_file())
+    keys = file_keys()
     _parse(keys[:1], where=str(key_file()))
     write_key_file(key_file(), keys[:1])
     return len(keys) - 1
-
-
-def _existing_key_file() -> Path:
-    fernet()  # creates the file when missing, refuses a broken one
-    return key_file()
 
 
 def encrypt(*, values: dict) -> str:
@@ -160,14 +164,34 @@ def decrypt(*, token: str) -> dict:
         raise UnreadableSecrets("none of the encryption keys decrypts these secrets") from None
 
 
-def rotate(*, token: str, keys: MultiFernet | None = None) -> str:
-    """The token re-encrypted with the first key (of `keys`, else of the configured ones)."""
+def rotate(*, token: str) -> str:
+    """The token re-encrypted with the first of the configured keys."""
     if not token:
         return ""
     try:
-        return (keys or fernet()).rotate(token.encode()).decode()
+        return fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise UnreadableSecrets("none of the encryption keys decrypts these secrets") from None
+
+
+def reencrypt_all() -> dict[str, int]:
+    """Every row's `secrets` (services, runs, notification destinations: every model with
+    that column) re-encrypted with the first key, in one transaction (rows locked
+    meanwhile); returns how many of each."""
+    counts = {}
+    models = [m for m in apps.get_models() if any(f.name == "secrets" for f in m._meta.fields)]
+    with transaction.atomic():
+        for model in models:
+            rows = list(model.objects.select_for_update().exclude(secrets="").only("secrets"))
+            for row in rows:
+                try:
+                    row.secrets = rotate(token=row.secrets)
+                except UnreadableSecrets as exc:
+                    label = model._meta.verbose_name
+                    raise UnreadableSecrets(f"{label} {row.pk}: {exc}") from None
+            model.objects.bulk_update(rows, ["secrets"], batch_size=500)
+            counts[model._meta.verbose_name_plural] = len(rows)
+    return counts
 
 
 def differences(*, before: str, after: str) -> dict[str, list]:

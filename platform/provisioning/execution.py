@@ -1,7 +1,6 @@
 """The worker's side of a run: claim it, run its playbook, record how it ended."""
 
 import logging
-import re
 import socket
 import traceback
 from datetime import UTC
@@ -16,6 +15,7 @@ from core import audit, states
 from core import secrets as secrets_
 from notifications import events as notify
 from provisioning import runner
+from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.queueing import set_service_status
 from provisioning.states import (
@@ -64,18 +64,19 @@ def execute_run(*, run_id: int) -> None:
     timeout = version.timeout
     hidden: list[str] = []
     try:
-        hidden = list(secrets_.decrypt(token=run.secrets).values())
+        values = secrets_.decrypt(token=run.secrets)
+        hidden = list(values.values())
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
-            extravars=extravars(run),
+            extravars=extravars(run, secrets=values),
             on_events=partial(record_events, run_id=run.pk),
             data_root=settings.RUNS_DIR,
             check=run.is_check_mode,
             on_tick=partial(_tick, run_id=run.pk),
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
-            label=data_dir_label(run.pk),
+            label=runner.data_dir_label(run.pk),
         )
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
@@ -91,22 +92,12 @@ def execute_run(*, run_id: int) -> None:
     finish_run(run=run, result=result)
 
 
-def data_dir_label(run_id: int) -> str:
-    """The prefix of a run's private data dir, so that a leftover one leads back to its run."""
-    return f"run-{run_id}"
-
-
-def run_of_data_dir(name: str) -> int | None:
-    match = re.fullmatch(r"run-(\d+)-\w+", name)
-    return int(match[1]) if match else None
-
-
-def extravars(run: Run) -> dict:
-    """The playbook's variables: the run's inputs with their secret values, and `gangplank`."""
+def extravars(run: Run, *, secrets: dict) -> dict:
+    """The playbook's variables: the run's inputs with their secret values (`secrets`, the
+    run's, decrypted), and `gangplank`."""
     service = run.service
     return {
-        **run.inputs,
-        **secrets_.decrypt(token=run.secrets),
+        **plaintext(inputs=run.inputs, secrets=secrets),
         "gangplank": {
             "service_id": service.pk,
             "service_name": service.name,
@@ -172,14 +163,14 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
                 drift=[],
             )
         set_service_status(
-            service_id=run.service_id, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
+            service=run.service, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
         )
     else:
         message = f"{run.get_action_display().lower()} {status}: {error}"
         if status == RunStatus.CANCELED:
             message += "; the service may be partly changed: retry, update or clean up"
         set_service_status(
-            service_id=run.service_id,
+            service=run.service,
             to=ServiceStatus.FAILED,
             run=run,
             message=message,
@@ -189,12 +180,15 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
 
 
 def _record_drift(*, run: Run, changes: list[dict]) -> None:
-    drifted = bool(changes)
-    if drifted and not Service.objects.filter(pk=run.service_id, drifted=True).exists():
-        notify.drift_detected(service=run.service, tasks=[c["task"] for c in changes])
-    Service.objects.filter(pk=run.service_id).update(
-        drifted=drifted, drift=changes, drift_checked_at=timezone.now()
-    )
+    service, drifted = run.service, bool(changes)
+    # The service was read once this run was claimed, and only a run of the service (one at
+    # a time) changes `drifted`: it still holds what the database does.
+    if drifted and not service.drifted:
+        notify.drift_detected(service=service, tasks=[c["task"] for c in changes])
+    found = {"drifted": drifted, "drift": changes, "drift_checked_at": timezone.now()}
+    Service.objects.filter(pk=service.pk).update(**found)
+    for name, value in found.items():
+        setattr(service, name, value)
     tasks = ", ".join(change["task"] for change in changes)
     ServiceEvent.objects.create(
         service_id=run.service_id,

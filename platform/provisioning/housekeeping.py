@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from notifications import events as notify
 from provisioning import runner
-from provisioning.execution import dispatch_run, finish_run, run_of_data_dir
+from provisioning.execution import dispatch_run, finish_run
 from provisioning.models import Run, Service
 from provisioning.queueing import queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
@@ -71,7 +71,7 @@ def remove_leftover_data_dirs() -> int:
     limit = time.time() - settings.GANGPLANK_RUN_LOST_AFTER_SECONDS
     found: dict[Path, int] = {}
     for path in root.iterdir():
-        run_id = run_of_data_dir(path.name)
+        run_id = runner.run_of_data_dir(path.name)
         with contextlib.suppress(FileNotFoundError):  # its worker may be removing it now
             if run_id is not None and path.is_dir() and path.stat().st_mtime < limit:
                 found[path] = run_id

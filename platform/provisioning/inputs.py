@@ -5,9 +5,6 @@ input's value, and the secret values encrypted in `secrets`. Only the worker put
 back together, for the playbook.
 """
 
-from django.apps import apps
-from django.db import transaction
-
 from catalog.schema import secret_names, validate_inputs
 from core import audit
 from core import secrets as secrets_
@@ -15,9 +12,9 @@ from core.errors import InvalidRequest
 from provisioning.selectors import carried_inputs, locked_inputs
 
 
-def plaintext(*, inputs: dict, secrets: str) -> dict:
-    """The inputs with their secret values, as the playbook gets them."""
-    return {**inputs, **secrets_.decrypt(token=secrets)}
+def plaintext(*, inputs: dict, secrets: dict) -> dict:
+    """The inputs with their secret values (decrypted), as the playbook gets them."""
+    return {**inputs, **secrets}
 
 
 def merged(*, schema: dict, base: dict, given: dict) -> dict:
@@ -53,10 +50,9 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
     Inputs the version no longer declares are dropped; `readOnly` inputs keep their value;
     a secret sent as PLACEHOLDER, or not sent, keeps its value.
     """
-    if not isinstance(given, dict):
-        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
     schema = version.inputs_schema
-    current = plaintext(inputs=service.inputs, secrets=service.secrets)
+    stored = secrets_.decrypt(token=service.secrets)
+    current = plaintext(inputs=service.inputs, secrets=stored)
     carried = {name: current[name] for name in carried_inputs(service, version)}
     inputs = merged(schema=schema, base=carried, given=given)
     changed = [
@@ -66,47 +62,33 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
         raise InvalidRequest(
             {"inputs": {name: ["Cannot be changed after provisioning."] for name in changed}}
         )
-    return split(schema=schema, inputs=inputs, previous=service.secrets)
+    shown, hidden = _separate(schema=schema, inputs=inputs)
+    # The same secrets keep their token: the same token then means the same secrets, which
+    # the audit trail and the timeline tell without decrypting.
+    if hidden == stored:
+        return shown, service.secrets
+    return shown, secrets_.encrypt(values=hidden)
 
 
-def split(*, schema: dict, inputs: dict, previous: str = "") -> tuple[dict, str]:
-    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values).
+def split(*, schema: dict, inputs: dict) -> tuple[dict, str]:
+    """Valid plaintext inputs as (inputs with placeholders, encrypted secret values)."""
+    shown, hidden = _separate(schema=schema, inputs=inputs)
+    return shown, secrets_.encrypt(values=hidden)
 
-    The `previous` token is kept when it holds the same values: the same token then means
-    the same secrets, which the audit trail and the timeline tell without decrypting."""
+
+def _separate(*, schema: dict, inputs: dict) -> tuple[dict, dict]:
+    """(the inputs with PLACEHOLDER for each secret, the secret values)."""
     names = secret_names(schema)
     hidden = {name: value for name, value in inputs.items() if name in names}
     shown = {
         name: secrets_.PLACEHOLDER if name in names else value for name, value in inputs.items()
     }
-    if previous and secrets_.decrypt(token=previous) == hidden:
-        return shown, previous
-    return shown, secrets_.encrypt(values=hidden)
+    return shown, hidden
 
 
 def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
     """`audit.diff` of the service's inputs and new ones: a changed secret as [MASK, MASK]
     (or None on the side it is missing from), an unchanged one not at all."""
-    # Placeholders differ only where a secret is added or removed: secret_changes says so.
+    # Placeholders differ only where a secret is added or removed: `differences` says so.
     changes = audit.diff(service.inputs, inputs)
     return {**changes, **secrets_.differences(before=service.secrets, after=secrets)}
-
-
-def reencrypt_all(*, keys=None) -> dict[str, int]:
-    """Every row's `secrets` (services, runs, notification destinations: every model with
-    that column) re-encrypted with the first key, in one transaction (rows locked
-    meanwhile); returns how many of each."""
-    counts = {}
-    models = [m for m in apps.get_models() if any(f.name == "secrets" for f in m._meta.fields)]
-    with transaction.atomic():
-        for model in models:
-            rows = list(model.objects.select_for_update().exclude(secrets="").only("secrets"))
-            for row in rows:
-                try:
-                    row.secrets = secrets_.rotate(token=row.secrets, keys=keys)
-                except secrets_.UnreadableSecrets as exc:
-                    label = model._meta.verbose_name
-                    raise secrets_.UnreadableSecrets(f"{label} {row.pk}: {exc}") from None
-            model.objects.bulk_update(rows, ["secrets"], batch_size=500)
-            counts[model._meta.verbose_name_plural] = len(rows)
-    return counts

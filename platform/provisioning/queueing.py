@@ -86,7 +86,9 @@ def release_run(*, run: Run, actor) -> None:
     """Queue an approved run (inside the caller's transaction)."""
     if not states.move(Run.objects.filter(pk=run.pk), table=RUN_TRANSITIONS, to=RunStatus.QUEUED):
         raise Conflict(f"Run {run.pk} is no longer waiting for approval.")
-    _start(run=run, service=Service.objects.get(pk=run.service_id), actor=actor)
+    _start(
+        run=run, service=Service.objects.select_related("team").get(pk=run.service_id), actor=actor
+    )
 
 
 def _start(*, run: Run, service: Service, actor) -> None:
@@ -96,7 +98,7 @@ def _start(*, run: Run, service: Service, actor) -> None:
     during = STATUS_DURING.get(run.action)
     if during and during != service.status:
         moved = set_service_status(
-            service_id=service.pk, to=during, run=run, actor=actor, from_status=service.status
+            service=service, to=during, run=run, actor=actor, from_status=service.status
         )
         if not moved:
             raise Conflict(f"{service.name} changed meanwhile; reload and try again.")
@@ -110,7 +112,7 @@ def _start(*, run: Run, service: Service, actor) -> None:
 
 def set_service_status(
     *,
-    service_id: int,
+    service: Service,
     to: str,
     run: Run | None = None,
     actor=None,
@@ -118,8 +120,10 @@ def set_service_status(
     from_status: str | None = None,
     **fields,
 ) -> bool:
-    """Move a service through the transition table and record it on its timeline."""
-    queryset = Service.objects.filter(pk=service_id)
+    """Move a service through the transition table and record it on its timeline and the
+    audit trail. `service` (its team loaded, ideally) names it on the trail; its status is
+    `from_status`, else read from the database, never taken from the object."""
+    queryset = Service.objects.filter(pk=service.pk)
     if from_status is None:
         from_status = queryset.values_list("status", flat=True).first()
     moved = states.move(
@@ -131,7 +135,7 @@ def set_service_status(
     )
     if moved:
         ServiceEvent.objects.create(
-            service_id=service_id,
+            service_id=service.pk,
             kind=ServiceEvent.Kind.STATUS,
             run=run,
             from_status=from_status,
@@ -142,7 +146,7 @@ def set_service_status(
         audit.record(
             action="service.status",
             actor=actor,
-            obj=Service.objects.select_related("team").get(pk=service_id),
+            obj=service,
             changes={"status": [from_status, to]},
         )
     return bool(moved)
@@ -163,7 +167,7 @@ def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
     if run.action in STATUS_DURING:
         # A run that waited for approval never moved its service; then nothing moves here.
         set_service_status(
-            service_id=run.service_id,
+            service=run.service,
             to=run.service_status_before or ServiceStatus.DEPROVISIONED,
             run=run,
             actor=actor,

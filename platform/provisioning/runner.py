@@ -11,6 +11,7 @@ import difflib
 import json
 import os
 import queue
+import re
 import shutil
 import sys
 import tempfile
@@ -69,6 +70,19 @@ _UnsafeDumper.add_representer(dict, _represent_mapping)
 def unsafe_yaml(variables: dict) -> str:
     """YAML for extra vars where every string is tagged `!unsafe` (never templated)."""
     return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
+
+
+def data_dir_label(run_id: int) -> str:
+    """The `label` for the private data dir of run `run_id`, so that a dir left behind
+    leads back to its run (see `run_of_data_dir`)."""
+    return f"run-{run_id}"
+
+
+def run_of_data_dir(name: str) -> int | None:
+    """The run a data dir's name leads back to, or None for a name `run_playbook` did not
+    make with a `data_dir_label`."""
+    match = re.fullmatch(r"run-(\d+)-\w+", name)  # <label>-<mkdtemp's random part>
+    return int(match[1]) if match else None
 
 
 def _write_data_dir(root: Path, label: str, files: dict[str, str], extravars: dict) -> Path:

@@ -210,8 +210,9 @@ def cancel_run(*, user, run: Run) -> Run:
 
     _check_permission(user=user, service=run.service)
     with transaction.atomic():
-        if run.status == RunStatus.AWAITING_APPROVAL:
-            withdraw(run=run, user=user)
+        # Only a pending approval is withdrawn (a conditional update): whatever the run's
+        # status now, not as it was when `run` was read.
+        withdraw(run=run, user=user)
         if not stop_unstarted_run(
             run=run, actor=user, reason=f"Canceled by {user} before it started."
         ) and not Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(

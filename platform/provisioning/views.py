@@ -63,14 +63,16 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
 def _show_errors(exc: InvalidRequest, form, inputs_form=None) -> None:
     """The service's errors on the forms: `inputs` on the inputs form's fields, the rest on
     `form`'s (or as whole-form errors of whichever form the page has)."""
+    flat = {}
     for field, errors in exc.errors.items():
         if isinstance(errors, dict):  # inputs: name -> messages, "" for the whole
-            target = inputs_form or form
-            for name, messages_ in errors.items():
-                target.add_error(name if name in target.fields else None, messages_)
-        elif form is not None:
-            form.add_error(field if field in form.fields else None, errors)
+            (inputs_form or form).add_refusal(InvalidRequest(errors))
         else:
+            flat[field] = errors
+    if form is not None:
+        form.add_refusal(InvalidRequest(flat))
+    else:
+        for errors in flat.values():
             inputs_form.add_error(None, errors)
 
 

@@ -14,9 +14,16 @@ def create_team(*, slug: str, name: str, usernames: list[str] = ()) -> Team:
     missing = sorted(set(usernames) - {user.username for user in users})
     if missing:
         raise InvalidRequest({"member": [f"No such user: {', '.join(missing)}."]})
-    team, created = Team.objects.update_or_create(slug=slug, defaults={"name": name})
-    audit.record(action="team.created" if created else "team.renamed", obj=team, team=team,
-                 changes={"name": [None, name]})  # fmt: skip
+    team, created = Team.objects.select_for_update().get_or_create(
+        slug=slug, defaults={"name": name}
+    )
+    if created:
+        audit.record(action="team.created", obj=team, team=team, changes={"name": [None, name]})
+    elif team.name != name:
+        before, team.name = team.name, name
+        team.save(update_fields=["name"])
+        audit.record(action="team.renamed", obj=team, team=team,
+                     changes={"name": [before, name]})  # fmt: skip
     for user in users:
         _, added = Membership.objects.get_or_create(team=team, user=user)
         if added:
@@ -39,14 +46,20 @@ def grant_role(*, username: str, role: str, team_slug: str | None = None) -> str
         team = Team.objects.filter(slug=team_slug).first() if team_slug else None
         if team is None:
             raise InvalidRequest({"team": [f"The {role} role needs an existing team (--team)."]})
-        Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
-        audit.record(action="role.granted", obj=team, team=team, changes={username: [None, role]})
+        memberships = Membership.objects.filter(team=team, user=user)
+        before = memberships.values_list("role", flat=True).first()
+        if before != role:
+            Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
+            audit.record(action="role.granted", obj=team, team=team,
+                         changes={username: [before, role]})  # fmt: skip
         return f"{username} is now {TEAM_ROLES[role].label.lower()} of {team.slug}."
     if role in GLOBAL_ROLES:
         if team_slug:
             raise InvalidRequest({"team": [f"The {role} role is for all teams; drop --team."]})
-        GlobalRole.objects.update_or_create(user=user, defaults={"role": role})
-        audit.record(action="role.granted", obj=user, changes={username: [None, role]})
+        before = GlobalRole.objects.filter(user=user).values_list("role", flat=True).first()
+        if before != role:
+            GlobalRole.objects.update_or_create(user=user, defaults={"role": role})
+            audit.record(action="role.granted", obj=user, changes={username: [before, role]})
         return f"{username} is now {GLOBAL_ROLES[role].label.lower()}."
     choices = ", ".join([*TEAM_ROLES, *GLOBAL_ROLES])
     raise InvalidRequest({"role": [f"Unknown role {role!r}: use one of {choices}."]})
