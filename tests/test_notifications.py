@@ -119,6 +119,47 @@ def test_it_gives_up_after_the_last_attempt_and_says_why(worker, catalog, owner,
     ]
 
 
+def _lost(destination, title: str, *, attempts: int = 0, age=timedelta(hours=1)) -> Delivery:
+    """A delivery recorded as `notify` records one, whose task never reached a worker (or,
+    with `attempts`, whose worker died mid-send after claiming an attempt)."""
+    delivery = Delivery.objects.create(
+        destination=destination, event="test", title=title, body=f"{title}: hello"
+    )
+    then = timezone.now() - age
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=then, attempts=attempts, last_attempt_at=then if attempts else None
+    )
+    return delivery
+
+
+@pytest.mark.worker
+def test_it_sends_again_the_deliveries_whose_task_was_lost(worker, ops, teams, httpserver):
+    from notifications.services import resend_lost_deliveries
+    from notifications.tasks import deliver
+
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="chat", url=_hook(httpserver), events=EVERYTHING
+    )
+    never_sent = _lost(destination, "never sent")
+    half_sent = _lost(destination, "worker killed", attempts=1)
+    young = _lost(destination, "on its way", age=timedelta(seconds=1))
+
+    assert resend_lost_deliveries() == 2
+    assert resend_lost_deliveries() == 0  # safe to run twice: each is re-sent once
+
+    received = _received(httpserver, 2)
+    assert sorted(m["title"] for m in received) == ["never sent", "worker killed"]
+    sent = {d.pk: (d.status, d.attempts) for d in _delivered(2)}
+    assert sent == {never_sent.pk: ("sent", 1), half_sent.pk: ("sent", 2)}
+    assert Delivery.objects.get(pk=young.pk).status == "pending"
+    # A duplicate message for a delivery already sent sends nothing.
+    duplicate = deliver.delay(never_sent.pk)
+    done = f"notifications.deliver[{duplicate.id}] succeeded".encode()
+    wait_for(lambda: done in worker["log"].read_bytes(), what="the duplicate to be handled")
+    assert len(httpserver.log) == 2
+    assert Delivery.objects.get(pk=never_sent.pk).attempts == 1
+
+
 @pytest.mark.worker
 def test_it_asks_the_approvers_and_tells_the_requesters(
     worker, catalog, owner, outsider, ops, teams, httpserver
