@@ -5,6 +5,7 @@ Receivers are real local servers: pytest-httpserver behind apprise's `json://`, 
 aiosmtpd SMTP server behind `mailto://`."""
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -302,3 +303,50 @@ def test_the_portal_adds_destinations_with_errors_on_the_form(teams, team_admin,
     page = client.get("/teams/alpha/notifications/").content.decode()
     assert 'data-destination="chat"' in page and "run_failed, drift_detected" in page
     assert "zzz" not in page
+
+
+@pytest.fixture
+def leaky_plugin():
+    """A real apprise plugin of our own that, as some do, quotes its URL when it fails."""
+    from apprise.decorators import notify
+    from apprise.manager_plugins import NotificationManager
+
+    @notify(on="leaky")
+    def leaky(body, title, notify_type, meta, *args, **kwargs):
+        logging.getLogger("apprise").warning("Could not post to %s", meta["url"])
+        logging.getLogger("apprise").warning(
+            "%s refused %s (token %s)", meta["host"], meta["password"], meta["query"]
+        )
+        return False
+
+    yield
+    NotificationManager().remove("leaky")
+
+
+@pytest.mark.django_db
+def test_it_masks_the_destinations_credentials_in_what_it_records(
+    teams, ops, team_admin, client, leaky_plugin
+):
+    from notifications.services import deliver, test_destination
+
+    url = "leaky://bot:pa55word@hooks.example.com/services/T000/s3cr3t-token?key=an0ther-secret"
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="leaky", url=url, events=EVERYTHING
+    )
+    delivery = test_destination(user=ops, destination=destination)
+
+    deliver(delivery_id=delivery.pk)  # what the worker does, here where the plugin is
+
+    error = Delivery.objects.get(pk=delivery.pk).error
+    assert error.startswith(
+        "Could not post to ********; hooks.example.com refused ******** (token ********);"
+    ), error
+    listed = api_client_for(team_admin).get(
+        f"/api/teams/alpha/destinations/{destination.pk}/deliveries/"
+    )
+    client.force_login(team_admin)
+    page = client.get("/teams/alpha/notifications/")
+    assert listed.json()["results"][0]["error"] == error and b"data-error" in page.content
+    for shown in (error, listed.content.decode(), page.content.decode()):
+        for secret in ("pa55word", "s3cr3t-token", "an0ther-secret"):
+            assert secret not in shown

@@ -9,7 +9,9 @@ by beat's `resend_lost_deliveries`.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import apprise
 from django.conf import settings
@@ -32,6 +34,7 @@ from teams.models import Team
 log = logging.getLogger(__name__)
 
 MAX_ERROR = 2000
+MIN_SECRET = 6
 
 
 def add_destination(*, user, team: Team, name: str, url: str, events: list[str]) -> Destination:
@@ -200,7 +203,8 @@ def _finish(delivery: Delivery, *, to: str, **fields) -> None:
 
 
 def _send(url: str, *, title: str, body: str) -> str:
-    """Send with apprise; the error ("" on success). The URL never reaches the log."""
+    """Send with apprise; the error ("" on success), with the URL's credentials masked: it is
+    shown to the team. The URL never reaches the log."""
     sender = apprise.Apprise()
     if not sender.add(url):
         return "The destination's URL is no longer understood by apprise."
@@ -208,8 +212,32 @@ def _send(url: str, *, title: str, body: str) -> str:
         with apprise.LogCapture(level=logging.WARNING) as output:
             sent = sender.notify(title=title, body=body)
     except Exception as exc:  # a plugin's own failure: recorded like any other
-        return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-    if sent:
-        return ""
-    lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
-    return ("; ".join(lines) or "The destination refused the message.")[:MAX_ERROR]
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        if sent:
+            return ""
+        lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
+        error = "; ".join(lines) or "The destination refused the message."
+    return _credentials_masker(url)(error)[:MAX_ERROR]
+
+
+def _credentials_masker(url: str) -> Callable[[str], str]:
+    """A masker of the URL and of its parts that may be credentials: what is not the host
+    name in its address (user, password, a token in the port's place, as telegram's), every
+    path segment (Slack's, Discord's, Teams' webhook tokens), every query value. Parts
+    shorter than MIN_SECRET (a format, a flag) are left: they give nothing away."""
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    candidates = [
+        url,
+        *userinfo.split(":"),
+        hostport.rpartition(":")[2] if ":" in hostport else "",
+        *parts.path.split("/"),
+        *(pair.partition("=")[2] for pair in parts.query.split("&")),
+    ]
+    return secrets.masker(
+        variant
+        for candidate in candidates
+        for variant in {candidate, unquote(candidate)}
+        if len(variant) >= MIN_SECRET
+    )
