@@ -350,3 +350,27 @@ def test_it_masks_the_destinations_credentials_in_what_it_records(
     for shown in (error, listed.content.decode(), page.content.decode()):
         for secret in ("pa55word", "s3cr3t-token", "an0ther-secret"):
             assert secret not in shown
+
+
+@pytest.mark.django_db
+def test_it_lists_deliveries_with_a_constant_number_of_queries(
+    teams, ops, team_admin, django_assert_max_num_queries
+):
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="chat", url="json://127.0.0.1:9/", events=EVERYTHING
+    )
+    api = api_client_for(team_admin)
+    path = f"/api/teams/alpha/destinations/{destination.pk}/deliveries/"
+
+    def add(count):
+        Delivery.objects.bulk_create(
+            Delivery(destination=destination, event="test", title="t", body="b")
+            for _ in range(count)
+        )
+
+    add(2)
+    with django_assert_max_num_queries(20) as few:
+        assert len(api.get(path).json()["results"]) == 2
+    add(30)
+    with django_assert_max_num_queries(len(few)):
+        assert len(api.get(path).json()["results"]) == 32

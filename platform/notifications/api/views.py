@@ -6,9 +6,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import RestrictedViewSetMixin
-from notifications import services
+from notifications import selectors, services
 from notifications.api.serializers import DeliverySerializer, DestinationSerializer
-from notifications.models import Delivery, Destination
+from notifications.models import Destination
 from teams.models import Team
 
 TEAM_SLUG = OpenApiParameter("team_slug", OpenApiTypes.STR, OpenApiParameter.PATH)
@@ -60,8 +60,6 @@ class DestinationViewSet(
     @action(detail=True)
     def deliveries(self, request, team_slug=None, pk=None):
         """The destination's deliveries, newest first: sent, pending (retrying) or failed."""
-        deliveries = Delivery.objects.filter(destination=self.get_object()).order_by(
-            "-created_at", "-pk"
-        )
+        deliveries = selectors.deliveries_of(user=request.user, destination=self.get_object())
         page = self.paginate_queryset(deliveries)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
