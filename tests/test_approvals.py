@@ -276,7 +276,10 @@ def test_it_lists_the_inbox_with_a_constant_number_of_queries(
     assert page.content.count(b'data-action="decide"') == 6
     api = api_client_for(outsider)
     with django_assert_max_num_queries(12):
-        assert len(api.get("/api/approvals/?status=pending").json()["results"]) == 6
+        pending = api.get("/api/approvals/?status=pending").json()["results"]
+    # As in the inbox: the oldest deadline first.
+    expiries = [a["expires_at"] for a in pending]
+    assert len(pending) == 6 and expiries == sorted(expiries)
 
 
 def _someone_waits_for_a_lock() -> bool:
