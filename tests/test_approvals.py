@@ -111,6 +111,11 @@ def test_it_shows_the_request_to_both_teams_but_only_approvers_decide(
     # The permission is answered before the input: no hint about what would be accepted.
     uncommented = api_client_for(member).post(f"/api/approvals/{approval_id}/reject/", {})
     assert uncommented.status_code == 403
+    malformed = api_client_for(member).post(
+        f"/api/approvals/{approval_id}/reject/", {"comment": None}, format="json"
+    )
+    assert malformed.status_code == 403
+    assert malformed.json()["detail"] == "Only the request's approvers decide it."
     for decision in ("reject", "neither"):
         client = Client()
         client.force_login(member)

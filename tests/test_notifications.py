@@ -273,6 +273,13 @@ def test_admins_manage_destinations_and_nobody_reads_the_url_back(teams, owner, 
         format="json",
     )
     assert member.status_code == 403
+    # Who may is answered before what was sent: no field errors for those who may not.
+    for body in ({}, {"name": "", "url": "nonsense://x", "events": ["nope"]}):
+        unsent = api_client_for(owner).post("/api/teams/alpha/destinations/", body, format="json")
+        assert unsent.status_code == 403, unsent.json()
+        assert unsent.json() == {
+            "detail": "Only the team's admins and platform engineers manage its members."
+        }
     doomed = created.json()["id"]
     assert (
         api_client_for(owner).delete(f"/api/teams/alpha/destinations/{doomed}/").status_code == 403

@@ -7,6 +7,7 @@ from approvals import selectors, services
 from approvals.api.serializers import ApprovalSerializer, DecisionSerializer
 from approvals.filtersets import ApprovalFilterSet
 from approvals.models import Approval
+from core import permissions
 
 
 class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
@@ -26,6 +27,7 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
 
     def _decide(self, request, decide) -> Response:
         approval = self.get_object()  # one the user cannot see is a 404 first
+        permissions.check(request.user, permissions.DECIDE, approval)  # then a 403, then a 400
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         approval = decide(user=request.user, approval=approval, **body.validated_data)

@@ -5,6 +5,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import permissions
 from core.api import RestrictedViewSetMixin
 from notifications import selectors, services
 from notifications.api.serializers import DeliverySerializer, DestinationSerializer
@@ -39,6 +40,7 @@ class DestinationViewSet(
 
     def create(self, request, *args, **kwargs):
         team = self.team()
+        permissions.check(request.user, permissions.MANAGE, team)  # a 403 before any 400
         body = DestinationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = {**body.validated_data, "events": sorted(body.validated_data["events"])}
