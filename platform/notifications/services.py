@@ -9,7 +9,7 @@ by beat's `resend_lost_deliveries`.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
@@ -37,7 +37,9 @@ MAX_ERROR = 2000
 MIN_SECRET = 6
 
 
-def add_destination(*, user, team: Team, name: str, url: str, events: list[str]) -> Destination:
+def add_destination(
+    *, user, team: Team, name: str, url: str, events: Collection[str]
+) -> Destination:
     """A new destination for the team (its admins and platform engineers add them)."""
     permissions.check(user, permissions.MANAGE, team)
     errors: dict[str, list[str]] = {}
@@ -100,11 +102,9 @@ def test_destination(*, user, destination: Destination) -> Delivery:
     return delivery
 
 
-def notify(*, event: str, team: Team | None, title: str, body: str, service=None) -> int:
+def notify(*, event: str, team: Team, title: str, body: str, service=None) -> int:
     """Record a delivery for each of the team's destinations that want `event`; they are
     sent once the caller's transaction commits. Returns how many."""
-    if team is None:
-        return 0
     wanting = [d for d in team.destinations.all() if event in d.events]
     return len(_record(wanting, event=event, title=title, body=body, service=service))
 

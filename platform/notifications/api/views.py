@@ -43,8 +43,7 @@ class DestinationViewSet(
         permissions.check(request.user, permissions.MANAGE, team)  # a 403 before any 400
         body = DestinationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = {**body.validated_data, "events": sorted(body.validated_data["events"])}
-        destination = services.add_destination(user=request.user, team=team, **data)
+        destination = services.add_destination(user=request.user, team=team, **body.validated_data)
         return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
