@@ -4,9 +4,11 @@ or through the API; nobody decides their own request; undecided ones lapse.
 The `gated` test template wants the beta team's approval for anything in prod. The owner
 and the member are in alpha (the requesting team), the outsider in beta (the approvers)."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
@@ -109,6 +111,11 @@ def test_it_shows_the_request_to_both_teams_but_only_approvers_decide(
     # The permission is answered before the input: no hint about what would be accepted.
     uncommented = api_client_for(member).post(f"/api/approvals/{approval_id}/reject/", {})
     assert uncommented.status_code == 403
+    malformed = api_client_for(member).post(
+        f"/api/approvals/{approval_id}/reject/", {"comment": None}, format="json"
+    )
+    assert malformed.status_code == 403
+    assert malformed.json()["detail"] == "Only the request's approvers decide it."
     for decision in ("reject", "neither"):
         client = Client()
         client.force_login(member)
@@ -274,24 +281,60 @@ def test_it_lists_the_inbox_with_a_constant_number_of_queries(
     assert page.content.count(b'data-action="decide"') == 6
     api = api_client_for(outsider)
     with django_assert_max_num_queries(12):
-        assert len(api.get("/api/approvals/?status=pending").json()["results"]) == 6
+        pending = api.get("/api/approvals/?status=pending").json()["results"]
+    # As in the inbox: the oldest deadline first.
+    expiries = [a["expires_at"] for a in pending]
+    assert len(pending) == 6 and expiries == sorted(expiries)
 
 
-@pytest.mark.django_db
-def test_it_decides_in_the_portal_with_errors_on_the_form(catalog, owner, outsider, client, api):
+def _someone_waits_for_a_lock() -> bool:
+    with connection.cursor() as cursor:
+        # Inside a transaction the activity view is a snapshot unless cleared.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_decides_in_the_portal_with_errors_on_the_form(
+    catalog, owner, outsider, ops, client, api
+):
     created = request_via_api(api, "gated", "portal", PROD)
     approval = Run.objects.get(pk=created["last_run"]).approval
     client.force_login(outsider)
+    late_client = Client()
+    late_client.force_login(ops)
+    late = []
+
+    def approve_late():
+        try:
+            late.append(late_client.post(f"/approvals/{approval.pk}/", {"decision": "approve"}))
+        finally:
+            connection.close()
 
     page = client.get(f"/approvals/{approval.pk}/")
     assert b'value="approve"' in page.content and b'data-input="message"' in page.content
     refused = client.post(f"/approvals/{approval.pk}/", {"decision": "reject", "comment": ""})
     assert refused.status_code == 400
     assert b"a rejection needs a comment" in refused.content
-    done = client.post(
-        f"/approvals/{approval.pk}/", {"decision": "reject", "comment": "wrong region"}
-    )
+    # ops loads the request while it is pending, and approves once the rejection committed.
+    racer = threading.Thread(target=approve_late)
+    with transaction.atomic():
+        done = client.post(
+            f"/approvals/{approval.pk}/", {"decision": "reject", "comment": "wrong region"}
+        )
+        racer.start()
+        wait_for(_someone_waits_for_a_lock, what="the late approval to wait for the rejection")
+    racer.join(timeout=30)
     assert done.status_code == 302
+    (conflict,) = late
+    assert conflict.status_code == 409
+    assert b"already rejected" in conflict.content
+    assert b'id="decide"' not in conflict.content and b'value="approve"' not in conflict.content
+    assert b'id="decision"' in conflict.content and b"wrong region" in conflict.content
     assert Approval.objects.get(pk=approval.pk).comment == "wrong region"
     client.force_login(owner)
     mine = client.get(f"/services/{created['id']}/")

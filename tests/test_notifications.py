@@ -5,6 +5,7 @@ Receivers are real local servers: pytest-httpserver behind apprise's `json://`, 
 aiosmtpd SMTP server behind `mailto://`."""
 
 import json
+import logging
 from datetime import timedelta
 
 import pytest
@@ -119,6 +120,47 @@ def test_it_gives_up_after_the_last_attempt_and_says_why(worker, catalog, owner,
     ]
 
 
+def _lost(destination, title: str, *, attempts: int = 0, age=timedelta(hours=1)) -> Delivery:
+    """A delivery recorded as `notify` records one, whose task never reached a worker (or,
+    with `attempts`, whose worker died mid-send after claiming an attempt)."""
+    delivery = Delivery.objects.create(
+        destination=destination, event="test", title=title, body=f"{title}: hello"
+    )
+    then = timezone.now() - age
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=then, attempts=attempts, last_attempt_at=then if attempts else None
+    )
+    return delivery
+
+
+@pytest.mark.worker
+def test_it_sends_again_the_deliveries_whose_task_was_lost(worker, ops, teams, httpserver):
+    from notifications.services import resend_lost_deliveries
+    from notifications.tasks import deliver
+
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="chat", url=_hook(httpserver), events=EVERYTHING
+    )
+    never_sent = _lost(destination, "never sent")
+    half_sent = _lost(destination, "worker killed", attempts=1)
+    young = _lost(destination, "on its way", age=timedelta(seconds=1))
+
+    assert resend_lost_deliveries() == 2
+    assert resend_lost_deliveries() == 0  # safe to run twice: each is re-sent once
+
+    received = _received(httpserver, 2)
+    assert sorted(m["title"] for m in received) == ["never sent", "worker killed"]
+    sent = {d.pk: (d.status, d.attempts) for d in _delivered(2)}
+    assert sent == {never_sent.pk: ("sent", 1), half_sent.pk: ("sent", 2)}
+    assert Delivery.objects.get(pk=young.pk).status == "pending"
+    # A duplicate message for a delivery already sent sends nothing.
+    duplicate = deliver.delay(never_sent.pk)
+    done = f"notifications.deliver[{duplicate.id}] succeeded".encode()
+    wait_for(lambda: done in worker["log"].read_bytes(), what="the duplicate to be handled")
+    assert len(httpserver.log) == 2
+    assert Delivery.objects.get(pk=never_sent.pk).attempts == 1
+
+
 @pytest.mark.worker
 def test_it_asks_the_approvers_and_tells_the_requesters(
     worker, catalog, owner, outsider, ops, teams, httpserver
@@ -231,6 +273,13 @@ def test_admins_manage_destinations_and_nobody_reads_the_url_back(teams, owner, 
         format="json",
     )
     assert member.status_code == 403
+    # Who may is answered before what was sent: no field errors for those who may not.
+    for body in ({}, {"name": "", "url": "nonsense://x", "events": ["nope"]}):
+        unsent = api_client_for(owner).post("/api/teams/alpha/destinations/", body, format="json")
+        assert unsent.status_code == 403, unsent.json()
+        assert unsent.json() == {
+            "detail": "Only the team's admins and platform engineers manage its members."
+        }
     doomed = created.json()["id"]
     assert (
         api_client_for(owner).delete(f"/api/teams/alpha/destinations/{doomed}/").status_code == 403
@@ -240,7 +289,9 @@ def test_admins_manage_destinations_and_nobody_reads_the_url_back(teams, owner, 
 
 
 @pytest.mark.django_db
-def test_the_portal_adds_destinations_with_errors_on_the_form(teams, team_admin, client):
+def test_the_portal_adds_destinations_with_errors_on_the_form(teams, owner, team_admin, client):
+    client.force_login(owner)  # a member: no manage column, so the empty row spans two
+    assert b'<td colspan="2"' in client.get("/teams/alpha/notifications/").content
     client.force_login(team_admin)
 
     refused = client.post(
@@ -261,3 +312,74 @@ def test_the_portal_adds_destinations_with_errors_on_the_form(teams, team_admin,
     page = client.get("/teams/alpha/notifications/").content.decode()
     assert 'data-destination="chat"' in page and "run_failed, drift_detected" in page
     assert "zzz" not in page
+
+
+@pytest.fixture
+def leaky_plugin():
+    """A real apprise plugin of our own that, as some do, quotes its URL when it fails."""
+    from apprise.decorators import notify
+    from apprise.manager_plugins import NotificationManager
+
+    @notify(on="leaky")
+    def leaky(body, title, notify_type, meta, *args, **kwargs):
+        logging.getLogger("apprise").warning("Could not post to %s", meta["url"])
+        logging.getLogger("apprise").warning(
+            "%s refused %s (token %s)", meta["host"], meta["password"], meta["query"]
+        )
+        return False
+
+    yield
+    NotificationManager().remove("leaky")
+
+
+@pytest.mark.django_db
+def test_it_masks_the_destinations_credentials_in_what_it_records(
+    teams, ops, team_admin, client, leaky_plugin
+):
+    from notifications.services import deliver, test_destination
+
+    url = "leaky://bot:pa55word@hooks.example.com/services/T000/s3cr3t-token?key=an0ther-secret"
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="leaky", url=url, events=EVERYTHING
+    )
+    delivery = test_destination(user=ops, destination=destination)
+
+    deliver(delivery_id=delivery.pk)  # what the worker does, here where the plugin is
+
+    error = Delivery.objects.get(pk=delivery.pk).error
+    assert error.startswith(
+        "Could not post to ********; hooks.example.com refused ******** (token ********);"
+    ), error
+    listed = api_client_for(team_admin).get(
+        f"/api/teams/alpha/destinations/{destination.pk}/deliveries/"
+    )
+    client.force_login(team_admin)
+    page = client.get("/teams/alpha/notifications/")
+    assert listed.json()["results"][0]["error"] == error and b"data-error" in page.content
+    for shown in (error, listed.content.decode(), page.content.decode()):
+        for secret in ("pa55word", "s3cr3t-token", "an0ther-secret"):
+            assert secret not in shown
+
+
+@pytest.mark.django_db
+def test_it_lists_deliveries_with_a_constant_number_of_queries(
+    teams, ops, team_admin, django_assert_max_num_queries
+):
+    destination = add_destination(
+        user=ops, team=teams["alpha"], name="chat", url="json://127.0.0.1:9/", events=EVERYTHING
+    )
+    api = api_client_for(team_admin)
+    path = f"/api/teams/alpha/destinations/{destination.pk}/deliveries/"
+
+    def add(count):
+        Delivery.objects.bulk_create(
+            Delivery(destination=destination, event="test", title="t", body="b")
+            for _ in range(count)
+        )
+
+    add(2)
+    with django_assert_max_num_queries(20) as few:
+        assert len(api.get(path).json()["results"]) == 2
+    add(30)
+    with django_assert_max_num_queries(len(few)):
+        assert len(api.get(path).json()["results"]) == 32

@@ -19,6 +19,7 @@ from provisioning.queueing import release_run, stop_unstarted_run
 from teams.models import Team
 
 MAX_COMMENT = 2000
+DECISION_FIELDS = ["status", "decided_by", "decided_at", "comment"]
 
 
 def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
@@ -52,7 +53,7 @@ def approve(*, user, approval: Approval, comment: str = "") -> Approval:
     with transaction.atomic():
         _decide(approval, to=ApprovalStatus.APPROVED, user=user, comment=comment)
         release_run(run=approval.run, actor=user)
-    approval.refresh_from_db()
+    _reload_decision(approval)
     return approval
 
 
@@ -65,7 +66,7 @@ def reject(*, user, approval: Approval, comment: str) -> Approval:
         stop_unstarted_run(
             run=approval.run, actor=user, reason=f"Rejected by {user.get_username()}: {comment}"
         )
-    approval.refresh_from_db()
+    _reload_decision(approval)
     return approval
 
 
@@ -74,7 +75,7 @@ def lapse_overdue() -> int:
     lapsed = 0
     overdue = Approval.objects.filter(
         status=ApprovalStatus.PENDING, expires_at__lte=timezone.now()
-    ).select_related("run", "service__team")
+    ).select_related("run", "service__team", "requested_by")
     for approval in overdue:
         with transaction.atomic():
             if not _move(approval, to=ApprovalStatus.LAPSED):
@@ -121,6 +122,14 @@ def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
         changes={"comment": [None, comment]} if comment else {},
     )
     notify.approval_decided(approval=approval, status=to, decided_by=user, comment=comment)
+
+
+def _reload_decision(approval: Approval) -> None:
+    """Read back what the decision changed, keeping the relations the caller selected (a
+    plain refresh_from_db drops them, and serializing the approval would fetch each)."""
+    approval.refresh_from_db(
+        fields=DECISION_FIELDS, from_queryset=Approval.objects.select_related("decided_by")
+    )
 
 
 def _move(approval: Approval, *, to: str, **fields) -> bool:

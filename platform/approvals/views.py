@@ -35,6 +35,8 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         status = _decide(request, approval, form)
         if status == 200:
             return redirect("approvals:detail", pk=approval.pk)
+        if status == 409:  # decided meanwhile: show the decision that won, not the request
+            approval = _approval(request, pk)
     context = {
         "approval": approval,
         "form": form,

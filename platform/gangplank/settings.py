@@ -276,6 +276,10 @@ CELERY_BEAT_SCHEDULE = {
         )
     },
     "lapse-approvals": {"task": "approvals.lapse_overdue", "schedule": HOUSEKEEPING_SECONDS},
+    "resend-notifications": {
+        "task": "notifications.resend_lost_deliveries",
+        "schedule": HOUSEKEEPING_SECONDS,
+    },
 }
 # A queued run sent this long ago and still not claimed is sent again (workers busy is
 # harmless: the claim makes duplicates do nothing).

@@ -16,3 +16,13 @@ def recent_deliveries(*, user, team) -> QuerySet[Delivery]:
         .select_related("destination", "service")
         .order_by("-created_at", "-pk")[:RECENT_DELIVERIES]
     )
+
+
+def deliveries_of(*, user, destination: Destination) -> QuerySet[Delivery]:
+    """The destination's deliveries, newest first, with what the API shows of them."""
+    return (
+        Delivery.objects.restrict(user)
+        .filter(destination=destination)
+        .select_related("destination")
+        .order_by("-created_at", "-pk")
+    )

@@ -3,15 +3,20 @@
 `notify` is called inside the transaction that makes the news (a run ending, a request
 waiting): it records one delivery per interested destination, and the deliveries are sent
 by a Celery task once that transaction commits. Sending is slow I/O: it happens outside
-any transaction, and a failure is retried with backoff, each attempt recorded.
+any transaction, and a failure is retried with backoff, each attempt recorded. A delivery
+whose task was lost (the broker away at the commit, a worker killed mid-send) is sent again
+by beat's `resend_lost_deliveries`.
 """
 
 import logging
+from collections.abc import Callable, Collection
+from datetime import timedelta
+from urllib.parse import unquote, urlsplit
 
 import apprise
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from core import audit, permissions, secrets, states
@@ -29,9 +34,12 @@ from teams.models import Team
 log = logging.getLogger(__name__)
 
 MAX_ERROR = 2000
+MIN_SECRET = 6
 
 
-def add_destination(*, user, team: Team, name: str, url: str, events: list[str]) -> Destination:
+def add_destination(
+    *, user, team: Team, name: str, url: str, events: Collection[str]
+) -> Destination:
     """A new destination for the team (its admins and platform engineers add them)."""
     permissions.check(user, permissions.MANAGE, team)
     errors: dict[str, list[str]] = {}
@@ -94,11 +102,9 @@ def test_destination(*, user, destination: Destination) -> Delivery:
     return delivery
 
 
-def notify(*, event: str, team: Team | None, title: str, body: str, service=None) -> int:
+def notify(*, event: str, team: Team, title: str, body: str, service=None) -> int:
     """Record a delivery for each of the team's destinations that want `event`; they are
     sent once the caller's transaction commits. Returns how many."""
-    if team is None:
-        return 0
     wanting = [d for d in team.destinations.all() if event in d.events]
     return len(_record(wanting, event=event, title=title, body=body, service=service))
 
@@ -112,33 +118,82 @@ def _record(destinations, *, event: str, title: str, body: str, service=None) ->
     )
     for delivery in deliveries:
         delivery_id = delivery.pk
-        # robust: a broker outage must not undo the news; the delivery stays pending.
+        # robust: a broker outage must not undo the news; the delivery stays pending and
+        # resend_lost_deliveries sends it later.
         transaction.on_commit(lambda d=delivery_id: deliver.delay(d), robust=True)
     return deliveries
 
 
-def deliver(*, delivery_id: int, attempt: int) -> bool:
-    """Make attempt number `attempt` of a delivery; True when another should follow.
+def deliver(*, delivery_id: int) -> float | None:
+    """Make the next attempt of a pending delivery; the seconds to wait before the attempt
+    after it, or None when there is none (sent, given up, or nothing to do).
 
-    The attempt is claimed with a conditional update on the attempts made so far, so a
-    duplicate task message sends nothing.
+    The attempt is claimed with a conditional update on the attempts the row records, so no
+    two messages (a retry, a re-send, a redelivery) make the same attempt, and none touches
+    a delivery already sent or failed.
     """
+    made = (
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING)
+        .values_list("attempts", flat=True)
+        .first()
+    )
+    if made is None:
+        return None
     claimed = Delivery.objects.filter(
-        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt - 1
+        pk=delivery_id, status=DeliveryStatus.PENDING, attempts=made
     ).update(attempts=F("attempts") + 1, last_attempt_at=timezone.now())
     if not claimed:
-        return False
+        return None
+    attempt = made + 1
     delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
     url = secrets.decrypt(token=delivery.destination.secrets)["url"]
     error = _send(url, title=delivery.title, body=delivery.body)
     if not error:
         _finish(delivery, to=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
-        return False
+        return None
     if attempt >= settings.GANGPLANK_NOTIFY_ATTEMPTS:
         _finish(delivery, to=DeliveryStatus.FAILED, error=error)
-        return False
+        return None
     Delivery.objects.filter(pk=delivery_id).update(error=error)
-    return True
+    # Exponential backoff: 1, 2, 4, ... times the base between attempts.
+    return settings.GANGPLANK_NOTIFY_BACKOFF_SECONDS * 2 ** (attempt - 1)
+
+
+def resend_after() -> timedelta:
+    """How long a pending delivery may go without news (recorded, tried, re-sent) before its
+    task counts as lost: four times the longest backoff, and at least ten minutes, so that
+    neither a retry still waiting nor a send in progress is doubled."""
+    longest = settings.GANGPLANK_NOTIFY_BACKOFF_SECONDS * 2 ** max(
+        settings.GANGPLANK_NOTIFY_ATTEMPTS - 2, 0
+    )
+    return max(timedelta(minutes=10), timedelta(seconds=4 * longest))
+
+
+def resend_lost_deliveries() -> int:
+    """Send again the deliveries left pending without news for `resend_after`: their task was
+    lost. Safe to run twice: a re-sent delivery waits that long again, and the claim makes a
+    duplicate message send nothing."""
+    from notifications.tasks import deliver
+
+    limit = timezone.now() - resend_after()
+    lost = Delivery.objects.filter(
+        Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=limit),
+        Q(resent_at__isnull=True) | Q(resent_at__lt=limit),
+        status=DeliveryStatus.PENDING,
+        created_at__lt=limit,
+    )
+    sent = 0
+    for delivery_id in lost.values_list("pk", flat=True):
+        try:
+            deliver.delay(delivery_id)
+        except Exception:  # the broker is still away; the next round tries again
+            log.warning("could not re-send delivery %s; will retry", delivery_id, exc_info=True)
+            break
+        Delivery.objects.filter(pk=delivery_id, status=DeliveryStatus.PENDING).update(
+            resent_at=timezone.now()
+        )
+        sent += 1
+    return sent
 
 
 def _finish(delivery: Delivery, *, to: str, **fields) -> None:
@@ -148,7 +203,8 @@ def _finish(delivery: Delivery, *, to: str, **fields) -> None:
 
 
 def _send(url: str, *, title: str, body: str) -> str:
-    """Send with apprise; the error ("" on success). The URL never reaches the log."""
+    """Send with apprise; the error ("" on success), with the URL's credentials masked: it is
+    shown to the team. The URL never reaches the log."""
     sender = apprise.Apprise()
     if not sender.add(url):
         return "The destination's URL is no longer understood by apprise."
@@ -156,8 +212,32 @@ def _send(url: str, *, title: str, body: str) -> str:
         with apprise.LogCapture(level=logging.WARNING) as output:
             sent = sender.notify(title=title, body=body)
     except Exception as exc:  # a plugin's own failure: recorded like any other
-        return f"{type(exc).__name__}: {exc}"[:MAX_ERROR]
-    if sent:
-        return ""
-    lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
-    return ("; ".join(lines) or "The destination refused the message.")[:MAX_ERROR]
+        error = f"{type(exc).__name__}: {exc}"
+    else:
+        if sent:
+            return ""
+        lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
+        error = "; ".join(lines) or "The destination refused the message."
+    return _credentials_masker(url)(error)[:MAX_ERROR]
+
+
+def _credentials_masker(url: str) -> Callable[[str], str]:
+    """A masker of the URL and of its parts that may be credentials: what is not the host
+    name in its address (user, password, a token in the port's place, as telegram's), every
+    path segment (Slack's, Discord's, Teams' webhook tokens), every query value. Parts
+    shorter than MIN_SECRET (a format, a flag) are left: they give nothing away."""
+    parts = urlsplit(url)
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    candidates = [
+        url,
+        *userinfo.split(":"),
+        hostport.rpartition(":")[2] if ":" in hostport else "",
+        *parts.path.split("/"),
+        *(pair.partition("=")[2] for pair in parts.query.split("&")),
+    ]
+    return secrets.masker(
+        variant
+        for candidate in candidates
+        for variant in {candidate, unquote(candidate)}
+        if len(variant) >= MIN_SECRET
+    )

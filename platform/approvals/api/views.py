@@ -1,25 +1,33 @@
 from drf_spectacular.utils import extend_schema
+from rest_framework import viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from approvals import services
+from approvals import selectors, services
 from approvals.api.serializers import ApprovalSerializer, DecisionSerializer
 from approvals.filtersets import ApprovalFilterSet
 from approvals.models import Approval
-from core.api import RestrictedReadOnlyViewSet
+from core import permissions
 
 
-class ApprovalViewSet(RestrictedReadOnlyViewSet):
-    """Requests waiting for (or decided by) an approver; `?status=pending` for the inbox."""
+class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
+    """Requests waiting for (or decided by) an approver; `?status=pending` for the inbox.
 
-    queryset = Approval.objects.select_related(
-        "run__template_version__template", "service__team", "requested_by", "decided_by"
-    ).order_by("-created_at", "-pk")
+    Read through approvals.selectors, which asks core.permissions, as the portal reads them.
+    """
+
+    queryset = Approval.objects.none()  # for the router and the schema; see get_queryset
     serializer_class = ApprovalSerializer
     filterset_class = ApprovalFilterSet
 
+    def get_queryset(self):
+        # Read as the inbox reads them: `?status=pending` comes oldest deadline first.
+        status = self.request.query_params.get("status") or None
+        return selectors.approvals_for(user=self.request.user, status=status)
+
     def _decide(self, request, decide) -> Response:
         approval = self.get_object()  # one the user cannot see is a 404 first
+        permissions.check(request.user, permissions.DECIDE, approval)  # then a 403, then a 400
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         approval = decide(user=request.user, approval=approval, **body.validated_data)

@@ -5,10 +5,11 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core import permissions
 from core.api import RestrictedViewSetMixin
-from notifications import services
+from notifications import selectors, services
 from notifications.api.serializers import DeliverySerializer, DestinationSerializer
-from notifications.models import Delivery, Destination
+from notifications.models import Destination
 from teams.models import Team
 
 TEAM_SLUG = OpenApiParameter("team_slug", OpenApiTypes.STR, OpenApiParameter.PATH)
@@ -39,10 +40,10 @@ class DestinationViewSet(
 
     def create(self, request, *args, **kwargs):
         team = self.team()
+        permissions.check(request.user, permissions.MANAGE, team)  # a 403 before any 400
         body = DestinationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = {**body.validated_data, "events": sorted(body.validated_data["events"])}
-        destination = services.add_destination(user=request.user, team=team, **data)
+        destination = services.add_destination(user=request.user, team=team, **body.validated_data)
         return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):
@@ -60,8 +61,6 @@ class DestinationViewSet(
     @action(detail=True)
     def deliveries(self, request, team_slug=None, pk=None):
         """The destination's deliveries, newest first: sent, pending (retrying) or failed."""
-        deliveries = Delivery.objects.filter(destination=self.get_object()).order_by(
-            "-created_at", "-pk"
-        )
+        deliveries = selectors.deliveries_of(user=request.user, destination=self.get_object())
         page = self.paginate_queryset(deliveries)
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
