@@ -278,7 +278,7 @@ def test_admins_manage_destinations_and_nobody_reads_the_url_back(teams, owner, 
         unsent = api_client_for(owner).post("/api/teams/alpha/destinations/", body, format="json")
         assert unsent.status_code == 403, unsent.json()
         assert unsent.json() == {
-            "detail": "Only the team's admins and platform engineers manage its members."
+            "detail": "Only the team's admins and platform engineers manage the team."
         }
     doomed = created.json()["id"]
     assert (

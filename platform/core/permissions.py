@@ -135,7 +135,7 @@ def check(user, action: str, obj: Model) -> None:
             raise PermissionDenied("Nobody approves their own request.")
         raise PermissionDenied("Only the request's approvers decide it.")
     if action == MANAGE:
-        raise PermissionDenied("Only the team's admins and platform engineers manage its members.")
+        raise PermissionDenied("Only the team's admins and platform engineers manage the team.")
     if type(obj)._meta.label_lower in CATALOG_MODELS:
         raise PermissionDenied("Only platform engineers curate the catalogue.")
     raise PermissionDenied("Only the owning team's members and platform engineers can do this.")

@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from notifications.models import Event
 from notifications.services import notify
-
-CHANGE_ACTIONS = frozenset({"provision", "update", "upgrade", "deprovision"})
+from provisioning.states import STATE_CHANGING_ACTIONS
 
 
 def link(path: str) -> str:
@@ -29,7 +28,7 @@ def _who(user, fallback: str = "the platform") -> str:
 
 def run_finished(*, run, status: str, error: str) -> None:
     """A change run succeeded or failed (previews and drift checks say nothing)."""
-    if run.action not in CHANGE_ACTIONS or status not in ("succeeded", "failed"):
+    if run.action not in STATE_CHANGING_ACTIONS or status not in ("succeeded", "failed"):
         return
     service = run.service
     who = _who(run.created_by, fallback=run.get_trigger_display().lower())
