@@ -25,6 +25,14 @@ class Template(models.Model):
     # Problems found by the last sync, each {"file", "field", "message"}; empty when it loaded.
     errors = models.JSONField(default=list, blank=True)
     retired_at = models.DateTimeField(null=True, blank=True)
+    # What the current version names in its manifest, kept by each sync: a credential or an
+    # inventory that a template uses cannot be deleted (PROTECT).
+    credentials = models.ManyToManyField(
+        "credentials.Credential", through="TemplateCredential", related_name="templates"
+    )
+    inventories = models.ManyToManyField(
+        "inventories.Inventory", through="TemplateInventory", related_name="templates"
+    )
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -130,3 +138,33 @@ class CatalogSync(models.Model):
 
     def __str__(self) -> str:
         return f"sync of {self.directory} at {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class TemplateCredential(models.Model):
+    template = models.ForeignKey(Template, on_delete=models.CASCADE)
+    credential = models.ForeignKey("credentials.Credential", on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "credential"], name="templatecredential_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} uses credential {self.credential_id}"
+
+
+class TemplateInventory(models.Model):
+    template = models.ForeignKey(Template, on_delete=models.CASCADE)
+    inventory = models.ForeignKey("inventories.Inventory", on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "inventory"], name="templateinventory_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} uses inventory {self.inventory_id}"

@@ -82,6 +82,8 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "teams",
+    "credentials",
+    "inventories",
     "catalog",
     "provisioning",
     "approvals",

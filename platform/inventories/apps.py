@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InventoriesConfig(AppConfig):
+    name = "inventories"
+    verbose_name = "Inventories"
