@@ -52,7 +52,28 @@ def catalog_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def catalog(db, catalog_dir):
+def shared_postgres(db):
+    """The credential the postgres-database template names: the suite's own server."""
+    from credentials.services import create_credential
+
+    settings = connection.settings_dict
+    plain = {
+        "PGHOST": settings["HOST"] or "127.0.0.1",
+        "PGPORT": str(settings["PORT"] or 5432),
+        "PGUSER": settings["USER"] or "postgres",
+    }
+    secret = {"PGPASSWORD": settings["PASSWORD"]} if settings["PASSWORD"] else {}
+    return create_credential(
+        user=None,
+        name="shared-postgres",
+        type="env",
+        fields={**plain, **secret},
+        plain_variables=list(plain),
+    )
+
+
+@pytest.fixture
+def catalog(db, catalog_dir, shared_postgres):
     from catalog.models import Template
     from catalog.services import sync_catalog
 

@@ -54,6 +54,11 @@ MANIFEST_SCHEMA = {
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
         "approval": approval.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
+        "credentials": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,99}$"},
+        },
         "playbooks": {
             "type": "object",
             "required": list(ACTIONS),

@@ -6,6 +6,7 @@ from django.utils import timezone
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
 from core import audit
+from credentials.models import Credential
 
 
 def sync_catalog(*, directory: Path) -> CatalogSync:
@@ -55,6 +56,7 @@ def _sync_folder(folder: Folder) -> str | None:
         slug=folder.slug, defaults={"name": folder.slug}
     )
     template.retired_at, template.synced_at = None, timezone.now()
+    credentials = _credentials_for(folder) if folder.ok else []
     version = _version_for(template, folder) if folder.ok else None
     if version is None:
         template.errors = [problem.as_dict() for problem in folder.problems]
@@ -68,7 +70,25 @@ def _sync_folder(folder: Folder) -> str | None:
     template.category = manifest.get("category", "")
     template.errors = []
     template.save()
+    template.credentials.set(credentials)
     return "created" if created else "updated" if changed else None
+
+
+def _credentials_for(folder: Folder) -> list[Credential]:
+    """The credentials the manifest names; an unknown one is the folder's problem."""
+    names = folder.manifest.get("credentials") or []
+    found = {c.name: c for c in Credential.objects.filter(name__in=names)}
+    for name in names:
+        if name not in found:
+            folder.problems.append(
+                Problem(
+                    f"{folder.slug}/template.yml",
+                    "credentials",
+                    f"unknown credential {name!r}: a platform engineer creates it under "
+                    "Credentials",
+                )
+            )
+    return [found[name] for name in names if name in found]
 
 
 def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:

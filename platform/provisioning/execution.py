@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit, states
 from core import secrets as secrets_
+from credentials.selectors import injection_for
 from notifications import events as notify
 from provisioning import runner
 from provisioning.inputs import plaintext
@@ -66,6 +67,8 @@ def execute_run(*, run_id: int) -> None:
     try:
         values = secrets_.decrypt(token=run.secrets)
         hidden = list(values.values())
+        injection = injection_for(names=version.manifest.get("credentials") or [])
+        hidden += injection.secrets
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
@@ -77,6 +80,7 @@ def execute_run(*, run_id: int) -> None:
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
             label=runner.data_dir_label(run.pk),
+            injection=injection,
             sandboxed=settings.GANGPLANK_SANDBOX,
             writable=[settings.RESOURCES_DIR],
         )
