@@ -246,7 +246,7 @@ def test_only_platform_engineers_manage_credentials(owner, auditor):
     from django.core.exceptions import PermissionDenied
 
     for user in (owner, auditor):
-        with pytest.raises(PermissionDenied, match="Only platform engineers manage credentials."):
+        with pytest.raises(PermissionDenied, match="Only platform engineers manage credentials"):
             create(user, name="tok", type="token", fields={"token": "t"})
 
 
