@@ -62,3 +62,22 @@ def test_the_postgres_template_reaches_its_server_through_shared_postgres(worker
         assert conn.execute("select current_database()").fetchone() == (db_name,)
     gone = api.post(f"/api/services/{created['id']}/deprovision/", {}, format="json").json()
     assert wait_for_run(api, gone["id"])["status"] == "succeeded"
+
+
+def test_a_run_whose_credential_is_gone_fails_naming_it(worker, catalog, catalog_dir, api, ops):
+    from catalog.models import TemplateCredential
+    from catalog.services import sync_catalog
+    from credentials.models import Credential
+
+    services.create_credential(user=ops, name="ci-login", type="token", fields={"token": "t"})
+    services.create_credential(user=ops, name="ci-file", type="file", fields={"content": "x"})
+    sync_catalog(directory=catalog_dir)
+    # As when a later version no longer names it: the link goes, then the credential.
+    TemplateCredential.objects.filter(credential__name="ci-file").delete()
+    services.delete_credential(user=ops, credential=Credential.objects.get(name="ci-file"))
+
+    created = request_via_api(api, "credentialed", "orphan", {})
+    run = wait_for_run(api, created["last_run"])
+
+    assert run["status"] == "failed"
+    assert "The template uses the credential 'ci-file', which does not exist" in run["error"]
