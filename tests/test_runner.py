@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-from provisioning.runner import run_playbook, unsafe_yaml
+from provisioning.payload import unsafe_yaml
+from provisioning.runner import run_playbook
 
 PLAYBOOK = """
 - hosts: localhost
