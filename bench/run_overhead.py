@@ -142,7 +142,7 @@ def bare_run(version, data_dir: Path, name: str) -> float:
     import ansible_runner
 
     from catalog.schema import validate_inputs
-    from provisioning import runner
+    from provisioning import payload
 
     resources = data_dir / "bare-resources" / name
     ids = {"service_id": 1, "service_name": name, "team": TEAM, "run_id": 1}
@@ -155,9 +155,9 @@ def bare_run(version, data_dir: Path, name: str) -> float:
         (private / "project" / relative).parent.mkdir(parents=True, exist_ok=True)
         (private / "project" / relative).write_text(text)
     (private / "inventory").mkdir()
-    (private / "inventory" / "hosts.yml").write_text(runner.unsafe_yaml(runner.inventory([])))
+    (private / "inventory" / "hosts.yml").write_text(payload.unsafe_yaml(payload.inventory([])))
     (private / "env").mkdir()
-    (private / "env" / "extravars").write_text(runner.unsafe_yaml(extravars))
+    (private / "env" / "extravars").write_text(payload.unsafe_yaml(extravars))
     tmp = str(private / "tmp")
     envvars = {**ANSIBLE_ENV, "PATH": os.environ["PATH"], "ANSIBLE_LOCAL_TEMP": tmp}
     try:

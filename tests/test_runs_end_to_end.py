@@ -48,6 +48,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,
         injection=injection_for(names=version.manifest.get("credentials") or []),
+        writable=[settings.RESOURCES_DIR],
     )
 
 
