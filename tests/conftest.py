@@ -72,8 +72,27 @@ def shared_postgres(db):
     )
 
 
+# What the test catalogue's `credentialed` template is given (see test_credentials_runs).
+CI_PASSWORD = "hunter2-credential-pw"
+CI_FILE = "token: file-secret-4242"
+
+
 @pytest.fixture
-def catalog(db, catalog_dir, shared_postgres):
+def catalog_credentials(shared_postgres):
+    """Every credential the catalogues name, so that all their templates load."""
+    from credentials.services import create_credential
+
+    create_credential(
+        user=None,
+        name="ci-login",
+        type="password",
+        fields={"username": "ci-user", "password": CI_PASSWORD},
+    )
+    create_credential(user=None, name="ci-file", type="file", fields={"content": CI_FILE})
+
+
+@pytest.fixture
+def catalog(db, catalog_dir, catalog_credentials):
     from catalog.models import Template
     from catalog.services import sync_catalog
 
