@@ -24,7 +24,7 @@ from pathlib import Path, PurePosixPath
 import ansible_runner
 import yaml
 
-from core.secrets import masker
+from core.masking import masker
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
