@@ -65,7 +65,9 @@ def execute_run(*, run_id: int) -> None:
     hidden: list[str] = []
     try:
         values = secrets_.decrypt(token=run.secrets)
-        hidden = list(values.values())
+        # The service's values too: the one a change replaces shows in a diff's "before".
+        current = secrets_.decrypt(token=run.service.secrets)
+        hidden = [*values.values(), *current.values()]
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
