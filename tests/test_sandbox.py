@@ -222,3 +222,18 @@ def test_a_worker_without_bubblewrap_refuses_to_start_unless_told_to_run_unsandb
     env["GANGPLANK_SANDBOX"] = "off"
     with running(worker_command("never-used"), log=log, env=env, ready=b" ready."):
         assert b"playbooks run unsandboxed" in log.read_bytes()
+
+
+def test_unsandboxed_runs_are_shown_to_platform_engineers_on_every_page(
+    client, settings, ops, owner
+):
+    settings.GANGPLANK_SANDBOX = False
+    client.force_login(ops)
+    for url in ("/", "/services/", "/catalog/"):
+        assert 'id="unsandboxed"' in client.get(url).content.decode(), url
+    client.force_login(owner)
+    assert 'id="unsandboxed"' not in client.get("/").content.decode()
+
+    settings.GANGPLANK_SANDBOX = True
+    client.force_login(ops)
+    assert 'id="unsandboxed"' not in client.get("/").content.decode()

@@ -10,9 +10,7 @@ keys. Events reach the caller in batches, on the caller's thread. Every secret v
 given is masked in all it hands over or returns (events, outputs, changes, error).
 """
 
-import contextlib
 import difflib
-import errno
 import json
 import os
 import queue
@@ -27,12 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import ansible_runner
-import yaml
 from ansible_runner.config.runner import RunnerConfig
 
 from core.access import Injection, TargetHost
 from core.masking import masker
-from provisioning import sandbox
+from provisioning import payload, sandbox
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
@@ -58,32 +55,6 @@ class PlaybookResult:
         return self.status == "successful" and self.rc == 0
 
 
-class _UnsafeDumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_unsafe(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("!unsafe", value, style='"')
-
-
-def _represent_mapping(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
-    # Keys stay plain strings: they name variables, only values carry user data.
-    pairs = [
-        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(item))
-        for key, item in sorted(value.items())
-    ]
-    return yaml.MappingNode("tag:yaml.org,2002:map", pairs)
-
-
-_UnsafeDumper.add_representer(str, _represent_unsafe)
-_UnsafeDumper.add_representer(dict, _represent_mapping)
-
-
-def unsafe_yaml(variables: dict) -> str:
-    """YAML for extra vars where every string is tagged `!unsafe` (never templated)."""
-    return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
-
-
 def data_dir_label(run_id: int) -> str:
     """The `label` for the private data dir of run `run_id`, so that a dir left behind
     leads back to its run (see `run_of_data_dir`)."""
@@ -99,7 +70,7 @@ def run_of_data_dir(name: str) -> int | None:
 
 def _write_data_dir(root: Path, label: str, files: dict[str, str]) -> Path:
     """The run's private data dir: its project files, nothing secret (that reaches the
-    sandbox through a named pipe, see `_payload`)."""
+    sandbox through a named pipe, see `payload`)."""
     root.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=root))  # mkdtemp makes it 0700
     project = data_dir / "project"
@@ -108,67 +79,6 @@ def _write_data_dir(root: Path, label: str, files: dict[str, str]) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
     return data_dir
-
-
-def inventory(hosts: Sequence[TargetHost]) -> dict:
-    """The run's inventory: localhost with the worker's own Python, and the target hosts in
-    the group `targets` and in their own groups."""
-    local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
-    groups: dict[str, dict] = {"targets": {"hosts": {}}}
-    for host in hosts:
-        variables = {**host.variables, "ansible_host": host.address, "ansible_port": host.port}
-        groups["targets"]["hosts"][host.name] = variables
-        for group in host.groups:
-            groups.setdefault(group, {"hosts": {}})["hosts"][host.name] = {}
-    return {"all": {"hosts": {"localhost": local}, "children": groups if hosts else {}}}
-
-
-def known_hosts(hosts: Sequence[TargetHost]) -> str:
-    """Each host's pinned keys, as OpenSSH's known_hosts has them."""
-    lines = []
-    for host in hosts:
-        where = host.address if host.port == 22 else f"[{host.address}]:{host.port}"
-        lines += [f"{where} {key.strip()}" for key in host.host_keys if key.strip()]
-    return "".join(f"{line}\n" for line in lines)
-
-
-def _payload(
-    *, private: str, extravars: dict, hosts: Sequence[TargetHost], injection: Injection
-) -> dict:
-    """What the sandbox's init program is given (see sandbox_init)."""
-    return {
-        "private_dir": private,
-        "env": {
-            **injection.env,
-            "HOME": "{private}/home",
-            **({"ANSIBLE_REMOTE_USER": injection.remote_user} if injection.remote_user else {}),
-        },
-        "files": {
-            "extravars.yml": unsafe_yaml(extravars),
-            "inventory.yml": unsafe_yaml(inventory(hosts)),
-            "known_hosts": known_hosts(hosts),
-        },
-        "env_files": injection.files,
-        "ssh_keys": injection.ssh_keys,
-    }
-
-
-def _feed(fifo: Path, payload: dict, stop: threading.Event) -> None:
-    """Write `payload` into the named pipe once the init program opens it (or give up when
-    the run stops first)."""
-    data = json.dumps(payload).encode()
-    while not stop.is_set():
-        try:
-            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as exc:  # ENXIO: nobody reads yet; ENOENT: the run has ended
-            if exc.errno != errno.ENXIO:
-                return
-            time.sleep(0.005)
-            continue
-        os.set_blocking(fd, True)
-        with contextlib.suppress(BrokenPipeError), os.fdopen(fd, "wb") as pipe:
-            pipe.write(data)
-        return
 
 
 def _environment(config_env: dict, *, private: str) -> dict[str, str]:
@@ -204,18 +114,12 @@ def _runner(
     handle: Callable[[dict], bool], stop: threading.Event,
 ) -> ansible_runner.Runner:  # fmt: skip
     """An ansible-runner Runner whose command is the sandbox's, and environment the run's."""
-    config = RunnerConfig(
-        private_data_dir=str(data_dir),
-        playbook=playbook,
-        quiet=True,
-        settings={
-            # No stdout file in the artifacts: it would hold the log unmasked.
-            "suppress_ansible_output": True,
-            "suppress_output_file": True,
-            "pexpect_timeout": 0.5,
-        },
-    )
+    config = RunnerConfig(private_data_dir=str(data_dir), playbook=playbook, quiet=True)
     config.prepare()
+    # Set here, not as `settings`: RunnerConfig drops those unless env/settings exists.
+    config.pexpect_timeout = 0.5
+    config.suppress_ansible_output = True
+    config.suppress_output_file = True  # a stdout file in the artifacts: the log unmasked
     private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
     playbook_command = [
         "ansible-playbook",
@@ -296,14 +200,14 @@ def run_playbook(
             fifo = data_dir / PAYLOAD_PIPE
             os.mkfifo(fifo, 0o600)
             private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
-            payload = _payload(
+            given = payload.build(
                 private=private, extravars=extravars, hosts=hosts, injection=injection
             )
             runner = _runner(
                 data_dir=data_dir, playbook=playbook, check=check, sandboxed=sandboxed,
                 writable=writable, handle=handle, stop=stop,
             )  # fmt: skip
-            feeder = threading.Thread(target=_feed, args=(fifo, payload, stop), daemon=True)
+            feeder = threading.Thread(target=payload.feed, args=(fifo, given, stop), daemon=True)
             feeder.start()
             runner.run()
             outcome["runner"] = runner
