@@ -81,11 +81,6 @@ def assert_lines(lines: list[str], *patterns: str) -> None:
         assert any(re.fullmatch(pattern, line.strip()) for line in rest), (pattern, lines)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="run_overhead's bare run calls runner._write_data_dir with the signature it had "
-    "before the sandboxed runner: it must be rewritten for the new runner",
-)
 def test_it_runs_the_run_overhead_bench(benches):
     lines, data_dir = finished(benches, "run_overhead")
 
@@ -93,6 +88,7 @@ def test_it_runs_the_run_overhead_bench(benches):
         lines,
         rf"platform #1: +{NUMBER} ms \(queued \d+, in worker \d+, http\+poll -?\d+ ms\)",
         rf"bare +#1: +{NUMBER} ms",
+        rf"sandbox start: {NUMBER} ms \(bwrap \.\.\. true\) vs {NUMBER} ms \(true\)",
         rf"platform median: {NUMBER} ms over 1 runs",
         rf"bare median: {NUMBER} ms over 1 runs",
         rf"platform overhead: -?{NUMBER} ms",
