@@ -1,6 +1,6 @@
 """Masking secret values in what is shown: events, outputs, diffs, errors, logs.
 
-Standard library only, and no Django: the ansible-runner wrapper imports it in a sandbox.
+Standard library only, and no Django: the ansible-runner wrapper uses it without Django set up.
 
 What `masker(secrets)` replaces with MASK, in every str of a value (dict keys too):
 
