@@ -256,15 +256,24 @@ def test_a_template_reaching_hosts_needs_one_ssh_credential(shared_hosts):
     [
         ({"type": "array", "items": {"type": "string"}}, "type", "only for picking hosts"),
         (
-            {"type": "array", "items": {"type": "integer"},
-             "x-gangplank-choices": {"inventory": "i", "group": "g"}},  # fmt: skip
+            {
+                "type": "array",
+                "items": {"type": "integer"},
+                "x-gangplank-choices": {"inventory": "i", "group": "g"},
+            },
             "items",
             "host names",
         ),
-        ({"type": "string", "x-gangplank-choices": {"inventory": "i"}}, "x-gangplank-choices",
-         "both strings"),  # fmt: skip
-        ({"type": "integer", "x-gangplank-choices": {"inventory": "i", "group": "g"}},
-         "x-gangplank-choices", "not supported"),  # fmt: skip
+        (
+            {"type": "string", "x-gangplank-choices": {"inventory": "i"}},
+            "x-gangplank-choices",
+            "both strings",
+        ),
+        (
+            {"type": "integer", "x-gangplank-choices": {"inventory": "i", "group": "g"}},
+            "x-gangplank-choices",
+            "not supported",
+        ),
     ],
 )
 def test_the_manifest_checks_host_choices(prop, field, message):
@@ -282,8 +291,13 @@ def test_a_picked_host_outside_the_group_is_a_field_error(targeted, teams, owner
     from provisioning.services import request_service
 
     with pytest.raises(InvalidRequest) as refused:
-        request_service(user=owner, template=targeted["picker"], team=teams["alpha"],
-                        name="p1", inputs={"primary": "db-1", "replicas": ["web-2", "nope"]})  # fmt: skip
+        request_service(
+            user=owner,
+            template=targeted["picker"],
+            team=teams["alpha"],
+            name="p1",
+            inputs={"primary": "db-1", "replicas": ["web-2", "nope"]},
+        )
 
     assert refused.value.errors["inputs"] == {
         "primary": ["Not a host of group web in inventory shared-hosts."],
@@ -294,8 +308,12 @@ def test_a_picked_host_outside_the_group_is_a_field_error(targeted, teams, owner
 def test_the_api_answers_a_400_for_a_host_that_is_not_in_the_group(targeted, teams, owner):
     response = api_client_for(owner).post(
         "/api/services/",
-        {"template": "picker", "team": "alpha", "name": "p1",
-         "inputs": {"primary": "ghost", "replicas": ["web-1", "web-1"]}},  # fmt: skip
+        {
+            "template": "picker",
+            "team": "alpha",
+            "name": "p1",
+            "inputs": {"primary": "ghost", "replicas": ["web-1", "web-1"]},
+        },
         format="json",
     )
 
@@ -387,5 +405,9 @@ def test_an_empty_targets_group_fails_the_run(targeted, ops):
 
 
 def test_templates_that_reach_no_hosts_get_none(catalog):
-    assert selectors.target_hosts(manifest=catalog["echo"].current_version.manifest,
-                                  inputs={"message": "hi"}) == []  # fmt: skip
+    assert (
+        selectors.target_hosts(
+            manifest=catalog["echo"].current_version.manifest, inputs={"message": "hi"}
+        )
+        == []
+    )
