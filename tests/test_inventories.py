@@ -367,8 +367,8 @@ def test_a_run_reaches_every_host_of_the_targets_group(targeted):
     hosts = selectors.target_hosts(manifest=manifest, inputs={})
 
     assert [(h.name, h.groups) for h in hosts] == [
-        ("web-1", ("targets", "web")),
-        ("web-2", ("targets", "web")),
+        ("web-1", ("web",)),
+        ("web-2", ("web",)),
     ]
     assert hosts[0].address == "web-1.example.internal" and hosts[0].port == 22
     assert hosts[0].host_keys[0].startswith("ssh-ed25519 ")
@@ -382,8 +382,8 @@ def test_a_run_reaches_exactly_the_picked_hosts(targeted):
     )
 
     assert [(h.name, h.groups) for h in hosts] == [
-        ("db-1", ("targets", "db")),
-        ("web-2", ("targets", "web")),
+        ("db-1", ("db",)),
+        ("web-2", ("web",)),
     ]
 
 

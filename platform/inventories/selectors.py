@@ -15,7 +15,6 @@ from inventories.models import Host, Inventory
 from inventories.validation import host_keys
 
 CHOICES = "x-gangplank-choices"
-TARGETS_GROUP = "targets"
 
 
 class TargetError(Exception):
@@ -85,8 +84,9 @@ def picked_errors(*, schema: dict, inputs: dict) -> dict[str, list[str]]:
 
 def target_hosts(*, manifest: dict, inputs: dict) -> list[TargetHost]:
     """The hosts a run of a template version (its `manifest`) with these `inputs` reaches:
-    every host of its `targets` group, and every host picked in an input with choices, each
-    in the group `targets` besides its own groups. Raises TargetError naming what is gone."""
+    every host of its `targets` group, and every host picked in an input with choices (the
+    runner puts each in the group `targets`, besides its own groups). Raises TargetError
+    naming what is gone."""
     wanted: list[tuple[str, str | None, str]] = []  # (inventory, host name or None, group)
     targets = manifest.get("targets")
     if targets:
@@ -128,7 +128,7 @@ def _target(host: Host) -> TargetHost:
         name=host.name,
         address=host.address,
         port=host.port,
-        groups=(TARGETS_GROUP, *host.groups),
+        groups=tuple(host.groups),
         variables=dict(host.variables),
         host_keys=host_keys(host.host_key),
     )
