@@ -3,12 +3,12 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from test_inventories import INVENTORY_CATALOG, host, public_key
 
 from conftest import api_client_for
 from core.models import AuditEvent
 from inventories import services
 from inventories.models import Inventory
-from test_inventories import INVENTORY_CATALOG, host, public_key
 
 pytestmark = pytest.mark.django_db
 
