@@ -411,3 +411,21 @@ def test_templates_that_reach_no_hosts_get_none(catalog):
         )
         == []
     )
+
+
+def test_the_request_form_sends_the_picked_hosts(targeted, client, owner):
+    from provisioning.models import Service
+
+    client.force_login(owner)
+
+    response = client.post(
+        "/catalog/picker/",
+        {"team": "alpha", "name": "p1", "inputs-primary": "web-1",
+         "inputs-replicas": ["web-2", "db-1"]},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    assert Service.objects.get(name="p1").inputs == {
+        "primary": "web-1",
+        "replicas": ["web-2", "db-1"],
+    }
