@@ -324,27 +324,6 @@ def test_the_api_answers_a_400_for_a_host_that_is_not_in_the_group(targeted, tea
     }
 
 
-def test_the_request_form_offers_the_groups_hosts(targeted, client, owner):
-    client.force_login(owner)
-
-    page = client.get("/catalog/picker/").content.decode()
-
-    primary = page.split('name="inputs-primary"')[1].split("</select>")[0]
-    assert "web-1" in primary and "web-2" in primary and "db-1" not in primary
-    assert page.count('type="checkbox" name="inputs-replicas"') == 3
-
-
-def test_the_request_form_refuses_a_host_that_is_not_offered(targeted, client, owner):
-    client.force_login(owner)
-
-    response = client.post(
-        "/catalog/picker/", {"team": "alpha", "name": "p1", "inputs-primary": "db-1"}
-    )
-
-    assert response.status_code == 400
-    assert b'data-field-error="inputs-primary"' in response.content
-
-
 def test_the_templates_api_shows_where_choices_and_targets_come_from(targeted, owner):
     api = api_client_for(owner)
 
@@ -411,21 +390,3 @@ def test_templates_that_reach_no_hosts_get_none(catalog):
         )
         == []
     )
-
-
-def test_the_request_form_sends_the_picked_hosts(targeted, client, owner):
-    from provisioning.models import Service
-
-    client.force_login(owner)
-
-    response = client.post(
-        "/catalog/picker/",
-        {"team": "alpha", "name": "p1", "inputs-primary": "web-1",
-         "inputs-replicas": ["web-2", "db-1"]},
-    )  # fmt: skip
-
-    assert response.status_code == 302
-    assert Service.objects.get(name="p1").inputs == {
-        "primary": "web-1",
-        "replicas": ["web-2", "db-1"],
-    }

@@ -3,7 +3,14 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from test_inventories import INVENTORY_CATALOG, host, public_key
+from test_inventories import (  # noqa: F401 (fixtures)
+    INVENTORY_CATALOG,
+    deploy_key,
+    host,
+    public_key,
+    shared_hosts,
+    targeted,
+)
 
 from conftest import api_client_for
 from core.models import AuditEvent
@@ -200,3 +207,67 @@ def test_the_nav_links_inventories_for_platform_engineers_only(ops, owner, clien
     assert b'id="nav-inventories"' not in client.get("/").content
     client.force_login(ops)
     assert b'id="nav-inventories"' in client.get("/").content
+
+
+# Hosts picked in the request form
+
+
+@pytest.mark.usefixtures("targeted")
+def test_the_request_form_offers_the_groups_hosts(client, owner):
+    client.force_login(owner)
+
+    page = client.get("/catalog/picker/").content.decode()
+
+    primary = page.split('name="inputs-primary"')[1].split("</select>")[0]
+    assert "web-1" in primary and "web-2" in primary and "db-1" not in primary
+    assert page.count('type="checkbox" name="inputs-replicas"') == 3
+
+
+@pytest.mark.usefixtures("targeted")
+def test_the_request_form_refuses_a_host_that_is_not_offered(client, owner):
+    client.force_login(owner)
+
+    response = client.post(
+        "/catalog/picker/", {"team": "alpha", "name": "p1", "inputs-primary": "db-1"}
+    )
+
+    assert response.status_code == 400
+    assert b'data-field-error="inputs-primary"' in response.content
+
+
+@pytest.mark.usefixtures("targeted")
+def test_the_request_form_sends_the_picked_hosts(client, owner):
+    from provisioning.models import Service
+
+    client.force_login(owner)
+
+    response = client.post(
+        "/catalog/picker/",
+        {"team": "alpha", "name": "p1", "inputs-primary": "web-1",
+         "inputs-replicas": ["web-2", "db-1"]},
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    assert Service.objects.get(name="p1").inputs == {
+        "primary": "web-1",
+        "replicas": ["web-2", "db-1"],
+    }
+
+
+@pytest.mark.usefixtures("targeted")
+def test_the_update_form_shows_the_picked_hosts_checked(client, owner, teams):
+    from catalog.models import Template
+    from provisioning.services import request_service
+
+    picker = Template.objects.get(slug="picker")
+    inputs = {"primary": "web-2", "replicas": ["db-1"]}
+    service = request_service(
+        user=owner, template=picker, team=teams["alpha"], name="p2", inputs=inputs
+    )
+    client.force_login(owner)
+
+    page = client.get(f"/services/{service.pk}/update/").content.decode()
+
+    assert 'value="web-2" selected' in page
+    checked = [part for part in page.split("<input") if "checked" in part and "replicas" in part]
+    assert len(checked) == 1 and 'value="db-1"' in checked[0]
