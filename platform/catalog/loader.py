@@ -59,6 +59,17 @@ MANIFEST_SCHEMA = {
             "uniqueItems": True,
             "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,99}$"},
         },
+        # The hosts a run reaches over SSH: a group of an inventory (catalog.services checks
+        # that the inventory exists).
+        "targets": {
+            "type": "object",
+            "required": ["inventory", "group"],
+            "additionalProperties": False,
+            "properties": {
+                "inventory": {"type": "string", "minLength": 1},
+                "group": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+            },
+        },
         "playbooks": {
             "type": "object",
             "required": list(ACTIONS),

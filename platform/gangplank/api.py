@@ -8,6 +8,7 @@ from approvals.api.views import ApprovalViewSet
 from catalog.api.views import TemplateViewSet
 from core.audit_views import AuditEventViewSet
 from credentials.api.views import CredentialViewSet
+from inventories.api.views import InventoryViewSet
 from metrics.api.views import DoraView
 from notifications.api.views import DestinationViewSet
 from provisioning.api.views import RunViewSet, ServiceViewSet
@@ -24,6 +25,7 @@ router.register("runs", RunViewSet, basename="run")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("audit", AuditEventViewSet, basename="audit")
 router.register("credentials", CredentialViewSet, basename="credential")
+router.register("inventories", InventoryViewSet, basename="inventory")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

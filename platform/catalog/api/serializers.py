@@ -14,6 +14,10 @@ class TemplateSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="the names of the credentials its runs are given (never their values)",
     )
+    targets = serializers.SerializerMethodField(
+        help_text="{inventory, group}: the hosts its runs reach, or null; inputs with "
+        "x-gangplank-choices pick hosts of such a group"
+    )
 
     class Meta:
         model = Template
@@ -27,7 +31,11 @@ class TemplateSerializer(serializers.ModelSerializer):
             "outputs",
             "retired",
             "credentials",
+            "targets",
         ]
 
     def get_retired(self, template: Template) -> bool:
         return template.retired_at is not None
+
+    def get_targets(self, template: Template) -> dict | None:
+        return template.current_version.manifest.get("targets")
