@@ -199,3 +199,23 @@ def test_a_changed_secret_shows_in_the_diff_as_masked_lines(tmp_path):
     diff = preview.changes[0]["diff"]
     assert "-********" in diff and "+********" in diff
     assert "password" not in diff
+
+
+def test_a_worker_whose_python_lives_under_tmp_still_runs_in_its_sandbox(tmp_path):
+    import subprocess
+
+    from conftest import ROOT
+
+    venv = tmp_path / "venv"  # under /tmp, which the sandbox mounts a tmpfs over
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); from provisioning import sandbox; "
+    probe += "print(sandbox.problem())"
+
+    answer = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe, str(ROOT / "platform")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    assert answer.stdout.strip() == "None", answer.stdout + answer.stderr

@@ -53,6 +53,8 @@ def _system_args() -> list[str]:
     for path in HIDDEN_SYSTEM_DIRS:
         if os.path.isdir(path):
             args += ["--tmpfs", path]
+    # The tmpfs first: the worker's Python (or a data dir) may live under /tmp.
+    args += ["--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--tmpfs", "/run"]
     for path in python_dirs():
         args += ["--ro-bind", path, path]
     return args
@@ -71,10 +73,6 @@ def command(*, data_dir: Path, writable: Sequence[Path], argv: Sequence[str]) ->
         "--unshare-uts",
         "--unshare-cgroup-try",
         *_system_args(),
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--tmpfs", "/tmp",
-        "--tmpfs", "/run",
         "--dir", PRIVATE_DIR,
         "--ro-bind", str(INIT_SOURCE), INIT_PATH,
         "--bind", str(data_dir), str(data_dir),
@@ -92,10 +90,13 @@ def problem() -> str | None:
             f"(apt-get install {PACKAGE}), or set GANGPLANK_SANDBOX=off to run playbooks "
             "without a sandbox (unsafe: a template then reaches everything the worker can)."
         )
-    probe = [BWRAP, "--die-with-parent", "--unshare-pid", *_system_args(), "--proc", "/proc"]
+    probe = [BWRAP, "--die-with-parent", "--unshare-pid", *_system_args()]
     try:
         result = subprocess.run(
-            [*probe, "--dev", "/dev", "--", "true"], capture_output=True, text=True, timeout=30
+            [*probe, "--", sys.executable, "-I", "-c", ""],
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"bubblewrap does not run here: {exc}"
@@ -109,7 +110,7 @@ def problem() -> str | None:
 
 @contextlib.contextmanager
 def held(data_dir: Path) -> Iterator[None]:
-    """Hold the data dir's lock while its run goes on: `leftovers` skips a locked dir."""
+    """Hold the data dir's lock while its run goes on: `clean_up` skips a locked dir."""
     fd = os.open(data_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
