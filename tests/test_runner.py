@@ -208,14 +208,20 @@ def test_a_worker_whose_python_lives_under_tmp_still_runs_in_its_sandbox(tmp_pat
 
     venv = tmp_path / "venv"  # under /tmp, which the sandbox mounts a tmpfs over
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    probe = "import sys; sys.path.insert(0, sys.argv[1]); from provisioning import sandbox; "
-    probe += "print(sandbox.problem())"
+    (tmp_path / "data" / "project").mkdir(parents=True)
+    probe = (
+        "import subprocess, sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+        "from provisioning import sandbox; print(sandbox.problem()); "
+        "argv = [sys.executable, '-I', '-c', 'print(42)']; "
+        "command = sandbox.command(data_dir=Path(sys.argv[2]), writable=[], argv=argv); "
+        "print(subprocess.run(command, capture_output=True, text=True).stdout.strip())"
+    )
 
     answer = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe, str(ROOT / "platform")],
+        [str(venv / "bin" / "python"), "-c", probe, str(ROOT / "platform"), str(tmp_path / "data")],
         capture_output=True,
         text=True,
         check=True,
     )
 
-    assert answer.stdout.strip() == "None", answer.stdout + answer.stderr
+    assert answer.stdout.split() == ["None", "42"], answer.stdout + answer.stderr
