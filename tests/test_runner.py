@@ -124,6 +124,7 @@ SNOOP = """
         data:
           on_disk: "{{ found.stdout_lines }}"
           token_set: "{{ lookup('env', 'API_TOKEN') | length > 0 }}"
+          plain: "{{ lookup('env', 'PLAIN') }}"
           file_mode: "{{ lookup('pipe', 'stat -c %a ' ~ lookup('env', 'KUBECONFIG')) }}"
           file_text: "{{ lookup('file', lookup('env', 'KUBECONFIG')) | length }}"
 """
@@ -134,7 +135,7 @@ def test_nothing_secret_lies_in_the_data_dir_while_the_run_goes_on(tmp_path):
 
     needle = "s3cret-needle"
     injection = Injection(
-        env={"API_TOKEN": f"{needle}-token"},
+        env={"API_TOKEN": f"{needle}-token", "PLAIN": "as {private} is"},
         files={"KUBECONFIG": f"apiVersion: v1 # {needle}-file\n"},
         secrets=[f"{needle}-token", f"apiVersion: v1 # {needle}-file\n"],
     )
@@ -153,6 +154,7 @@ def test_nothing_secret_lies_in_the_data_dir_while_the_run_goes_on(tmp_path):
     # Not the extra vars, nor the credentials, nor ansible-runner's command artifact.
     assert result.outputs["on_disk"] == []
     assert result.outputs["token_set"] is True
+    assert result.outputs["plain"] == "as {private} is"  # values are never expanded
     assert result.outputs["file_mode"] == "600" and int(result.outputs["file_text"]) > 0
 
 

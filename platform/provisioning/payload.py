@@ -73,7 +73,7 @@ def build(
         "private_dir": private,
         "env": {
             **injection.env,
-            "HOME": "{private}/home",
+            "HOME": f"{private}/home",
             **({"ANSIBLE_REMOTE_USER": injection.remote_user} if injection.remote_user else {}),
         },
         "files": {

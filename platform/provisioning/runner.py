@@ -109,6 +109,11 @@ def _environment(config_env: dict, *, private: str) -> dict[str, str]:
     }
 
 
+def _private_dir(data_dir: Path, *, sandboxed: bool) -> str:
+    """Where the run's secrets live: the sandbox's own tmpfs, or (unsafe) its data dir."""
+    return sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
+
+
 def _runner(
     *, data_dir: Path, playbook: str, check: bool, sandboxed: bool, writable: Sequence[Path],
     handle: Callable[[dict], bool], stop: threading.Event,
@@ -120,11 +125,11 @@ def _runner(
     config.pexpect_timeout = 0.5
     config.suppress_ansible_output = True
     config.suppress_output_file = True  # a stdout file in the artifacts: the log unmasked
-    private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
+    private = _private_dir(data_dir, sandboxed=sandboxed)
     playbook_command = [
         "ansible-playbook",
-        "-i", "{private}/inventory.yml",
-        "-e", "@{private}/extravars.yml",
+        "-i", f"{private}/inventory.yml",
+        "-e", f"@{private}/extravars.yml",
         *(["--check", "--diff"] if check else []),
         playbook,
     ]  # fmt: skip
@@ -202,7 +207,7 @@ def run_playbook(
         try:
             fifo = data_dir / PAYLOAD_PIPE
             os.mkfifo(fifo, 0o600)
-            private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
+            private = _private_dir(data_dir, sandboxed=sandboxed)
             given = payload.build(
                 private=private, extravars=extravars, hosts=hosts, injection=injection
             )

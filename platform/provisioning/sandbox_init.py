@@ -10,8 +10,8 @@ into an ssh-agent of the sandbox's own, sets the credentials' variables and runs
     {"private_dir": "/tmp/gangplank", "env": {NAME: value}, "files": {relative path: text},
      "env_files": {NAME: text}, "ssh_keys": [private key, ...]}
 
-`env_files` become files whose path is in the variable NAME. Paths in `env` and in COMMAND may
-use `{private}` for the private dir.
+`env_files` become files whose path is in the variable NAME. Values are used as they are:
+nothing in them is expanded.
 """
 
 import json
@@ -68,15 +68,12 @@ def main(argv: list[str]) -> int:
     private = payload["private_dir"]
     os.makedirs(private, mode=0o700, exist_ok=True)
     env = dict(os.environ)
-    env.update(
-        {name: value.replace("{private}", private) for name, value in payload["env"].items()}
-    )
+    env.update(payload["env"])
     for relative, text in payload["files"].items():
         _write(os.path.join(private, relative), text)
     for name, text in payload["env_files"].items():
         env[name] = os.path.join(private, "files", name)
         _write(env[name], text)
-    command = [part.replace("{private}", private) for part in command]
     if not payload["ssh_keys"]:
         os.execvpe(command[0], command, env)
     agent = _start_agent(private, payload["ssh_keys"], env)
