@@ -312,3 +312,19 @@ def smtp():
     controller.start()
     yield {"port": port, "messages": received}
     controller.stop()
+
+
+@pytest.fixture
+def ssh_hosts():
+    """Starts real sshd hosts on demand (`ssh_hosts.start(name)`, see tests/sshhosts.py);
+    every sshd, namespace and veth is gone after the test, whatever its end."""
+    from sshhosts import SshHosts, Unavailable
+
+    try:
+        hosts = SshHosts()
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+    try:
+        yield hosts
+    finally:
+        hosts.close()
