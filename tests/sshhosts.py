@@ -41,7 +41,7 @@ def keypair(directory: Path, name: str) -> tuple[Path, str]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
     _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(path))
-    return path, path.with_suffix(".pub").read_text().strip()
+    return path, Path(f"{path}.pub").read_text().strip()
 
 
 def _wait_for_banner(address: str, port: int, process: subprocess.Popen, log: Path) -> None:
@@ -155,13 +155,18 @@ class SshHosts:
         # sshd's privilege separation directory, which the Debian package makes at start.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
 
-    def start(self, name: str) -> SshHost:
+    def start(self, name: str, *, admin_key: Path | None = None) -> SshHost:
+        """Start host `name`; root logs in with `admin_key` (a private key with its .pub
+        beside it) when given, else with a key pair of the host's own."""
         directory = self.base / name
         directory.mkdir(mode=0o700, parents=True)
         host_key_path = directory / "ssh_host_ed25519_key"
         _run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(host_key_path))
-        host_key = " ".join(host_key_path.with_suffix(".pub").read_text().split()[:2])
-        admin_key, admin_public = keypair(directory / "admin", "id_ed25519")
+        host_key = " ".join(Path(f"{host_key_path}.pub").read_text().split()[:2])
+        if admin_key is None:
+            admin_key, admin_public = keypair(directory / "admin", "id_ed25519")
+        else:
+            admin_public = Path(f"{admin_key}.pub").read_text().strip()
         # The host's own /etc, /home and /root.
         _run("cp", "-a", "/etc", str(directory / "etc"))
         (directory / "home").mkdir(mode=0o755)
