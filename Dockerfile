@@ -6,9 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     GANGPLANK_DATA_DIR=/var/lib/gangplank
 
-# git and psql are used by the example catalogue's playbooks.
+# git and psql are used by the example catalogue's playbooks; bubblewrap is every run's
+# sandbox, openssh-client reaches the inventories' hosts (ssh, ssh-agent).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends git postgresql-client \
+    && apt-get install -y --no-install-recommends git postgresql-client bubblewrap openssh-client \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --create-home --uid 1000 gangplank \

@@ -23,6 +23,13 @@ $(VENV)/.installed: pyproject.toml
 
 run: install
 	@mkdir -p var
+	@if [ "$${GANGPLANK_SANDBOX:-on}" != off ] && ! command -v bwrap >/dev/null; then \
+	  echo "Gangplank runs every playbook in a bubblewrap sandbox, and bwrap is missing:"; \
+	  echo "  sudo apt-get install bubblewrap    (Debian, Ubuntu; 'dnf install bubblewrap' on Fedora)"; \
+	  echo "or, to try it without one (unsafe: playbooks see everything the worker does):"; \
+	  echo "  GANGPLANK_SANDBOX=off make run"; \
+	  exit 1; \
+	fi
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py sync_catalog

@@ -12,6 +12,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -141,7 +142,7 @@ def bare_run(version, data_dir: Path, name: str) -> float:
     import ansible_runner
 
     from catalog.schema import validate_inputs
-    from provisioning import runner
+    from provisioning import payload
 
     resources = data_dir / "bare-resources" / name
     ids = {"service_id": 1, "service_name": name, "team": TEAM, "run_id": 1}
@@ -149,10 +150,16 @@ def bare_run(version, data_dir: Path, name: str) -> float:
         **validate_inputs(version.inputs_schema, INPUTS),
         "gangplank": {**ids, "action": "provision", "resources_dir": str(resources)},
     }
-    private = runner._write_data_dir(data_dir / "bare-runs", version.files, extravars)
+    private = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=data_dir))
+    for relative, text in version.files.items():
+        (private / "project" / relative).parent.mkdir(parents=True, exist_ok=True)
+        (private / "project" / relative).write_text(text)
+    (private / "inventory").mkdir()
+    (private / "inventory" / "hosts.yml").write_text(payload.unsafe_yaml(payload.inventory([])))
+    (private / "env").mkdir()
+    (private / "env" / "extravars").write_text(payload.unsafe_yaml(extravars))
     tmp = str(private / "tmp")
     envvars = {**ANSIBLE_ENV, "PATH": os.environ["PATH"], "ANSIBLE_LOCAL_TEMP": tmp}
-    envvars["ANSIBLE_REMOTE_TEMP"] = tmp
     try:
         started = time.perf_counter()
         result = ansible_runner.run(
@@ -169,6 +176,28 @@ def bare_run(version, data_dir: Path, name: str) -> float:
     if not (resources / "sites" / TEAM / name / "index.html").is_file():
         raise BenchError(f"bare run {name} succeeded but wrote no site")
     return elapsed
+
+
+def sandbox_start(data_dir: Path, repeat: int = 20) -> tuple[float, float]:
+    """Median seconds of `true` in a run's sandbox (as the worker makes it) and bare."""
+    from provisioning import sandbox
+
+    private = Path(tempfile.mkdtemp(prefix="sandbox-", dir=data_dir))
+    (private / "project").mkdir()
+    boxed = sandbox.command(data_dir=private, writable=[], argv=["true"])
+
+    def median(command: list[str]) -> float:
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run(command, check=True)
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    try:
+        return median(boxed), median(["true"])
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def phases(run: dict, total: float) -> str:
@@ -194,7 +223,9 @@ def measure(args, base: str, token: str, version, data_dir: Path) -> tuple[list,
     return platform, bare
 
 
-def report(platform: list[float], bare: list[float]) -> None:
+def report(platform: list[float], bare: list[float], data_dir: Path) -> None:
+    boxed, plain = sandbox_start(data_dir)
+    print(f"sandbox start: {boxed * 1e3:.1f} ms (bwrap ... true) vs {plain * 1e3:.1f} ms (true)")
     platform_median, bare_median = statistics.median(platform), statistics.median(bare)
     print(f"platform median: {platform_median * 1e3:.1f} ms over {len(platform)} runs")
     print(f"bare median: {bare_median * 1e3:.1f} ms over {len(bare)} runs")
@@ -221,7 +252,7 @@ def bench(args, env: dict[str, str], data_dir: Path) -> None:
         stack.callback(stop, web)
         wait_for_log(worker, worker_log, b" ready.", "the Celery worker")
         wait_for_log(web, web_log, b"Booting worker", "gunicorn")  # its socket listens by then
-        report(*measure(args, base, token, version, data_dir))
+        report(*measure(args, base, token, version, data_dir), data_dir)
 
 
 def forget_queue(broker_url: str, queue: str) -> None:

@@ -3,7 +3,8 @@
 import sys
 from pathlib import Path
 
-from provisioning.runner import run_playbook, unsafe_yaml
+from provisioning.payload import unsafe_yaml
+from provisioning.runner import run_playbook
 
 PLAYBOOK = """
 - hosts: localhost
@@ -108,4 +109,65 @@ def test_a_broken_playbook_fails_cleanly(tmp_path):
     )
 
     assert not result.ok and result.rc not in (0, None)
+    assert list(tmp_path.iterdir()) == []
+
+
+SNOOP = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Look for the secrets on the data dir's disk, and for them in the environment
+      ansible.builtin.shell: grep -rlF -e "$NEEDLE" "{{ playbook_dir }}/.." || true
+      environment: {NEEDLE: "{{ needle }}"}
+      register: found
+    - ansible.builtin.set_stats:
+        data:
+          on_disk: "{{ found.stdout_lines }}"
+          token_set: "{{ lookup('env', 'API_TOKEN') | length > 0 }}"
+          file_mode: "{{ lookup('pipe', 'stat -c %a ' ~ lookup('env', 'KUBECONFIG')) }}"
+          file_text: "{{ lookup('file', lookup('env', 'KUBECONFIG')) | length }}"
+"""
+
+
+def test_nothing_secret_lies_in_the_data_dir_while_the_run_goes_on(tmp_path):
+    from core.access import Injection
+
+    needle = "s3cret-needle"
+    injection = Injection(
+        env={"API_TOKEN": f"{needle}-token"},
+        files={"KUBECONFIG": f"apiVersion: v1 # {needle}-file\n"},
+        secrets=[f"{needle}-token", f"apiVersion: v1 # {needle}-file\n"],
+    )
+
+    result = run_playbook(
+        files={"p.yml": SNOOP},
+        playbook="p.yml",
+        extravars={"needle": needle, "password": f"{needle}-input"},
+        on_events=lambda _: None,
+        data_root=tmp_path,
+        secrets=[f"{needle}-input"],
+        injection=injection,
+    )
+
+    assert result.ok, result.error
+    # Not the extra vars, nor the credentials, nor ansible-runner's command artifact.
+    assert result.outputs["on_disk"] == []
+    assert result.outputs["token_set"] is True
+    assert result.outputs["file_mode"] == "600" and int(result.outputs["file_text"]) > 0
+
+
+def test_a_sandbox_that_cannot_start_says_why(tmp_path):
+    from core.access import Injection
+
+    result = run_playbook(
+        files={"play.yml": PLAYBOOK},
+        playbook="play.yml",
+        extravars={"message": "x"},
+        on_events=lambda _: None,
+        data_root=tmp_path,
+        injection=Injection(ssh_keys=["not a key"]),
+    )
+
+    assert not result.ok
+    assert "sandbox could not start" in result.error and "SSH key 1" in result.error
     assert list(tmp_path.iterdir()) == []

@@ -300,4 +300,9 @@ GANGPLANK_METRICS_TOKEN = os.environ.get("GANGPLANK_METRICS_TOKEN", "")
 # Where templates' playbooks may create files (workspaces, sites) and where runs get their
 # private data dirs.
 RESOURCES_DIR = Path(os.environ.get("GANGPLANK_RESOURCES_DIR") or DATA_DIR / "resources").resolve()
+RESOURCES_DIR.mkdir(parents=True, exist_ok=True)
 RUNS_DIR = DATA_DIR / "runs"
+# Every run in a bubblewrap sandbox of its own (see provisioning.sandbox). "off" runs
+# playbooks as the worker itself: unsafe, for machines without bubblewrap; every page then
+# warns platform engineers.
+GANGPLANK_SANDBOX = os.environ.get("GANGPLANK_SANDBOX", "on").strip().lower() != "off"

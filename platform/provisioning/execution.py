@@ -77,6 +77,8 @@ def execute_run(*, run_id: int) -> None:
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
             label=runner.data_dir_label(run.pk),
+            sandboxed=settings.GANGPLANK_SANDBOX,
+            writable=[settings.RESOURCES_DIR],
         )
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.

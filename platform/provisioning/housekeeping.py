@@ -10,12 +10,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from notifications import events as notify
-from provisioning import runner
+from provisioning import runner, sandbox
 from provisioning.execution import dispatch_run, finish_run
 from provisioning.models import Run, Service
 from provisioning.queueing import queue_run
@@ -85,6 +86,23 @@ def remove_leftover_data_dirs() -> int:
         shutil.rmtree(path, ignore_errors=True)
         log.info("removed %s, left behind by a lost worker", path)
     return len(leftover)
+
+
+def prepare_host() -> int:
+    """What a worker does as it starts: refuse to run playbooks unsandboxed unless told to
+    (ImproperlyConfigured says why), then end the sandboxes and remove the data dirs that an
+    earlier worker on this host left behind; returns how many."""
+    if settings.GANGPLANK_SANDBOX and (problem := sandbox.problem()):
+        raise ImproperlyConfigured(problem)
+    if not settings.GANGPLANK_SANDBOX:
+        log.warning("GANGPLANK_SANDBOX=off: playbooks run unsandboxed, as the worker itself")
+    root = Path(settings.RUNS_DIR)
+    root.mkdir(parents=True, exist_ok=True)
+    found = [p for p in root.iterdir() if runner.run_of_data_dir(p.name) is not None]
+    removed = sandbox.clean_up(found, min_age=settings.GANGPLANK_RUN_LOST_AFTER_SECONDS)
+    for path in removed:
+        log.info("removed %s and its sandbox, left behind by an earlier worker", path)
+    return len(removed)
 
 
 def expire_services() -> dict[str, int]:

@@ -1,10 +1,13 @@
-"""A thin wrapper around ansible-runner. It knows nothing of the database.
+"""A thin wrapper around ansible-runner. It knows nothing of Django nor of the database.
 
 `run_playbook` lays out a private data dir (mode 0700, removed afterwards, whatever the
-end), writes the inputs as `!unsafe` extra vars so Ansible treats them as data, never as
-templates, runs the playbook against localhost with this process's Python, and hands the
-events to the caller in batches, on the caller's thread. Every secret value it is given is
-masked in all it hands over or returns (events, outputs, changes, error).
+end) and runs the playbook in a sandbox of its own (see `sandbox`): its environment is an
+allow-list, and what is secret (the inputs as `!unsafe` extra vars, so Ansible treats them
+as data, never as templates; credentials' variables, files and SSH keys) reaches the sandbox
+through a named pipe and lives only in its memory-backed /tmp. The inventory holds localhost,
+with this process's Python, and the target hosts, reached over SSH with their pinned host
+keys. Events reach the caller in batches, on the caller's thread. Every secret value it is
+given is masked in all it hands over or returns (events, outputs, changes, error).
 """
 
 import difflib
@@ -22,14 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import ansible_runner
-import yaml
+from ansible_runner.config.runner import RunnerConfig
 
+from core.access import Injection, TargetHost
 from core.secrets import masker
+from provisioning import payload, sandbox
 
 BATCH_SECONDS = 0.2
 BATCH_SIZE = 200
 TICK_SECONDS = 1.0
 _END = object()  # put on the event queue by the runner thread when it is done
+PAYLOAD_PIPE = "payload"  # the named pipe in the data dir that the sandbox reads its payload from
+MAX_MESSAGE = 2000
+# What ansible-runner sets for its event callback; the rest of the environment is ours.
+RUNNER_ENV = ("ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "AWX_ISOLATED_DATA_DIR")
 
 
 @dataclass
@@ -46,32 +55,6 @@ class PlaybookResult:
         return self.status == "successful" and self.rc == 0
 
 
-class _UnsafeDumper(yaml.SafeDumper):
-    pass
-
-
-def _represent_unsafe(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    return dumper.represent_scalar("!unsafe", value, style='"')
-
-
-def _represent_mapping(dumper: yaml.SafeDumper, value: dict) -> yaml.Node:
-    # Keys stay plain strings: they name variables, only values carry user data.
-    pairs = [
-        (dumper.represent_scalar("tag:yaml.org,2002:str", str(key)), dumper.represent_data(item))
-        for key, item in sorted(value.items())
-    ]
-    return yaml.MappingNode("tag:yaml.org,2002:map", pairs)
-
-
-_UnsafeDumper.add_representer(str, _represent_unsafe)
-_UnsafeDumper.add_representer(dict, _represent_mapping)
-
-
-def unsafe_yaml(variables: dict) -> str:
-    """YAML for extra vars where every string is tagged `!unsafe` (never templated)."""
-    return yaml.dump(variables, Dumper=_UnsafeDumper, sort_keys=True, allow_unicode=True)
-
-
 def data_dir_label(run_id: int) -> str:
     """The `label` for the private data dir of run `run_id`, so that a dir left behind
     leads back to its run (see `run_of_data_dir`)."""
@@ -85,7 +68,9 @@ def run_of_data_dir(name: str) -> int | None:
     return int(match[1]) if match else None
 
 
-def _write_data_dir(root: Path, label: str, files: dict[str, str], extravars: dict) -> Path:
+def _write_data_dir(root: Path, label: str, files: dict[str, str]) -> Path:
+    """The run's private data dir: its project files, nothing secret (that reaches the
+    sandbox through a named pipe, see `payload`)."""
     root.mkdir(parents=True, exist_ok=True)
     data_dir = Path(tempfile.mkdtemp(prefix=f"{label}-", dir=root))  # mkdtemp makes it 0700
     project = data_dir / "project"
@@ -93,14 +78,70 @@ def _write_data_dir(root: Path, label: str, files: dict[str, str], extravars: di
         target = project.joinpath(*PurePosixPath(relative).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-    (data_dir / "inventory").mkdir()
-    (data_dir / "inventory" / "hosts").write_text(
-        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n"
-    )
-    (data_dir / "env").mkdir()
-    (data_dir / "env" / "extravars").write_text(unsafe_yaml(extravars), encoding="utf-8")
-    (data_dir / "tmp").mkdir()
     return data_dir
+
+
+def _environment(config_env: dict, *, private: str) -> dict[str, str]:
+    """The run's environment: an allow-list, never the worker's own (its database URL,
+    keys and tokens)."""
+    bin_dir = str(Path(sys.executable).parent)
+    ssh_args = (
+        "-C -o ControlMaster=auto -o ControlPersist=60s -o BatchMode=yes "
+        f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={private}/known_hosts "
+        "-o GlobalKnownHostsFile=/dev/null"
+    )
+    return {
+        **{name: config_env[name] for name in RUNNER_ENV if name in config_env},
+        "PATH": f"{bin_dir}{os.pathsep}{sandbox.PATH}",
+        "HOME": f"{private}/home",
+        "ANSIBLE_HOME": f"{private}/home/.ansible",
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+        "ANSIBLE_FORCE_COLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": f"{private}/ansible",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_NOCOWS": "1",
+        # Modules would log their arguments (secrets among them) to syslog.
+        "ANSIBLE_NO_TARGET_SYSLOG": "1",
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_SSH_ARGS": ssh_args,
+        "ANSIBLE_TIMEOUT": "10",
+        "ANSIBLE_INVENTORY_ENABLED": "yaml",
+    }
+
+
+def _runner(
+    *, data_dir: Path, playbook: str, check: bool, sandboxed: bool, writable: Sequence[Path],
+    handle: Callable[[dict], bool], stop: threading.Event,
+) -> ansible_runner.Runner:  # fmt: skip
+    """An ansible-runner Runner whose command is the sandbox's, and environment the run's."""
+    config = RunnerConfig(
+        private_data_dir=str(data_dir),
+        playbook=playbook,
+        quiet=True,
+        settings={
+            # No stdout file in the artifacts: it would hold the log unmasked.
+            "suppress_ansible_output": True,
+            "suppress_output_file": True,
+            "pexpect_timeout": 0.5,
+        },
+    )
+    config.prepare()
+    private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
+    playbook_command = [
+        "ansible-playbook",
+        "-i", "{private}/inventory.yml",
+        "-e", "@{private}/extravars.yml",
+        *(["--check", "--diff"] if check else []),
+        playbook,
+    ]  # fmt: skip
+    fifo = str(data_dir / PAYLOAD_PIPE)
+    if sandboxed:
+        init = [sys.executable, "-I", sandbox.INIT_PATH, fifo, *playbook_command]
+        config.command = sandbox.command(data_dir=data_dir, writable=writable, argv=init)
+    else:
+        config.command = [sys.executable, "-I", str(sandbox.INIT_SOURCE), fifo, *playbook_command]
+    config.env = _environment(config.env, private=private)
+    return ansible_runner.Runner(config, event_handler=handle, cancel_callback=stop.is_set)
 
 
 def run_playbook(
@@ -115,21 +156,29 @@ def run_playbook(
     timeout: float | None = None,
     secrets: Sequence[str] = (),
     label: str = "run",
+    injection: Injection | None = None,
+    hosts: Sequence[TargetHost] = (),
+    sandboxed: bool = True,
+    writable: Sequence[Path] = (),
 ) -> PlaybookResult:
-    """Run `playbook` (a path within `files`) and return how it ended.
+    """Run `playbook` (a path within `files`) in a sandbox and return how it ended.
 
     `on_events` receives lists of ansible-runner event dicts, in counter order, at most
     every BATCH_SECONDS; `on_tick` is called about every TICK_SECONDS and stops the
     playbook by returning True; past `timeout` seconds the playbook is stopped too. All
-    three are called on the calling thread. `secrets` (values within `extravars`) are masked
-    before anything leaves this function. The private data dir, named `<label>-<random>`
-    under `data_root`, is removed on the way out.
+    three are called on the calling thread. The run reaches `hosts` over SSH with what
+    `injection` gives it (see core.access); `writable` folders are shared with the host.
+    `secrets` and the injection's secrets are masked before anything leaves this function.
+    The private data dir, named `<label>-<random>` under `data_root`, is removed on the way
+    out; without `sandboxed`, the playbook runs as the worker itself (unsafe).
     """
-    hide = masker(secrets)
-    data_dir = _write_data_dir(Path(data_root), label, files, extravars)
+    injection = injection or Injection()
+    hide = masker([*secrets, *injection.secrets])
+    data_dir = _write_data_dir(Path(data_root), label, files)
     events: queue.SimpleQueue = queue.SimpleQueue()
     outcome: dict = {}
     failures: list[str] = []
+    messages: list[str] = []
     changes: list[dict] = []
     stop = threading.Event()
 
@@ -138,46 +187,36 @@ def run_playbook(
         data = event.get("event_data") or {}
         kind = event.get("event")
         result = data.get("res") or {}
-        if kind == "playbook_on_start":
-            # ansible-playbook has read its extra vars: a worker killed from now on leaves
-            # no secret behind in the data dir.
-            (data_dir / "env" / "extravars").unlink(missing_ok=True)
-        elif kind == "playbook_on_stats":
+        where = "" if data.get("host") in (None, "localhost") else f" on {data['host']}"
+        if kind == "playbook_on_stats":
             outcome["outputs"] = data.get("artifact_data") or {}
         elif kind == "runner_on_failed" and not data.get("ignore_errors"):
-            failures.append(f"{data.get('task', 'a task')}: {result.get('msg') or 'failed'}")
+            failures.append(f"{data.get('task', 'a task')}{where}: {result.get('msg') or 'failed'}")
+        elif kind == "runner_on_unreachable":
+            failures.append(f"{data.get('host')} unreachable: {result.get('msg') or 'no answer'}")
         elif kind == "runner_on_ok" and result.get("changed"):
             changes.append(_change(data))
+        elif kind == "verbose" and event.get("stdout", "").strip():
+            messages.append(event["stdout"].strip())
         events.put(event)
         return False  # kept in the database by the caller, not in artifacts on disk
 
     def target() -> None:
         try:
-            bin_dir = str(Path(sys.executable).parent)
-            outcome["runner"] = ansible_runner.run(
-                private_data_dir=str(data_dir),
-                playbook=playbook,
-                cmdline="--check --diff" if check else None,
-                quiet=True,
-                event_handler=handle,
-                cancel_callback=stop.is_set,
-                envvars={
-                    "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                    "ANSIBLE_FORCE_COLOR": "1",
-                    "ANSIBLE_LOCAL_TEMP": str(data_dir / "tmp"),
-                    "ANSIBLE_REMOTE_TEMP": str(data_dir / "tmp"),
-                    "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                    "ANSIBLE_NOCOWS": "1",
-                    # Modules would log their arguments (secrets among them) to syslog.
-                    "ANSIBLE_NO_TARGET_SYSLOG": "1",
-                },
-                # No stdout file in the artifacts: it would hold the log unmasked.
-                settings={
-                    "suppress_ansible_output": True,
-                    "suppress_output_file": True,
-                    "pexpect_timeout": 0.5,
-                },
+            fifo = data_dir / PAYLOAD_PIPE
+            os.mkfifo(fifo, 0o600)
+            private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
+            given = payload.build(
+                private=private, extravars=extravars, hosts=hosts, injection=injection
             )
+            runner = _runner(
+                data_dir=data_dir, playbook=playbook, check=check, sandboxed=sandboxed,
+                writable=writable, handle=handle, stop=stop,
+            )  # fmt: skip
+            feeder = threading.Thread(target=payload.feed, args=(fifo, given, stop), daemon=True)
+            feeder.start()
+            runner.run()
+            outcome["runner"] = runner
         except Exception as exc:  # reported as the run's error, not lost in a thread
             outcome["exception"] = hide(f"{type(exc).__name__}: {exc}")
         finally:
@@ -186,8 +225,9 @@ def run_playbook(
     thread = threading.Thread(target=target, name="ansible-runner", daemon=True)
     watch = _Watch(stop=stop, on_tick=on_tick, timeout=timeout)
     try:
-        thread.start()
-        _pump(events, on_events, watch)
+        with sandbox.held(data_dir):
+            thread.start()
+            _pump(events, on_events, watch)
     finally:
         stop.set()  # the playbook has ended, or the caller failed: never leave it running
         thread.join()
@@ -206,10 +246,15 @@ def run_playbook(
     elif runner.status == "canceled":
         result.error = "canceled"
     elif not result.ok:
-        result.error = (
-            "; ".join(failures) or f"ansible-playbook ended {runner.status} (rc {runner.rc})"
-        )
+        result.error = "; ".join(failures) or _ended(runner, messages)
     return result
+
+
+def _ended(runner: ansible_runner.Runner, messages: list[str]) -> str:
+    """The error of a run that failed before any task did: what it printed last."""
+    said = " ".join(messages[-3:])[-MAX_MESSAGE:]
+    ended = f"ansible-playbook ended {runner.status} (rc {runner.rc})"
+    return f"{ended}: {said}" if said else ended
 
 
 def _change(data: dict) -> dict:
