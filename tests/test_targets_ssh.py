@@ -43,14 +43,12 @@ def set_up_shell_hosts(platform_api, catalog_dir, admin_key, hosts, *, host_keys
             "name": "shell-admin",
             "type": "ssh",
             "description": "root on the shell hosts",
-            "username": "root",
-            "private_key": admin_key.read_text(),
-            "passphrase": "",
+            "fields": {"username": "root", "private_key": admin_key.read_text()},
         },
         format="json",
     )
     assert response.status_code == 201, response.json()
-    assert admin_key.read_text().strip() not in response.content.decode()
+    assert admin_key.read_text().splitlines()[1] not in response.content.decode()
     response = platform_api.post(
         "/api/inventories/",
         {
