@@ -52,7 +52,18 @@ def catalog_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def catalog(db, catalog_dir):
+def shared_shell_hosts(db):
+    """What the shell-account example names: the shell-admin SSH credential and the
+    shared-hosts inventory, here without hosts (tests/test_targets_ssh.py makes real ones)."""
+    from credentials.models import Credential
+    from inventories.models import Inventory
+
+    Credential.objects.create(name="shell-admin", type="ssh", values={"username": "root"})
+    return Inventory.objects.create(name="shared-hosts")
+
+
+@pytest.fixture
+def catalog(db, catalog_dir, shared_shell_hosts):
     from catalog.models import Template
     from catalog.services import sync_catalog
 

@@ -62,6 +62,10 @@ MANIFEST_SCHEMA = {
         },
     },
 }
+# Manifests that name target hosts and credentials load before the inventories and
+# credentials apps define these keys (setdefault: their definitions win).
+MANIFEST_SCHEMA["properties"].setdefault("targets", {"type": "object"})
+MANIFEST_SCHEMA["properties"].setdefault("credentials", {"type": "array"})
 _manifest_validator = Draft202012Validator(MANIFEST_SCHEMA)
 
 
