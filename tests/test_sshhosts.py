@@ -49,3 +49,18 @@ def test_it_makes_a_stopped_host_unreachable(ssh_hosts):
 
     assert one.ssh("true", timeout=30).returncode == 255
     assert two.root("echo up").strip() == "up"
+
+
+def test_it_falls_back_to_loopback_ports_where_namespaces_cannot_be_made():
+    from sshhosts import SshHosts
+
+    hosts = SshHosts()
+    hosts.use_netns = False  # as where `ip` is missing
+    try:
+        one, two = hosts.start("one"), hosts.start("two")
+        assert one.address == two.address == "127.0.0.1" and one.port != two.port
+        one.root("useradd --no-create-home bob")
+        assert two.ssh("getent passwd bob").returncode == 2
+    finally:
+        hosts.close()
+    assert not hosts.base.exists()
