@@ -46,6 +46,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
         },
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,
+        writable=[settings.RESOURCES_DIR],
     )
 
 

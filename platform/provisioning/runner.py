@@ -114,18 +114,12 @@ def _runner(
     handle: Callable[[dict], bool], stop: threading.Event,
 ) -> ansible_runner.Runner:  # fmt: skip
     """An ansible-runner Runner whose command is the sandbox's, and environment the run's."""
-    config = RunnerConfig(
-        private_data_dir=str(data_dir),
-        playbook=playbook,
-        quiet=True,
-        settings={
-            # No stdout file in the artifacts: it would hold the log unmasked.
-            "suppress_ansible_output": True,
-            "suppress_output_file": True,
-            "pexpect_timeout": 0.5,
-        },
-    )
+    config = RunnerConfig(private_data_dir=str(data_dir), playbook=playbook, quiet=True)
     config.prepare()
+    # Set here, not as `settings`: RunnerConfig drops those unless env/settings exists.
+    config.pexpect_timeout = 0.5
+    config.suppress_ansible_output = True
+    config.suppress_output_file = True  # a stdout file in the artifacts: the log unmasked
     private = sandbox.PRIVATE_DIR if sandboxed else str(data_dir / "private")
     playbook_command = [
         "ansible-playbook",

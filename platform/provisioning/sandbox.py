@@ -64,7 +64,6 @@ def command(*, data_dir: Path, writable: Sequence[Path], argv: Sequence[str]) ->
     args = [
         BWRAP,
         "--die-with-parent",
-        "--new-session",
         # A worker running as root would otherwise give its runs every capability.
         "--cap-drop", "ALL",
         "--unshare-pid",
