@@ -145,12 +145,12 @@ class SshHosts:
             raise Unavailable("SSH hosts need root (network and mount namespaces, per-host users)")
         if not Path(SSHD).exists() or not shutil.which("ssh"):
             raise Unavailable("SSH hosts need openssh-server and openssh-client")
+        self.token = secrets.token_hex(3)
+        self.use_netns = bool(shutil.which("ip")) and _netns_works(self.token)
+        self.network = network or (_pick_network() if self.use_netns else None)
+        self.subnets = self.network.subnets(new_prefix=30) if self.network else iter(())
         # Under /run rather than /tmp (mode 1777), so that sshd's StrictModes holds.
         self.base = Path(tempfile.mkdtemp(prefix="gangplank-ssh-", dir="/run"))
-        self.token = secrets.token_hex(3)
-        self.network = network or _pick_network()
-        self.subnets = self.network.subnets(new_prefix=30)
-        self.use_netns = bool(shutil.which("ip")) and _netns_works(self.token)
         self.hosts: list[SshHost] = []
         # sshd's privilege separation directory, which the Debian package makes at start.
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
