@@ -25,7 +25,7 @@ STATUSES = [("succeeded", 85), ("failed", 10), ("canceled", 5)]
 CHANGES = {"provision", "update", "upgrade"}
 
 
-def setup_django(env: dict[str, str]):
+def setup_django(env: dict[str, str], *, services: int = SERVICES):
     """Django on the bench database, migrated, with the catalogue, teams, services, a
     platform engineer; returns (platform engineer, services)."""
     os.environ.update(env)
@@ -55,7 +55,7 @@ def setup_django(env: dict[str, str]):
             template_version=templates[n % len(templates)].current_version,
             status="active",
         )
-        for n in range(SERVICES)
+        for n in range(services)
     )
     return user, services
 
@@ -142,20 +142,21 @@ def bench(args, env: dict[str, str]) -> None:
     from django.db import connection
     from django.utils import timezone
 
-    user, services = setup_django(env)
+    small_count, large_count = args.runs
+    user, services = setup_django(env, services=args.services)
     rng, now = random.Random(args.seed), timezone.now()
-    add_history(services, SMALL, rng, now)
+    add_history(services, small_count, rng, now)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"{SMALL:,} runs:")
+    print(f"{small_count:,} runs:")
     small = measure(user, services, args.repeat, args.queries)
-    add_history(services, LARGE - SMALL, rng, now)
+    add_history(services, large_count - small_count, rng, now)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"{LARGE:,} runs:")
+    print(f"{large_count:,} runs:")
     large = measure(user, services, args.repeat, args.queries)
     ratio = large["overall"][0] / small["overall"][0]
-    print(f"ratio: {ratio:.2f} (overall, {LARGE:,} runs / {SMALL:,} runs)")
+    print(f"ratio: {ratio:.2f} (overall, {large_count:,} runs / {small_count:,} runs)")
 
 
 def main() -> int:
@@ -163,7 +164,14 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=5, help="timed calls of each (5)")
     parser.add_argument("--seed", type=int, default=42, help="of the random history (42)")
     parser.add_argument("--queries", action="store_true", help="print each query and its time")
+    parser.add_argument("--services", type=int, default=SERVICES, help=f"({SERVICES:,})")
+    parser.add_argument(
+        "--runs", type=int, nargs=2, default=[SMALL, LARGE], metavar=("SMALL", "LARGE"),
+        help=f"runs of the first and the second measure ({SMALL:,} {LARGE:,})",
+    )  # fmt: skip
     args = parser.parse_args()
+    if not (0 < args.runs[0] < args.runs[1] and args.services > 0):
+        parser.error("--runs needs 0 < SMALL < LARGE, and --services at least 1")
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gangplank")
     if not server_url.startswith("postgres"):
         print("bench/dora.py needs a PostgreSQL DATABASE_URL", file=sys.stderr)

@@ -176,6 +176,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--show-queries", action="store_true", help="the 5 slowest of each")
     parser.add_argument("--keep-db", action="store_true", help="keep the database to explore")
+    parser.add_argument(
+        "--target-ms", type=float, default=TARGET_MS, help=f"exit 1 over it ({TARGET_MS:.0f})"
+    )
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/gangplank")
     tag = secrets.token_hex(4)
@@ -202,14 +205,15 @@ def main() -> int:
             f" in {time.perf_counter() - started:.0f} s"
         )
         worst = 0.0
-        for label, user in (("developer (team of 2,000)", made["dev"]), ("platform", made["ops"])):
+        big = f"developer (team of {min(args.services, BIG_TEAM):,})"
+        for label, user in ((big, made["dev"]), ("platform", made["ops"])):
             median, queries = measure(
                 user, requests=args.requests, warmup=args.warmup, show=args.show_queries
             )
             worst = max(worst, median)
             print(f"{label}: median {median:.1f} ms over {args.requests}, {queries} queries")
-        print(f"home: {'under' if worst < TARGET_MS else 'over'} {TARGET_MS:.0f} ms")
-        return 0 if worst < TARGET_MS else 1
+        print(f"home: {'under' if worst < args.target_ms else 'over'} {args.target_ms:.0f} ms")
+        return 0 if worst < args.target_ms else 1
     except (OSError, psycopg.Error, RuntimeError) as exc:
         print(f"bench failed: {exc}", file=sys.stderr)
         return 1

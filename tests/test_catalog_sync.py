@@ -117,7 +117,7 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
         ),
         (
             None,
-            manifest(inputs={"type": "object", "properties": {"x": {"type": "array"}}}),
+            manifest(inputs={"type": "object", "properties": {"x": {"type": "object"}}}),
             "inputs.properties.x.type",
             "must be one of",
         ),

@@ -125,6 +125,39 @@ MATRIX = {
     "dora": ("get", {}, None, SIGNED_IN),
     "api:metrics-dora": ("get", {}, None, SIGNED_IN),
     "metrics": ("get", {}, None, BEARER_ONLY),
+    "inventories:index": ("get", {}, None, PLATFORM_ONLY),
+    "inventories:create": ("get", {}, None, PLATFORM_ONLY),
+    "inventories:create#post": ("post", {}, {"name": ""}, PLATFORM_ONLY),
+    "inventories:detail": ("get", {"name": "inventory"}, None, PLATFORM_ONLY),
+    "inventories:edit": ("get", {"name": "inventory"}, None, PLATFORM_ONLY),
+    "inventories:edit#post": ("post", {"name": "inventory"}, {"name": ""}, PLATFORM_ONLY),
+    "inventories:delete": ("get", {"name": "inventory"}, None, PLATFORM_ONLY),
+    "inventories:delete#post": ("post", {"name": "doomed_inventory"}, None, PLATFORM_ONLY),
+    "inventories:add-host": ("get", {"name": "inventory"}, None, PLATFORM_ONLY),
+    "inventories:add-host#post": ("post", {"name": "inventory"}, {"name": ""}, PLATFORM_ONLY),
+    "inventories:edit-host": ("get", {"name": "inventory", "host": "host"}, None, PLATFORM_ONLY),
+    "inventories:remove-host": ("get", {"name": "inventory", "host": "host"}, None, PLATFORM_ONLY),
+    "inventories:remove-host#post": (
+        "post",
+        {"name": "inventory", "host": "doomed_host"},
+        None,
+        PLATFORM_ONLY,
+    ),
+    "api:inventory-list": ("get", {}, None, PLATFORM_ONLY),
+    "api:inventory-list#post": ("post", {}, {"name": "lab", "hosts": []}, PLATFORM_ONLY),
+    "api:inventory-detail": ("get", {"name": "inventory"}, None, PLATFORM_ONLY),
+    "api:inventory-detail#patch": (
+        "patch",
+        {"name": "inventory"},
+        {"description": "Shared."},
+        PLATFORM_ONLY,
+    ),
+    "api:inventory-detail#delete": (
+        "delete",
+        {"name": "doomed_api_inventory"},
+        None,
+        PLATFORM_ONLY,
+    ),
 }
 
 
@@ -186,6 +219,13 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
             url="json://127.0.0.1:9/",
             events=["run_failed"],
         ).pk
+    from inventories.services import create_inventory
+
+    key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjGMCI8ScN3iZeeEUTuMpBv4TK7r2f2MAT1IzOK/AFF"
+    hosts = [{"name": n, "address": "10.0.0.1", "host_key": key} for n in ("web-1", "web-2")]
+    for name in ("inventory", "doomed_inventory", "doomed_api_inventory"):
+        objects[name] = create_inventory(actor=ops, name=name.replace("_", "-"), hosts=hosts).name
+    objects.update(host="web-1", doomed_host="web-2")
     return users, objects
 
 

@@ -171,3 +171,31 @@ def test_a_sandbox_that_cannot_start_says_why(tmp_path):
     assert not result.ok
     assert "sandbox could not start" in result.error and "SSH key 1" in result.error
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_changed_secret_shows_in_the_diff_as_masked_lines(tmp_path):
+    play = (
+        "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
+        "    - name: Write the secret\n"
+        "      ansible.builtin.copy: {content: '{{ secret }}', dest: '{{ path }}', mode: '0600'}\n"
+    )
+    path = str(tmp_path / "secret.txt")
+
+    def run(secret, *, check):
+        return run_playbook(
+            files={"p.yml": play},
+            playbook="p.yml",
+            extravars={"secret": secret, "path": path},
+            on_events=lambda _: None,
+            data_root=tmp_path / "runs",
+            check=check,
+            secrets=["old-password", "new-password"],
+            writable=[tmp_path],
+        )
+
+    assert run("old-password\n", check=False).ok
+    preview = run("new-password\n", check=True)
+
+    diff = preview.changes[0]["diff"]
+    assert "-********" in diff and "+********" in diff
+    assert "password" not in diff

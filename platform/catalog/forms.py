@@ -6,8 +6,9 @@ enum, format, required) are checked by catalog.schema.validate_inputs, as for th
 
 from django import forms
 
-from catalog.schema import is_secret
+from catalog.schema import CHOICES, is_secret
 from core.forms import BootstrapFormMixin
+from inventories.selectors import choices as host_choices
 
 FORMAT_INPUT_TYPES = {"email": "email", "uri": "url", "date": "date"}
 
@@ -21,6 +22,8 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     }
     attrs: dict = {"required": True} if required else {}
     kind = prop["type"]
+    if CHOICES in prop:
+        return _hosts_field(prop, required, common)
     if "enum" in prop:
         choices = [(value, str(value)) for value in prop["enum"]]
         if not required or "default" not in prop:
@@ -57,6 +60,20 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     return forms.CharField(widget=widget, strip=False, **common)
 
 
+def _hosts_field(prop: dict, required: bool, common: dict) -> forms.Field:
+    """A select of the group's hosts (string), or a checkbox per host (array)."""
+    source = prop[CHOICES]
+    names = [(name, name) for name in host_choices(**source)]
+    common["help_text"] = common["help_text"] or (
+        f"Hosts of group {source['group']} in inventory {source['inventory']}."
+    )
+    if prop["type"] == "array":
+        widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+        return forms.MultipleChoiceField(choices=names, widget=widget, **common)
+    widget = forms.Select(attrs={"required": True} if required else {})
+    return forms.ChoiceField(choices=[("", "---------"), *names], widget=widget, **common)
+
+
 def _coercer(kind: str):
     return {"integer": int, "number": float}.get(kind, str)
 
@@ -77,5 +94,5 @@ class InputsForm(BootstrapFormMixin, forms.Form):
         return {
             name: value
             for name, value in self.cleaned_data.items()
-            if value is not None and value != ""
+            if value is not None and value != "" and value != []
         }

@@ -54,6 +54,17 @@ MANIFEST_SCHEMA = {
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
         "approval": approval.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
+        # The hosts a run reaches over SSH: a group of an inventory (catalog.services checks
+        # that the inventory exists).
+        "targets": {
+            "type": "object",
+            "required": ["inventory", "group"],
+            "additionalProperties": False,
+            "properties": {
+                "inventory": {"type": "string", "minLength": 1},
+                "group": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+            },
+        },
         "playbooks": {
             "type": "object",
             "required": list(ACTIONS),
@@ -62,10 +73,11 @@ MANIFEST_SCHEMA = {
         },
     },
 }
-# Manifests that name target hosts and credentials load before the inventories and
-# credentials apps define these keys (setdefault: their definitions win).
-MANIFEST_SCHEMA["properties"].setdefault("targets", {"type": "object"})
-MANIFEST_SCHEMA["properties"].setdefault("credentials", {"type": "array"})
+# The credentials a template's runs get, by name (the credentials app defines the key; this
+# keeps manifests that name them loadable where it has not yet).
+MANIFEST_SCHEMA["properties"].setdefault(
+    "credentials", {"type": "array", "items": {"type": "string", "minLength": 1}}
+)
 _manifest_validator = Draft202012Validator(MANIFEST_SCHEMA)
 
 

@@ -18,7 +18,15 @@ KEYWORDS_BY_TYPE = {
     "integer": COMMON_KEYWORDS | {"minimum", "maximum", "enum"},
     "number": COMMON_KEYWORDS | {"minimum", "maximum", "enum"},
     "boolean": COMMON_KEYWORDS,
+    # Only to pick several hosts of an inventory's group (x-gangplank-choices).
+    "array": COMMON_KEYWORDS | {"items", "minItems", "maxItems", "uniqueItems"},
 }
+# An input that picks hosts: {inventory: <name>, group: <group>}, on a string (one host)
+# or an array of strings (several).
+CHOICES = "x-gangplank-choices"
+for _kind in ("string", "array"):
+    KEYWORDS_BY_TYPE[_kind] = KEYWORDS_BY_TYPE[_kind] | {CHOICES}
+CHOICES_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
 # Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -68,11 +76,18 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
         return [("", "must be an object")]
     kind = prop.get("type")
     if kind not in KEYWORDS_BY_TYPE:
-        return [("type", "must be one of string, integer, number, boolean")]
+        return [("type", "must be one of string, integer, number, boolean, array")]
     problems = [
         (key, f"is not supported for type {kind}")
         for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])
     ]
+    if CHOICES in prop:
+        problems += _choices_problems(prop[CHOICES])
+    if kind == "array":
+        if CHOICES not in prop:
+            problems.append(("type", f"array is only for picking hosts, with {CHOICES}"))
+        if prop.get("items") != {"type": "string"}:
+            problems.append(("items", "must be {type: string}: host names"))
     if is_secret(prop):
         if kind != "string":
             problems.append(("type", "must be string for a secret (format: password or writeOnly)"))
@@ -87,6 +102,17 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
             ("default", readable(error)) for error in validator.iter_errors(prop["default"])
         ]
     return problems
+
+
+def _choices_problems(source: Any) -> list[tuple[str, str]]:
+    message = "must be {inventory: <name>, group: <group>} (both strings)"
+    if not isinstance(source, dict) or set(source) != {"inventory", "group"}:
+        return [(CHOICES, message)]
+    if not all(isinstance(value, str) and value for value in source.values()):
+        return [(CHOICES, message)]
+    if not CHOICES_GROUP_RE.match(source["group"]):
+        return [(f"{CHOICES}.group", "must be a group name (letters, digits, _) or all")]
+    return []
 
 
 def is_secret(prop: dict) -> bool:
@@ -164,4 +190,10 @@ def readable(error) -> str:
             return "Must be one of: " + ", ".join(str(choice) for choice in value) + "."
         case "format":
             return f"Must be a valid {value}."
+        case "minItems":
+            return f"Pick at least {value}."
+        case "maxItems":
+            return f"Pick at most {value}."
+        case "uniqueItems":
+            return "Pick each one once."
     return error.message[:1].upper() + error.message[1:] + "."

@@ -6,6 +6,9 @@ from django.utils import timezone
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
 from core import audit
+from credentials.models import Credential, CredentialType
+from inventories import selectors as inventories
+from inventories.models import Inventory
 
 
 def sync_catalog(*, directory: Path) -> CatalogSync:
@@ -55,6 +58,8 @@ def _sync_folder(folder: Folder) -> str | None:
         slug=folder.slug, defaults={"name": folder.slug}
     )
     template.retired_at, template.synced_at = None, timezone.now()
+    if folder.ok:
+        folder.problems += _target_problems(folder)
     version = _version_for(template, folder) if folder.ok else None
     if version is None:
         template.errors = [problem.as_dict() for problem in folder.problems]
@@ -68,7 +73,52 @@ def _sync_folder(folder: Folder) -> str | None:
     template.category = manifest.get("category", "")
     template.errors = []
     template.save()
+    template.inventories.set(
+        Inventory.objects.filter(name__in=inventories.inventory_names(manifest))
+    )
     return "created" if created else "updated" if changed else None
+
+
+def _target_problems(folder: Folder) -> list[Problem]:
+    """What the manifest names of inventories, and the SSH credential to reach their hosts,
+    that does not exist."""
+    manifest, file = folder.manifest, f"{folder.slug}/template.yml"
+    known = set(
+        Inventory.objects.filter(name__in=inventories.inventory_names(manifest)).values_list(
+            "name", flat=True
+        )
+    )
+    named = []
+    if manifest.get("targets"):
+        named.append(("targets.inventory", manifest["targets"]["inventory"]))
+    for name, source in inventories.choice_inputs(manifest["inputs"]).items():
+        named.append((f"inputs.properties.{name}.{inventories.CHOICES}", source["inventory"]))
+    problems = [
+        Problem(file, where, f"names inventory {name!r}, which does not exist")
+        for where, name in named
+        if name not in known
+    ]
+    if inventories.uses_hosts(manifest):
+        ssh = Credential.objects.filter(
+            name__in=_credential_names(manifest), type=CredentialType.SSH
+        ).count()
+        if ssh != 1:
+            problems.append(
+                Problem(
+                    file,
+                    "credentials",
+                    "a template that reaches hosts (targets or host choices) names exactly one "
+                    f"existing credential of type ssh; this one names {ssh}",
+                )
+            )
+    return problems
+
+
+def _credential_names(manifest: dict) -> list[str]:
+    named = manifest.get("credentials") or []
+    if isinstance(named, dict):
+        return [str(name) for name in named]
+    return [item if isinstance(item, str) else str(item.get("name", "")) for item in named]
 
 
 def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:

@@ -154,3 +154,10 @@ def check_audit(user) -> None:
         raise PermissionDenied(
             "The audit trail is for platform engineers, auditors and team admins."
         )
+
+
+def check_inventories(user) -> None:
+    """Raise PermissionDenied, with the reason, unless `user` may see and keep inventories
+    (platform engineers: hosts, their addresses and keys are the platform's own)."""
+    if not is_platform_engineer(user):
+        raise PermissionDenied("Only platform engineers keep inventories and their hosts.")

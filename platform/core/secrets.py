@@ -1,4 +1,5 @@
-"""Secret values at rest and in what is shown: Fernet encryption, key rotation and masking.
+"""Secret values at rest and in what is shown: Fernet encryption, key rotation, and masking
+(`core.masking`, re-exported here).
 
 Keys come from `GANGPLANK_ENCRYPTION_KEYS` (comma-separated Fernet keys, the first one
 encrypts) or else from the key file `<data dir>/encryption-keys` (one key per line, newest
@@ -9,11 +10,8 @@ so that web processes and workers pick up a rotation without a restart.
 import contextlib
 import json
 import os
-import re
 import tempfile
-from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
@@ -22,7 +20,8 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
-MASK = "********"
+from core.masking import MASK, mask, masker  # noqa: F401 (re-exported for their callers)
+
 PLACEHOLDER = "$encrypted$"
 KEY_FILE_NAME = "encryption-keys"
 
@@ -205,37 +204,3 @@ def differences(*, before: str, after: str) -> dict[str, list]:
         for name in sorted(set(old) | set(new))
         if old.get(name) != new.get(name)
     }
-
-
-def _variants(secret: str) -> set[str]:
-    # As Ansible and JSON print it too: quotes, backslashes, newlines and non-ASCII escaped.
-    return {
-        secret,
-        json.dumps(secret)[1:-1],
-        json.dumps(secret, ensure_ascii=False)[1:-1],
-    }
-
-
-def masker(secrets: Iterable[Any]) -> Callable[[Any], Any]:
-    """A function replacing every occurrence of every secret in str/list/dict values (keys
-    too) with MASK; the longest secrets first, so that one inside another leaves nothing."""
-    texts = {variant for s in secrets if s not in (None, "") for variant in _variants(str(s))}
-    if not texts:
-        return lambda value: value
-    pattern = re.compile("|".join(re.escape(t) for t in sorted(texts, key=len, reverse=True)))
-
-    def apply(value: Any) -> Any:
-        if isinstance(value, str):
-            return pattern.sub(MASK, value)
-        if isinstance(value, dict):
-            return {apply(key): apply(item) for key, item in value.items()}
-        if isinstance(value, list | tuple):
-            return [apply(item) for item in value]
-        return value
-
-    return apply
-
-
-def mask(value: Any, *, secrets: Iterable[Any]) -> Any:
-    """`value` with every secret replaced by MASK (see `masker`)."""
-    return masker(secrets)(value)

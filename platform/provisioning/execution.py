@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit, states
 from core import secrets as secrets_
+from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
 from provisioning import runner
 from provisioning.inputs import plaintext
@@ -65,7 +66,10 @@ def execute_run(*, run_id: int) -> None:
     hidden: list[str] = []
     try:
         values = secrets_.decrypt(token=run.secrets)
-        hidden = list(values.values())
+        # The service's values too: the one a change replaces shows in a diff's "before".
+        current = secrets_.decrypt(token=run.service.secrets)
+        hidden = [*values.values(), *current.values()]
+        hosts = target_hosts(manifest=version.manifest, inputs=run.inputs)
         result = runner.run_playbook(
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
@@ -79,7 +83,10 @@ def execute_run(*, run_id: int) -> None:
             label=runner.data_dir_label(run.pk),
             sandboxed=settings.GANGPLANK_SANDBOX,
             writable=[settings.RESOURCES_DIR],
+            hosts=hosts,
         )
+    except TargetError as exc:  # a host deleted since the request, an emptied group
+        result = runner.PlaybookResult(status="failed", rc=None, error=str(exc))
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
         hide = secrets_.masker(hidden)

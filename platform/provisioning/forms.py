@@ -59,8 +59,8 @@ class ChangeInputsForm(InputsForm):
                 values.pop(name, None)
             elif name in self.secrets:
                 continue
-            elif self.cleaned_data.get(name) == "" and name in self.current:
-                values[name] = ""
+            elif self.cleaned_data.get(name) in ("", []) and name in self.current:
+                values[name] = self.cleaned_data[name]
         return values
 
 

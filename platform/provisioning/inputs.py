@@ -5,10 +5,11 @@ input's value, and the secret values encrypted in `secrets`. Only the worker put
 back together, for the playbook.
 """
 
-from catalog.schema import secret_names, validate_inputs
+from catalog.schema import secret_names, validate_inputs, with_defaults
 from core import audit
 from core import secrets as secrets_
 from core.errors import InvalidRequest
+from inventories.selectors import picked_errors
 from provisioning.selectors import carried_inputs, locked_inputs
 
 
@@ -31,10 +32,18 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
     }
     inputs = {**base, **kept}
     try:
-        return validate_inputs(schema, inputs)
+        valid = validate_inputs(schema, inputs)
+        errors = {}
     except InvalidRequest as exc:
+        valid, errors = None, exc.errors["inputs"]
+    # Picked hosts must be hosts of their input's group now (x-gangplank-choices).
+    picked = picked_errors(schema=schema, inputs=with_defaults(schema, inputs))
+    for name, messages in picked.items():
+        errors.setdefault(name, messages)
+    if errors:
         hidden = [inputs[name] for name in names if isinstance(inputs.get(name), str)]
-        raise InvalidRequest(secrets_.mask(exc.errors, secrets=hidden)) from None
+        raise InvalidRequest(secrets_.mask({"inputs": errors}, secrets=hidden)) from None
+    return valid
 
 
 def for_request(*, version, given: dict) -> tuple[dict, str]:

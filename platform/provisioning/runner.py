@@ -28,7 +28,7 @@ import ansible_runner
 from ansible_runner.config.runner import RunnerConfig
 
 from core.access import Injection, TargetHost
-from core.secrets import masker
+from core.masking import masker
 from provisioning import payload, sandbox
 
 BATCH_SECONDS = 0.2
@@ -177,9 +177,14 @@ def run_playbook(
     stop = threading.Event()
 
     def handle(event: dict) -> bool:
+        kind = event.get("event")
+        raw = event.get("event_data") or {}
+        if kind == "runner_on_ok" and (raw.get("res") or {}).get("changed"):
+            # The diff from the values themselves, then masked: masked first, a changed
+            # secret's before and after would both read MASK, and the diff show nothing.
+            changes.append(hide(_change(raw)))
         event = hide(event)
         data = event.get("event_data") or {}
-        kind = event.get("event")
         result = data.get("res") or {}
         where = "" if data.get("host") in (None, "localhost") else f" on {data['host']}"
         if kind == "playbook_on_stats":
@@ -188,8 +193,6 @@ def run_playbook(
             failures.append(f"{data.get('task', 'a task')}{where}: {result.get('msg') or 'failed'}")
         elif kind == "runner_on_unreachable":
             failures.append(f"{data.get('host')} unreachable: {result.get('msg') or 'no answer'}")
-        elif kind == "runner_on_ok" and result.get("changed"):
-            changes.append(_change(data))
         elif kind == "verbose" and event.get("stdout", "").strip():
             messages.append(event["stdout"].strip())
         events.put(event)

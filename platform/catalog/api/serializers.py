@@ -8,6 +8,10 @@ class TemplateSerializer(serializers.ModelSerializer):
     inputs = serializers.JSONField(source="current_version.inputs_schema")
     outputs = serializers.JSONField(source="current_version.outputs")
     retired = serializers.SerializerMethodField()
+    targets = serializers.SerializerMethodField(
+        help_text="{inventory, group}: the hosts its runs reach, or null; inputs with "
+        "x-gangplank-choices pick hosts of such a group"
+    )
 
     class Meta:
         model = Template
@@ -20,7 +24,11 @@ class TemplateSerializer(serializers.ModelSerializer):
             "inputs",
             "outputs",
             "retired",
+            "targets",
         ]
 
     def get_retired(self, template: Template) -> bool:
         return template.retired_at is not None
+
+    def get_targets(self, template: Template) -> dict | None:
+        return template.current_version.manifest.get("targets")
