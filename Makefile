@@ -32,6 +32,7 @@ run: install
 	fi
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
+	$(BIN)/python manage.py create_local_credentials
 	$(BIN)/python manage.py sync_catalog
 	@$(BIN)/python manage.py create_admin
 	@$(BIN)/python manage.py create_team demo --name "Demo team" --member admin

@@ -42,8 +42,11 @@ def setup_django(env: dict[str, str], *, services: int = SERVICES):
     from teams.models import GlobalRole, Team
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("create_local_credentials")  # postgres-database needs shared-postgres
     sync_catalog(directory=ROOT / "playbooks")
-    templates = list(Template.objects.select_related("current_version"))
+    templates = list(
+        Template.objects.filter(current_version__isnull=False).select_related("current_version")
+    )
     teams = Team.objects.bulk_create(Team(slug=f"team-{n}", name=f"Team {n}") for n in range(TEAMS))
     user = get_user_model().objects.create_user(username="ops", password=secrets.token_hex(16))
     GlobalRole.objects.create(user=user, role="platform")

@@ -40,6 +40,7 @@ def build(*, services: int, runs_per_service: int, teams: int, seed: int = 1) ->
     """Teams, users, the example catalogue, `services` services with `runs_per_service` runs
     each spread over 30 days, a few in progress and some waiting for approval."""
     from django.contrib.auth import get_user_model
+    from django.core.management import call_command
     from django.db import connection
     from django.utils import timezone
 
@@ -51,8 +52,11 @@ def build(*, services: int, runs_per_service: int, teams: int, seed: int = 1) ->
 
     rng = random.Random(seed)
     now = timezone.now()
+    call_command("create_local_credentials")  # postgres-database needs shared-postgres
     sync_catalog(directory=ROOT / "playbooks")
-    templates = list(Template.objects.select_related("current_version"))
+    templates = list(
+        Template.objects.filter(current_version__isnull=False).select_related("current_version")
+    )
     for n in range(3):
         Template.objects.create(slug=f"broken-{n}", name=f"Broken {n}", errors=[{"message": "x"}])
     users = get_user_model().objects

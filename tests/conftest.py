@@ -52,18 +52,67 @@ def catalog_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def shared_postgres(db):
+    """The credential the postgres-database template names: the suite's own server."""
+    from credentials.services import create_credential
+
+    settings = connection.settings_dict
+    plain = {
+        "PGHOST": settings["HOST"] or "127.0.0.1",
+        "PGPORT": str(settings["PORT"] or 5432),
+        "PGUSER": settings["USER"] or "postgres",
+    }
+    secret = {"PGPASSWORD": settings["PASSWORD"]} if settings["PASSWORD"] else {}
+    return create_credential(
+        user=None,
+        name="shared-postgres",
+        type="env",
+        fields={**plain, **secret},
+        plain_variables=list(plain),
+    )
+
+
+# What the test catalogue's `credentialed` template is given (see test_credentials_runs).
+CI_PASSWORD = "hunter2-credential-pw"
+CI_FILE = "token: file-secret-4242"
+
+
+@pytest.fixture
+def catalog_credentials(shared_postgres):
+    """Every credential the catalogues name, so that all their templates load."""
+    from credentials.services import create_credential
+
+    create_credential(
+        user=None,
+        name="ci-login",
+        type="password",
+        fields={"username": "ci-user", "password": CI_PASSWORD},
+    )
+    create_credential(user=None, name="ci-file", type="file", fields={"content": CI_FILE})
+
+
+@pytest.fixture
 def shared_shell_hosts(db):
     """What the shell-account example names: the shell-admin SSH credential and the
     shared-hosts inventory, here without hosts (tests/test_targets_ssh.py makes real ones)."""
-    from credentials.models import Credential
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from credentials.services import create_credential
     from inventories.models import Inventory
 
-    Credential.objects.create(name="shell-admin", type="ssh", values={"username": "root"})
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    fields = {"username": "root", "private_key": key.decode()}
+    create_credential(user=None, name="shell-admin", type="ssh", fields=fields)
     return Inventory.objects.create(name="shared-hosts")
 
 
 @pytest.fixture
-def catalog(db, catalog_dir, shared_shell_hosts):
+def catalog(db, catalog_dir, catalog_credentials, shared_shell_hosts):
     from catalog.models import Template
     from catalog.services import sync_catalog
 

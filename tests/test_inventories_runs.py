@@ -3,6 +3,8 @@ template's targets, or the hosts picked in its inputs, in group `targets` (the p
 report `groups['targets']` from localhost, so the hosts need not be reachable)."""
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from test_inventories import INVENTORY_CATALOG, host
 
 from conftest import api_client_for, request_via_api, wait_for_run
@@ -15,7 +17,7 @@ pytestmark = pytest.mark.worker
 @pytest.fixture
 def reachable(worker, ops, teams, owner):
     from catalog.services import sync_catalog
-    from credentials.models import Credential
+    from credentials.services import create_credential
 
     services.create_inventory(
         actor=ops,
@@ -23,7 +25,15 @@ def reachable(worker, ops, teams, owner):
         hosts=[host("web-1"), host("web-2"), host("web-3", groups=["web", "edge"]),
                host("db-1", groups=["db"])],
     )  # fmt: skip
-    Credential.objects.create(name="deploy-key", type="ssh")
+    key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.OpenSSH, NoEncryption()
+    )
+    create_credential(
+        user=ops,
+        name="deploy-key",
+        type="ssh",
+        fields={"username": "deploy", "private_key": key.decode()},
+    )
     sync_catalog(directory=INVENTORY_CATALOG)
     return api_client_for(owner)
 

@@ -125,6 +125,33 @@ MATRIX = {
     "dora": ("get", {}, None, SIGNED_IN),
     "api:metrics-dora": ("get", {}, None, SIGNED_IN),
     "metrics": ("get", {}, None, BEARER_ONLY),
+    "credentials:index": ("get", {}, None, PLATFORM_ONLY),
+    "credentials:new": ("get", {}, None, PLATFORM_ONLY),
+    "credentials:new#post": ("post", {}, {"type": "token", "name": "", "token": ""}, PLATFORM_ONLY),
+    "credentials:edit": ("get", {"pk": "credential"}, None, PLATFORM_ONLY),
+    "credentials:edit#post": ("post", {"pk": "credential"}, {"token": ""}, PLATFORM_ONLY),
+    "credentials:delete": ("get", {"pk": "credential"}, None, PLATFORM_ONLY),
+    "credentials:delete#post": ("post", {"pk": "doomed_credential"}, None, PLATFORM_ONLY),
+    "api:credential-list": ("get", {}, None, PLATFORM_ONLY),
+    "api:credential-list#post": (
+        "post",
+        {},
+        {"name": "made", "type": "token", "fields": {"token": "t"}},
+        PLATFORM_ONLY,
+    ),
+    "api:credential-detail": ("get", {"pk": "credential"}, None, PLATFORM_ONLY),
+    "api:credential-detail#patch": (
+        "patch",
+        {"pk": "credential"},
+        {"description": "changed"},
+        PLATFORM_ONLY,
+    ),
+    "api:credential-detail#delete": (
+        "delete",
+        {"pk": "doomed_credential_too"},
+        None,
+        PLATFORM_ONLY,
+    ),
     "inventories:index": ("get", {}, None, PLATFORM_ONLY),
     "inventories:create": ("get", {}, None, PLATFORM_ONLY),
     "inventories:create#post": ("post", {}, {"name": ""}, PLATFORM_ONLY),
@@ -218,6 +245,12 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
             name=name,
             url="json://127.0.0.1:9/",
             events=["run_failed"],
+        ).pk
+    from credentials.services import create_credential
+
+    for name in ("credential", "doomed_credential", "doomed_credential_too"):
+        objects[name] = create_credential(
+            user=ops, name=name.replace("_", "-"), type="token", fields={"token": "t"}
         ).pk
     from inventories.services import create_inventory
 

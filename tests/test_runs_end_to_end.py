@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from conftest import request_via_api, wait_for
 from core import secrets
+from credentials.selectors import injection_for
 from provisioning import runner
 from provisioning.execution import record_events
 from provisioning.models import Run, RunEvent, Service
@@ -46,6 +47,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
         },
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,
+        injection=injection_for(names=version.manifest.get("credentials") or []),
         writable=[settings.RESOURCES_DIR],
     )
 

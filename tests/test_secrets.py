@@ -22,6 +22,7 @@ from catalog.services import sync_catalog
 from conftest import TEST_CATALOG, request_via_api, wait_for_run
 from core import secrets
 from core.models import AuditEvent
+from credentials.models import Credential
 from provisioning.models import Run, Service
 from provisioning.runner import run_playbook
 
@@ -434,6 +435,7 @@ def test_rotating_the_key_file_re_encrypts_everything_then_drops_the_old_key(lea
     token = secrets.encrypt(values={"password": password})
     Service.objects.filter(pk=service.pk).update(secrets=token)
     Run.objects.filter(service=service).update(secrets=token)
+    Credential.objects.update(secrets=token)  # the catalogue's credentials rotate too
     old_key = (key_dir / "encryption-keys").read_text().split()
 
     call_command("rotate_encryption_keys")
@@ -443,6 +445,7 @@ def test_rotating_the_key_file_re_encrypts_everything_then_drops_the_old_key(lea
     rotated = Service.objects.get(pk=service.pk).secrets
     assert rotated != token and Fernet(keys[0]).decrypt(rotated.encode())
     assert all(run.secrets != token for run in Run.objects.filter(service=service))
+    assert Credential.objects.exists() and not Credential.objects.filter(secrets=token).exists()
 
     call_command("rotate_encryption_keys", "--drop-old")
 
@@ -459,6 +462,7 @@ def test_it_never_adds_a_key_and_drops_the_old_ones_in_the_same_run(leaky, key_d
     key_file = key_dir / "encryption-keys"
     Service.objects.filter(pk=service.pk).update(secrets="")
     Run.objects.filter(service=service).update(secrets="")
+    Credential.objects.update(secrets="")  # encrypted with the suite's keys
     # A process encrypts with the old key just before the rotation adds a new one...
     late = secrets.encrypt(values={"password": password})
     first_key = key_file.read_text()
@@ -488,6 +492,7 @@ def test_rotating_with_keys_from_the_environment_uses_their_first_key(leaky, set
         secrets=secrets.encrypt(values={"password": password})
     )
     Run.objects.filter(service=service).update(secrets="")
+    Credential.objects.update(secrets="")  # encrypted with the suite's keys
     settings.GANGPLANK_ENCRYPTION_KEYS = [new, old]
 
     call_command("rotate_encryption_keys")
@@ -503,6 +508,7 @@ def test_rotating_with_keys_from_the_environment_uses_their_first_key(leaky, set
 
 def test_rotating_refuses_unreadable_secrets_and_changes_nothing(leaky, settings):
     service, _ = leaky
+    Credential.objects.update(secrets="")  # only the service's are unreadable here
     settings.GANGPLANK_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     before = Service.objects.get(pk=service.pk).secrets
 

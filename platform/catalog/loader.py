@@ -54,6 +54,11 @@ MANIFEST_SCHEMA = {
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
         "approval": approval.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
+        "credentials": {
+            "type": "array",
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{0,99}$"},
+        },
         # The hosts a run reaches over SSH: a group of an inventory (catalog.services checks
         # that the inventory exists).
         "targets": {
@@ -73,11 +78,6 @@ MANIFEST_SCHEMA = {
         },
     },
 }
-# The credentials a template's runs get, by name (the credentials app defines the key; this
-# keeps manifests that name them loadable where it has not yet).
-MANIFEST_SCHEMA["properties"].setdefault(
-    "credentials", {"type": "array", "items": {"type": "string", "minLength": 1}}
-)
 _manifest_validator = Draft202012Validator(MANIFEST_SCHEMA)
 
 

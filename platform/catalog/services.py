@@ -58,7 +58,9 @@ def _sync_folder(folder: Folder) -> str | None:
         slug=folder.slug, defaults={"name": folder.slug}
     )
     template.retired_at, template.synced_at = None, timezone.now()
+    credentials = []
     if folder.ok:
+        credentials = _credentials_for(folder)
         folder.problems += _target_problems(folder)
     version = _version_for(template, folder) if folder.ok else None
     if version is None:
@@ -73,10 +75,28 @@ def _sync_folder(folder: Folder) -> str | None:
     template.category = manifest.get("category", "")
     template.errors = []
     template.save()
+    template.credentials.set(credentials)
     template.inventories.set(
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest))
     )
     return "created" if created else "updated" if changed else None
+
+
+def _credentials_for(folder: Folder) -> list[Credential]:
+    """The credentials the manifest names; an unknown one is the folder's problem."""
+    names = folder.manifest.get("credentials") or []
+    found = {c.name: c for c in Credential.objects.filter(name__in=names)}
+    for name in names:
+        if name not in found:
+            folder.problems.append(
+                Problem(
+                    f"{folder.slug}/template.yml",
+                    "credentials",
+                    f"unknown credential {name!r}: a platform engineer creates it under "
+                    "Credentials",
+                )
+            )
+    return [found[name] for name in names if name in found]
 
 
 def _target_problems(folder: Folder) -> list[Problem]:

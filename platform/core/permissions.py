@@ -48,6 +48,10 @@ ADMIN_ONLY_MODELS = frozenset({"core.auditevent"})
 
 # Models every signed-in user may see, but only platform engineers may change.
 CATALOG_MODELS = frozenset({"catalog.template", "catalog.templateversion"})
+# Models that only platform engineers see and change, with the reason others are refused.
+PLATFORM_MODELS: dict[str, str] = {
+    "credentials.credential": "Only platform engineers manage credentials.",
+}
 
 
 def global_role(user) -> str | None:
@@ -136,9 +140,19 @@ def check(user, action: str, obj: Model) -> None:
         raise PermissionDenied("Only the request's approvers decide it.")
     if action == MANAGE:
         raise PermissionDenied("Only the team's admins and platform engineers manage the team.")
+    if type(obj)._meta.label_lower in PLATFORM_MODELS:
+        raise PermissionDenied(PLATFORM_MODELS[type(obj)._meta.label_lower])
     if type(obj)._meta.label_lower in CATALOG_MODELS:
         raise PermissionDenied("Only platform engineers curate the catalogue.")
     raise PermissionDenied("Only the owning team's members and platform engineers can do this.")
+
+
+def check_model(user, model: type[Model]) -> None:
+    """Raise PermissionDenied, with the reason, unless `user` may work with `model` at all
+    (list it, create one): for the models of PLATFORM_MODELS, platform engineers only."""
+    label = model._meta.label_lower
+    if label in PLATFORM_MODELS and not is_platform_engineer(user):
+        raise PermissionDenied(PLATFORM_MODELS[label])
 
 
 def can_read_audit(user) -> bool:

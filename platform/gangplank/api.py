@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from approvals.api.views import ApprovalViewSet
 from catalog.api.views import TemplateViewSet
 from core.audit_views import AuditEventViewSet
+from credentials.api.views import CredentialViewSet
 from inventories.api.views import InventoryViewSet
 from metrics.api.views import DoraView
 from notifications.api.views import DestinationViewSet
@@ -23,6 +24,7 @@ router.register("services", ServiceViewSet, basename="service")
 router.register("runs", RunViewSet, basename="run")
 router.register("approvals", ApprovalViewSet, basename="approval")
 router.register("audit", AuditEventViewSet, basename="audit")
+router.register("credentials", CredentialViewSet, basename="credential")
 router.register("inventories", InventoryViewSet, basename="inventory")
 
 urlpatterns = [

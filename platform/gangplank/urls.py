@@ -15,6 +15,7 @@ urlpatterns = [
     path("teams/<slug:slug>/notifications/", include("notifications.urls")),
     path("teams/", include("teams.urls")),
     path("approvals/", include("approvals.urls")),
+    path("credentials/", include("credentials.urls")),
     path("inventories/", include("inventories.urls")),
     path("tokens/", include("accounts.urls")),
     path("audit/", audit_views.audit_list, name="audit"),

@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit, states
 from core import secrets as secrets_
+from credentials.selectors import injection_for
 from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
 from provisioning import runner
@@ -69,6 +70,8 @@ def execute_run(*, run_id: int) -> None:
         # The service's values too: the one a change replaces shows in a diff's "before".
         current = secrets_.decrypt(token=run.service.secrets)
         hidden = [*values.values(), *current.values()]
+        injection = injection_for(names=version.manifest.get("credentials") or [])
+        hidden += injection.secrets
         hosts = target_hosts(manifest=version.manifest, inputs=run.inputs)
         result = runner.run_playbook(
             files=version.files,
@@ -81,6 +84,7 @@ def execute_run(*, run_id: int) -> None:
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
             label=runner.data_dir_label(run.pk),
+            injection=injection,
             sandboxed=settings.GANGPLANK_SANDBOX,
             writable=[settings.RESOURCES_DIR],
             hosts=hosts,

@@ -8,6 +8,12 @@ class TemplateSerializer(serializers.ModelSerializer):
     inputs = serializers.JSONField(source="current_version.inputs_schema")
     outputs = serializers.JSONField(source="current_version.outputs")
     retired = serializers.SerializerMethodField()
+    credentials = serializers.SlugRelatedField(
+        slug_field="name",
+        many=True,
+        read_only=True,
+        help_text="the names of the credentials its runs are given (never their values)",
+    )
     targets = serializers.SerializerMethodField(
         help_text="{inventory, group}: the hosts its runs reach, or null; inputs with "
         "x-gangplank-choices pick hosts of such a group"
@@ -24,6 +30,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "inputs",
             "outputs",
             "retired",
+            "credentials",
             "targets",
         ]
 

@@ -21,6 +21,7 @@ class TemplateViewSet(RestrictedReadOnlyViewSet):
     queryset = (
         Template.objects.filter(current_version__isnull=False)
         .select_related("current_version")
+        .prefetch_related("credentials")
         .order_by("category", "name")
     )
     serializer_class = TemplateSerializer
