@@ -92,7 +92,27 @@ def catalog_credentials(shared_postgres):
 
 
 @pytest.fixture
-def catalog(db, catalog_dir, catalog_credentials):
+def shared_shell_hosts(db):
+    """What the shell-account example names: the shell-admin SSH credential and the
+    shared-hosts inventory, here without hosts (tests/test_targets_ssh.py makes real ones)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from credentials.services import create_credential
+    from inventories.models import Inventory
+
+    key = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    fields = {"username": "root", "private_key": key.decode()}
+    create_credential(user=None, name="shell-admin", type="ssh", fields=fields)
+    return Inventory.objects.create(name="shared-hosts")
+
+
+@pytest.fixture
+def catalog(db, catalog_dir, catalog_credentials, shared_shell_hosts):
     from catalog.models import Template
     from catalog.services import sync_catalog
 
@@ -352,3 +372,19 @@ def smtp():
     controller.start()
     yield {"port": port, "messages": received}
     controller.stop()
+
+
+@pytest.fixture
+def ssh_hosts():
+    """Starts real sshd hosts on demand (`ssh_hosts.start(name)`, see tests/sshhosts.py);
+    every sshd, namespace and veth is gone after the test, whatever its end."""
+    from sshhosts import SshHosts, Unavailable
+
+    try:
+        hosts = SshHosts()
+    except Unavailable as reason:
+        pytest.skip(str(reason))
+    try:
+        yield hosts
+    finally:
+        hosts.close()

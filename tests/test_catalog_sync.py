@@ -255,7 +255,7 @@ def test_the_command_refuses_a_missing_folder(tmp_path):
         call_command("sync_catalog", "--dir", str(tmp_path / "nope"))
 
 
-def test_the_shipped_catalogue_loads_without_problems(shared_postgres):
+def test_the_shipped_catalogue_loads_without_problems(shared_postgres, shared_shell_hosts):
     report = sync_catalog(directory=Path(__file__).resolve().parent.parent / "playbooks")
 
     assert report.problems == []
