@@ -120,7 +120,7 @@ def _target_problems(folder: Folder) -> list[Problem]:
     ]
     if inventories.uses_hosts(manifest):
         ssh = Credential.objects.filter(
-            name__in=_credential_names(manifest), type=CredentialType.SSH
+            name__in=manifest.get("credentials") or [], type=CredentialType.SSH
         ).count()
         if ssh != 1:
             problems.append(
@@ -132,13 +132,6 @@ def _target_problems(folder: Folder) -> list[Problem]:
                 )
             )
     return problems
-
-
-def _credential_names(manifest: dict) -> list[str]:
-    named = manifest.get("credentials") or []
-    if isinstance(named, dict):
-        return [str(name) for name in named]
-    return [item if isinstance(item, str) else str(item.get("name", "")) for item in named]
 
 
 def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:

@@ -51,6 +51,9 @@ CATALOG_MODELS = frozenset({"catalog.template", "catalog.templateversion"})
 # Models that only platform engineers see and change, with the reason others are refused.
 PLATFORM_MODELS: dict[str, str] = {
     "credentials.credential": "Only platform engineers manage credentials.",
+    # Hosts, their addresses and keys are the platform's own.
+    "inventories.inventory": "Only platform engineers keep inventories and their hosts.",
+    "inventories.host": "Only platform engineers keep inventories and their hosts.",
 }
 
 
@@ -168,10 +171,3 @@ def check_audit(user) -> None:
         raise PermissionDenied(
             "The audit trail is for platform engineers, auditors and team admins."
         )
-
-
-def check_inventories(user) -> None:
-    """Raise PermissionDenied, with the reason, unless `user` may see and keep inventories
-    (platform engineers: hosts, their addresses and keys are the platform's own)."""
-    if not is_platform_engineer(user):
-        raise PermissionDenied("Only platform engineers keep inventories and their hosts.")

@@ -24,7 +24,7 @@ class TargetError(Exception):
 def inventories_for(*, user) -> QuerySet[Inventory]:
     """Every inventory with its hosts and the templates using it, in a constant number of
     queries (platform engineers only)."""
-    permissions.check_inventories(user)
+    permissions.check_model(user, Inventory)
     return Inventory.objects.restrict(user).prefetch_related(
         Prefetch("hosts", queryset=Host.objects.order_by("name")), "templates"
     )

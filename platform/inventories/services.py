@@ -17,7 +17,7 @@ def create_inventory(
     *, actor, name: str, description: str = "", hosts: list[dict] | None = None
 ) -> Inventory:
     """A new inventory, with `hosts` (each a dict of validation.HOST_FIELDS) if given."""
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     errors = validation.inventory_errors(name=name, description=description)
     specs = _host_specs(hosts or [], errors)
     if not errors.get("name") and Inventory.objects.filter(name=name).exists():
@@ -49,7 +49,7 @@ def update_inventory(
 ) -> Inventory:
     """Change what is given: the name, the description, and with `hosts` the whole set of
     hosts (those named as before are changed in place, the others added or removed)."""
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
     before = {"name": inventory.name, "description": inventory.description}
     after = {
@@ -81,7 +81,7 @@ def update_inventory(
 @transaction.atomic
 def delete_inventory(*, actor, inventory: Inventory) -> None:
     """Delete an inventory and its hosts; refused while templates use it."""
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
     hosts = {host.name: _snapshot(host) for host in inventory.hosts.all()}
     audit.record(
@@ -116,7 +116,7 @@ def add_host(
     groups: list[str] | None = None,
     variables: dict | None = None,
 ) -> Host:
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
     fields = dict(name=name, address=address, port=port, host_key=host_key)
     spec = _valid_host({**fields, "groups": groups or [], "variables": variables or {}})
@@ -142,7 +142,7 @@ def change_host(
     variables: dict | None = None,
 ) -> Host:
     """Replace a host's fields with those given."""
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=host.inventory_id)
     host = Host.objects.get(pk=host.pk)
     fields = dict(name=name, address=address, port=port, host_key=host_key)
@@ -161,7 +161,7 @@ def change_host(
 
 @transaction.atomic
 def remove_host(*, actor, host: Host) -> None:
-    permissions.check_inventories(actor)
+    permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=host.inventory_id)
     removed = Host.objects.filter(pk=host.pk).first()
     if removed is None:

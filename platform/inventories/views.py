@@ -1,6 +1,7 @@
 """The portal's inventory pages (platform engineers only): parse the form, call the service."""
 
 from collections.abc import Callable
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -45,7 +46,7 @@ def detail(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def create(request: HttpRequest) -> HttpResponse:
-    permissions.check_inventories(request.user)
+    permissions.check_model(request.user, Inventory)
     form = InventoryForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         inventory = _saved(
@@ -98,33 +99,28 @@ def delete(request: HttpRequest, name: str) -> HttpResponse:
 
 @login_required
 def add_host(request: HttpRequest, name: str) -> HttpResponse:
-    inventory = _inventory(request, name)
-    form = HostForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        host = _saved(
-            form,
-            lambda: services.add_host(actor=request.user, inventory=inventory, **form.cleaned_data),
-        )
-        if host is not None:
-            messages.success(request, f"Host {host.name} added to {inventory.name}.")
-            return redirect("inventories:detail", name=inventory.name)
-    status = 400 if form.errors else 200
-    context = {"form": form, "inventory": inventory, "host": None}
-    return render(request, "inventories/host_form.html", context, status=status)
+    return _host_page(request, _inventory(request, name), None)
 
 
 @login_required
 def edit_host(request: HttpRequest, name: str, host: str) -> HttpResponse:
     inventory = _inventory(request, name)
-    current = _host(inventory, host)
-    form = HostForm(request.POST or None, initial=HostForm.initial_of(current))
+    return _host_page(request, inventory, _host(inventory, host))
+
+
+def _host_page(request: HttpRequest, inventory: Inventory, current: Host | None) -> HttpResponse:
+    """The host form: a new host of `inventory`, or `current` changed."""
+    initial = HostForm.initial_of(current) if current else None
+    form = HostForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        saved = _saved(
-            form,
-            lambda: services.change_host(actor=request.user, host=current, **form.cleaned_data),
-        )
+        if current is None:
+            save = partial(services.add_host, actor=request.user, inventory=inventory)
+        else:
+            save = partial(services.change_host, actor=request.user, host=current)
+        saved = _saved(form, lambda: save(**form.cleaned_data))
         if saved is not None:
-            messages.success(request, f"Host {saved.name} saved.")
+            done = "saved" if current else f"added to {inventory.name}"
+            messages.success(request, f"Host {saved.name} {done}.")
             return redirect("inventories:detail", name=inventory.name)
     status = 400 if form.errors else 200
     context = {"form": form, "inventory": inventory, "host": current}

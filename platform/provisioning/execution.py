@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit, states
 from core import secrets as secrets_
-from credentials.selectors import injection_for
+from credentials.selectors import UnknownCredential, injection_for
 from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
 from provisioning import runner
@@ -89,7 +89,8 @@ def execute_run(*, run_id: int) -> None:
             writable=[settings.RESOURCES_DIR],
             hosts=hosts,
         )
-    except TargetError as exc:  # a host deleted since the request, an emptied group
+    # A credential or a host deleted since the request, an emptied group: said as it is.
+    except (UnknownCredential, TargetError) as exc:
         result = runner.PlaybookResult(status="failed", rc=None, error=str(exc))
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
