@@ -248,7 +248,7 @@ def test_a_template_reaching_hosts_needs_one_ssh_credential(shared_hosts):
     fleet = Template.objects.get(slug="fleet")
     assert fleet.current_version is None
     assert [e["field"] for e in fleet.errors] == ["credentials"]
-    assert "exactly one existing credential of type ssh" in fleet.errors[0]["message"]
+    assert "exactly one credential of type ssh; this one names 0" in fleet.errors[0]["message"]
 
 
 @pytest.mark.parametrize(
@@ -390,3 +390,14 @@ def test_templates_that_reach_no_hosts_get_none(catalog):
         )
         == []
     )
+
+
+def test_an_unknown_ssh_credential_is_reported_once(shared_hosts):
+    from catalog.models import Template
+    from catalog.services import sync_catalog
+
+    sync_catalog(directory=INVENTORY_CATALOG)  # fleet names deploy-key, which does not exist
+
+    fleet = Template.objects.get(slug="fleet")
+    assert [e["field"] for e in fleet.errors] == ["credentials"]
+    assert "unknown credential 'deploy-key'" in fleet.errors[0]["message"]

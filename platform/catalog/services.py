@@ -61,7 +61,7 @@ def _sync_folder(folder: Folder) -> str | None:
     credentials = []
     if folder.ok:
         credentials = _credentials_for(folder)
-        folder.problems += _target_problems(folder)
+        folder.problems += _target_problems(folder, credentials)
     version = _version_for(template, folder) if folder.ok else None
     if version is None:
         template.errors = [problem.as_dict() for problem in folder.problems]
@@ -99,9 +99,9 @@ def _credentials_for(folder: Folder) -> list[Credential]:
     return [found[name] for name in names if name in found]
 
 
-def _target_problems(folder: Folder) -> list[Problem]:
-    """What the manifest names of inventories, and the SSH credential to reach their hosts,
-    that does not exist."""
+def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Problem]:
+    """What the manifest names of inventories that does not exist, and a missing SSH
+    credential to reach their hosts (`credentials`: those it names that exist)."""
     manifest, file = folder.manifest, f"{folder.slug}/template.yml"
     known = set(
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest)).values_list(
@@ -118,19 +118,17 @@ def _target_problems(folder: Folder) -> list[Problem]:
         for where, name in named
         if name not in known
     ]
-    if inventories.uses_hosts(manifest):
-        ssh = Credential.objects.filter(
-            name__in=manifest.get("credentials") or [], type=CredentialType.SSH
-        ).count()
-        if ssh != 1:
-            problems.append(
-                Problem(
-                    file,
-                    "credentials",
-                    "a template that reaches hosts (targets or host choices) names exactly one "
-                    f"existing credential of type ssh; this one names {ssh}",
-                )
+    all_found = len(credentials) == len(manifest.get("credentials") or [])
+    ssh = sum(credential.type == CredentialType.SSH for credential in credentials)
+    if inventories.uses_hosts(manifest) and all_found and ssh != 1:
+        problems.append(
+            Problem(
+                file,
+                "credentials",
+                "a template that reaches hosts (targets or host choices) names exactly one "
+                f"credential of type ssh; this one names {ssh}",
             )
+        )
     return problems
 
 
