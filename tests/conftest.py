@@ -261,9 +261,31 @@ def worker_command(queue: str) -> list[str]:
     )  # fmt: skip
 
 
+# The suite's notification receivers listen on loopback, which a deployment refuses unless it
+# allows it: the suite allows 127.0.0.1 and ::1 (not the rest of 127.0.0.0/8), in the test
+# process and in every platform process it starts.
+LOCAL_NETWORKS = "127.0.0.1/32,::1/128"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_notification_receivers():
+    import ipaddress
+
+    from django.conf import settings
+
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(cidr) for cidr in LOCAL_NETWORKS.split(",")
+    )
+
+
 def process_env(**extra) -> dict:
     """The environment of a platform process on the test database."""
-    return {**os.environ, "DATABASE_URL": _test_database_url(), **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "GANGPLANK_NOTIFY_ALLOWED_NETWORKS": LOCAL_NETWORKS,
+        **extra,
+    }
 
 
 # The worker's notification retries: few and quick, for the tests.

@@ -1,11 +1,13 @@
 """Gangplank settings: everything configurable comes from the environment (see README)."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -291,6 +293,14 @@ GANGPLANK_REDISPATCH_SECONDS = int(os.environ.get("GANGPLANK_REDISPATCH_SECONDS"
 GANGPLANK_BASE_URL = os.environ.get("GANGPLANK_BASE_URL", "http://127.0.0.1:8000")
 GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
 GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
+# Notifications go only to public addresses (notifications/outbound.py), and to these
+# networks (CIDRs) of the deployment's own: its internal hooks and mail servers.
+try:
+    GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(cidr) for cidr in env_list("GANGPLANK_NOTIFY_ALLOWED_NETWORKS")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"GANGPLANK_NOTIFY_ALLOWED_NETWORKS: {exc}") from exc
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 
