@@ -81,9 +81,10 @@ def check(url: str, *, allowed: Iterable[Network]) -> apprise.plugins.NotifyBase
 def send(url: str, *, title: str, body: str, allowed: Iterable[Network]) -> None:
     """Send with apprise, or raise Refused or Failed. Every address apprise connects to is
     checked as it connects (see _guarded_getaddrinfo)."""
+    allowed = tuple(allowed)
     sender = apprise.Apprise()
     sender.add(check(url, allowed=allowed))
-    with _guard(tuple(allowed)) as refused_hosts:
+    with _guard(allowed) as refused_hosts:
         try:
             with apprise.LogCapture(level=logging.WARNING) as output:
                 sent = sender.notify(title=title, body=body)

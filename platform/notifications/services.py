@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 FAILED = "Delivery failed."
 REFUSED = "Delivery refused: notifications go only to public addresses and allowed services."
 MIN_SECRET = 6
+MAX_LOGGED = 2000
 
 
 def add_destination(
@@ -217,7 +218,8 @@ def _send(url: str, *, title: str, body: str, delivery_id: int) -> str:
         error, detail = FAILED, str(exc)
     else:
         return ""
-    log.warning("delivery %s: %s (%s)", delivery_id, error, _credentials_masker(url)(detail))
+    detail = _credentials_masker(url)(detail)[:MAX_LOGGED]
+    log.warning("delivery %s: %s (%s)", delivery_id, error, detail)
     return error
 
 
