@@ -1,11 +1,13 @@
 """Gangplank settings: everything configurable comes from the environment (see README)."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -112,10 +114,27 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins are rate-limited per username and address.
+
+
+def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or CIDR") from None
+    return networks
+
+
+# The reverse proxies whose X-Forwarded-For is believed (see core.addresses); none by default,
+# when the peer's own address is the client's.
+GANGPLANK_TRUSTED_PROXIES = _networks("GANGPLANK_TRUSTED_PROXIES")
+# Failed logins are rate-limited per username and client address together, so failures
+# from one address never lock the user out at another.
 AXES_FAILURE_LIMIT = int(os.environ.get("GANGPLANK_LOGIN_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
