@@ -410,3 +410,10 @@ def ssh_hosts():
         yield hosts
     finally:
         hosts.close()
+
+
+@pytest.fixture
+def csp_violations() -> list[str]:
+    """What the Content-Security-Policy refused in the browser, and uncaught script errors
+    (test_browser's `browser_page` collects them); every browser test ends with none."""
+    return []

@@ -1,5 +1,8 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 
+from accounts import services
+from core import audit
 from core.forms import BootstrapFormMixin
 
 
@@ -12,3 +15,22 @@ class TokenForm(BootstrapFormMixin, forms.Form):
         input_formats=["%Y-%m-%dT%H:%M"],
         help_text="Leave empty for a token that does not expire.",
     )
+
+
+class ServicePasswordMixin:
+    """Saves the new password with `accounts.services.set_password` (tokens revoked,
+    audited) instead of Django's own save, for every form that sets one."""
+
+    def set_password_and_save(self, user, password_field_name="password1", commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data[password_field_name] if usable else None
+        services.set_password(user=user, password=password, actor=audit.request_user())
+        return user
+
+
+class PasswordChangeForm(ServicePasswordMixin, BootstrapFormMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class AdminPasswordChangeForm(ServicePasswordMixin, auth_forms.AdminPasswordChangeForm):
+    pass

@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
-from accounts.views import AuditedLoginView
+from accounts.views import AuditedLoginView, PasswordChange
 from core import audit_views
 from core.views import healthz
 from dashboard.views import home
@@ -11,6 +12,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("login/", AuditedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", PasswordChange.as_view(), name="password"),
     path("catalog/", include("catalog.urls")),
     path("teams/<slug:slug>/notifications/", include("notifications.urls")),
     path("teams/", include("teams.urls")),
@@ -24,6 +26,8 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("notes.urls")),
     path("api/", include(("gangplank.api", "api"))),
+    # The admin's own password page would save around accounts.services.set_password.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="password")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
