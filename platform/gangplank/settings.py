@@ -295,6 +295,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # (Should the whole worker die, Redis redelivers after the visibility timeout; the
 # conditional claim then finds the run no longer queued and does nothing.)
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# A run goes on through a broker outage (its message is acknowledged, or left to the
+# visibility timeout, once it ends); Celery 6 would otherwise cancel it on connection loss.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A request made while the broker is away is saved anyway; fail fast, dispatch_queued_runs
 # sends it later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
