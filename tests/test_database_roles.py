@@ -6,6 +6,7 @@ import uuid
 
 import psycopg
 import pytest
+import yaml
 from django.core.management import CommandError, call_command
 from django.db import connection
 from psycopg import errors, sql
@@ -140,3 +141,24 @@ def test_the_command_refuses_a_missing_role_a_member_of_the_owner_and_a_superuse
         call_command("grant_runtime_role", member)
     with pytest.raises(CommandError, match="is a superuser"):
         call_command("grant_runtime_role", make_role("SUPERUSER"))
+
+
+def test_compose_migrates_as_the_owner_and_runs_the_platform_as_the_runtime_role():
+    from conftest import ROOT
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    init = (ROOT / "deploy" / "postgres-init.sql").read_text()
+
+    def user(service: str) -> str:
+        return compose[service]["environment"]["DATABASE_URL"].split("//")[1].split(":")[0]
+
+    assert user("migrate") == "gangplank"
+    assert "migrate --noinput" in compose["migrate"]["command"]
+    assert "grant_runtime_role gangplank_app" in compose["migrate"]["command"]
+    for service in ("web", "worker", "beat"):
+        assert user(service) == "gangplank_app"
+        assert "migrate" not in compose[service]["command"]
+        assert compose[service]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
+    assert "CREATE ROLE gangplank_app LOGIN" in init and "OWNER gangplank;" in init
