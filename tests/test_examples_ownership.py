@@ -122,9 +122,10 @@ def test_it_gives_a_folder_asked_for_by_two_services_at_once_to_one_of_them(
 ):
     inputs, kind, content = FOLDERS[template]
     beta = api_client_for(outsider)
+    name = f"own-{uuid.uuid4().hex[:8]}"
     asked = [
-        request_via_api(api, template, "one", inputs),
-        request_via_api(beta, template, "two", inputs, "beta"),
+        request_via_api(api, template, name, inputs),
+        request_via_api(beta, template, name, inputs, "beta"),
     ]
     for client, service in zip((api, beta), asked, strict=True):
         assert wait_until_settled(client, service["id"])["status"] == "active"
@@ -159,3 +160,5 @@ def test_it_gives_a_folder_asked_for_by_two_services_at_once_to_one_of_them(
 
     assert run_directly(winner, "deprovision", gangplank=same).ok
     assert not path.exists()
+    for service in services:  # their own folders
+        assert run_directly(service, "deprovision").ok
