@@ -17,7 +17,10 @@ class ApprovalSerializer(serializers.ModelSerializer):
         slug_field="username", read_only=True, allow_null=True
     )
     decided_by = serializers.SlugRelatedField(
-        slug_field="username", read_only=True, allow_null=True
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="who decided; null while pending",
     )
 
     class Meta:
