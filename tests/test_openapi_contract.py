@@ -19,6 +19,8 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
+from schemathesis import GenerationMode
+from schemathesis.core.parameters import ParameterLocation
 
 from conftest import TEST_CATALOG, api_client_for
 from factories import make_events, make_service
@@ -83,7 +85,7 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     make_events(active.last_run, 5)
     make_service(template=echo, team=alpha, name="broken", user=member, status="failed")
     make_service(template=echo, team=beta, name="theirs", user=outsider)
-    services.request_service(
+    queued = services.request_service(
         user=member, template=echo, team=alpha, name="queued", inputs={"message": "q"}
     )
     prod = {"message": "hello", "environment": "prod"}
@@ -100,12 +102,15 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     Run.objects.create(service=active, action="update", status="succeeded", inputs={},
                        template_version=echo.current_version, created_by=member)  # fmt: skip
     add_note(user=member, service=active, body="Owned by **alpha**.")
-    add_destination(user=ops, team=alpha, name="hook", url="json://hooks.example.com/x",
-                    events=["run_failed"])  # fmt: skip
-    create_credential(user=ops, name="api-token", type="token", fields={"token": "tok-123456"})
+    hook = {"name": "hook", "url": "json://hooks.example.com/x", "events": ["run_failed"]}
+    destination = add_destination(user=ops, team=alpha, **hook)
+    credential = create_credential(
+        user=ops, name="api-token", type="token", fields={"token": "tok-123456"}
+    )
     create_inventory(actor=ops, name="lab", description="Lab hosts.")
-    audit.record(action="housekeeping.swept", label="by beat")  # by the system
-    return {"active": active, "held": held, "run": active.last_run, "cut": cut}
+    event = audit.record(action="housekeeping.swept", label="by beat")  # by the system
+    return {"active": active, "held": held, "queued": queued, "run": active.last_run, "cut": cut,
+            "destination": destination, "credential": credential, "event": event}  # fmt: skip
 
 
 @pytest.fixture(params=["ops", "member"])
@@ -148,9 +153,30 @@ def api_schema(role, caller):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+def existing(data: dict) -> dict[str, dict[str, object]]:
+    """Path values naming rows of the dataset, by the path's first segment."""
+    active = data["active"]
+    return {
+        "approvals": {"id": data["held"].last_run.approval.pk},
+        "audit": {"id": data["event"].pk},
+        "credentials": {"id": data["credential"].pk},
+        "inventories": {"name": "lab"},
+        "runs": {"id": data["queued"].last_run_id},
+        "services": {"id": active.pk},
+        "teams": {"slug": "alpha", "team_slug": "alpha", "id": data["destination"].pk},
+        "templates": {"slug": "echo"},
+    }
+
+
 @schema.parametrize()
 @settings(deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_it_answers_every_operation_as_its_schema_says(case, caller):
+def test_it_answers_every_operation_as_its_schema_says(case, caller, dataset):
+    path = case.meta.components.get(ParameterLocation.PATH) if case.meta else None
+    if path is not None and path.mode == GenerationMode.POSITIVE:
+        # A valid id would be one that does not exist: name rows that do, so that what
+        # an object answers is checked too. Invalid ones still probe the 404s.
+        rows = existing(dataset)[case.operation.path.split("/")[2]]
+        case.path_parameters = {name: rows[name] for name in case.path_parameters}
     # Each request on the same rows: what one changes is rolled back before the next.
     with transaction.atomic():
         try:
