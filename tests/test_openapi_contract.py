@@ -302,3 +302,13 @@ def test_it_refuses_a_number_where_the_schema_says_string(dataset, member):
     assert request.status_code == 400 and request.json() == {"name": ["Not a valid string."]}
     assert not ServiceNote.objects.filter(body="0").exists()
     assert api.post(notes, {"body": "0"}, format="json").status_code == 201
+
+
+def test_a_path_no_route_matches_is_a_json_404_under_the_api_only(client, ops):
+    api = api_client_for(ops)
+
+    missing = api.get("/api/inventories/Not.A.Slug/")
+    page = client.get("/no-such-page/")
+
+    assert missing.status_code == 404 and missing.json() == {"detail": "Not found."}
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
