@@ -60,7 +60,7 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "created_by": "owner",
         "created_at": body["created_at"],
         "last_run": service.last_run_id,
-        "failed_action": "",
+        "failed_action": None,
         "expires_at": None,
         "drifted": False,
         "drift": [],
