@@ -102,7 +102,7 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     Run.objects.create(service=active, action="update", status="succeeded", inputs={},
                        template_version=echo.current_version, created_by=member)  # fmt: skip
     add_note(user=member, service=active, body="Owned by **alpha**.")
-    hook = {"name": "hook", "url": "json://hooks.example.com/x", "events": ["run_failed"]}
+    hook = {"name": "hook", "url": "json://127.0.0.1:9/x", "events": ["run_failed"]}
     destination = add_destination(user=ops, team=alpha, **hook)
     credential = create_credential(
         user=ops, name="api-token", type="token", fields={"token": "tok-123456"}
