@@ -9,17 +9,33 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gangplank
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint format bench bench-dora bench-home clean
+.PHONY: install lock run test lint format bench bench-dora bench-home clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs come from the lock files, hash-checked: requirements-build.lock (pip and the
+# setuptools that builds xstatic-bootstrap, an sdist whose setup.py still needs
+# pkg_resources, hence setuptools<81 and --no-build-isolation), then requirements.lock.
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-build.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip "setuptools<81" wheel
-	# xstatic-bootstrap ships as an sdist whose setup.py still needs pkg_resources.
-	$(BIN)/pip install --quiet --no-build-isolation "xstatic-bootstrap>=5.3.8"
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements-build.lock
+	$(BIN)/python .ci/check_lock.py
+	$(BIN)/pip install --quiet --require-hashes --no-build-isolation -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+# Regenerates both lock files from pyproject.toml (the runtime dependencies and the `dev`
+# extra) for CPython 3.11 on Linux x86_64, keeping the current pins of what did not change;
+# `make lock UPGRADE=1` moves every pin to the newest release allowed.
+LOCK_FLAGS = --quiet --generate-hashes --python-version 3.11 \
+  --python-platform x86_64-unknown-linux-gnu --custom-compile-command "make lock" \
+  $(if $(UPGRADE),--upgrade)
+
+lock:
+	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements.lock
+	printf 'pip\nsetuptools<81\nwheel\n' | $(BIN)/uv pip compile - -c requirements.lock \
+	  $(LOCK_FLAGS) -o requirements-build.lock
 
 run: install
 	@mkdir -p var
