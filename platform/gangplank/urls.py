@@ -2,10 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.forms import AdminLoginForm
 from accounts.views import AuditedLoginView
 from core import audit_views
 from core.views import healthz
 from dashboard.views import home
+
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", home, name="home"),
@@ -27,3 +30,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
+
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE (and Django's other refusals): JSON under /api/.
+handler400 = "core.views.bad_request"
