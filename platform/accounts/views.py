@@ -6,9 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import TokenForm
+from accounts.forms import LoginForm, TokenForm
 from accounts.models import ApiToken
-from core import audit
+from core import audit, text
 from core.errors import InvalidRequest
 
 
@@ -48,6 +48,7 @@ class AuditedLoginView(LoginView):
     """Django's login, with logins and failed logins on the audit trail."""
 
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -55,5 +56,7 @@ class AuditedLoginView(LoginView):
         return response
 
     def form_invalid(self, form):
-        audit.record(action="auth.login_failed", label=self.request.POST.get("username", ""))
+        # As typed, but storable: the form refuses a username with NUL, this still records it.
+        typed = text.replaced(self.request.POST.get("username", ""))
+        audit.record(action="auth.login_failed", label=typed)
         return super().form_invalid(form)
