@@ -52,7 +52,7 @@ def _whole_pattern(validator, pattern, instance, schema):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-InputsValidator = validators.extend(
+StrictValidator = validators.extend(
     Draft202012Validator,
     validators={"pattern": _whole_pattern},
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
@@ -60,7 +60,7 @@ InputsValidator = validators.extend(
 
 
 def _validator(schema: dict):
-    return InputsValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return StrictValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _path(parts) -> str:
@@ -85,7 +85,7 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         if name not in properties:
             problems.append(("required", f"names {name!r}, which is not in properties"))
     for name, prop in properties.items():
-        if not NAME_RE.match(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
+        if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
             problems.append(
                 (
                     f"properties.{name}",
@@ -140,7 +140,7 @@ def _choices_problems(source: Any) -> list[tuple[str, str]]:
         return [(CHOICES, message)]
     if not all(isinstance(value, str) and value for value in source.values()):
         return [(CHOICES, message)]
-    if not CHOICES_GROUP_RE.match(source["group"]):
+    if not CHOICES_GROUP_RE.fullmatch(source["group"]):
         return [(f"{CHOICES}.group", "must be a group name (letters, digits, _) or all")]
     return []
 
