@@ -17,7 +17,7 @@ class Command(BaseCommand):
         try:
             report = sync_catalog(directory=directory)
         except (OSError, ValueError) as exc:  # missing, not a folder, unreadable, NUL in it
-            raise CommandError(f"Cannot read the catalogue folder {str(directory)!r}: {exc}") from None
+            raise CommandError(f"Cannot read the catalogue folder: {exc}") from None
         for label in ("created", "updated", "retired"):
             for slug in getattr(report, label):
                 self.stdout.write(f"{label}: {slug}")
