@@ -27,8 +27,8 @@ def _unsafe(dumper, value):
 yaml.SafeDumper.add_representer(Unsafe, _unsafe)
 # (label, template, task file, vars, the assertion's message when it refuses)
 CASES = [
-    ("site-team", "static-site", "check_path.yml", {"gangplank": {**GOOD, "team": Unsafe("alpha\n")}},
-     "resources_dir must be"),
+    ("site-team", "static-site", "check_path.yml",
+     {"gangplank": {**GOOD, "team": Unsafe("alpha\n")}}, "resources_dir must be"),
     ("site-name", "static-site", "check_path.yml",
      {"gangplank": {**GOOD, "service_name": Unsafe("web\n")}}, "resources_dir must be"),
     ("workspace-name", "dev-workspace", "check_path.yml",
@@ -37,8 +37,8 @@ CASES = [
      {"gangplank": GOOD, "default_branch": Unsafe("main\n")}, "Invalid branch name."),
     ("database-name", "postgres-database", "converge.yml",
      {"gangplank": GOOD, "db_name": Unsafe("abc\n")}, "Invalid database name"),
-    ("shell-username", "shell-account", "check.yml", {"gangplank": GOOD, "username": Unsafe("bob\n")},
-     "Invalid username"),
+    ("shell-username", "shell-account", "check.yml",
+     {"gangplank": GOOD, "username": Unsafe("bob\n")}, "Invalid username"),
 ]  # fmt: skip
 # The same checks pass what is valid (so a refusal above is the shape, not a missing var).
 PASSING = [
