@@ -4,6 +4,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -208,13 +209,26 @@ def _test_database_url() -> str:
     return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
+def use_queue(queue: str) -> str:
+    """Send this process's tasks to `queue` from now on; return the queue they went to.
+
+    Set under Django's name for it: Celery 5.6 reads CELERY_TASK_DEFAULT_QUEUE from the
+    settings before a `task_default_queue` set on `app.conf`."""
+    from gangplank.celery import app
+
+    before = app.conf.task_default_queue
+    app.conf.update(CELERY_TASK_DEFAULT_QUEUE=queue)
+    assert app.amqp.router.route({}, "provisioning.execute_run")["queue"].name == queue
+    return before
+
+
 @pytest.fixture(scope="session", autouse=True)
 def celery_queue():
     """A queue of this session's own: tasks the tests send never reach another worker."""
     from gangplank.celery import app
 
     queue = f"gangplank-test-{uuid.uuid4().hex[:10]}"
-    app.conf.task_default_queue = queue
+    use_queue(queue)
     yield queue
     with app.connection_for_write() as conn:
         conn.default_channel.queue_delete(queue)
@@ -250,6 +264,40 @@ def running(command: list[str], *, log: Path, env: dict, ready: bytes | None = N
                 process.wait()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def redis_command(port: int, *, directory: Path | None = None) -> list[str]:
+    """A Redis of the test's own; with `directory`, one that keeps its data there across a
+    restart (append-only file, every write synced), as a production broker does."""
+    keep = ["--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always"]
+    return [
+        REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+        *(keep if directory else ["--appendonly", "no"]),
+    ]  # fmt: skip
+
+
+def http_json(method, url, token, body=None):
+    """A request to a platform process of the test's own: (status, parsed JSON)."""
+    import json
+    import urllib.request
+
+    request = urllib.request.Request(
+        url,
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
 def celery_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "gangplank", *args]
 
@@ -261,9 +309,31 @@ def worker_command(queue: str) -> list[str]:
     )  # fmt: skip
 
 
+# The suite's notification receivers listen on loopback, which a deployment refuses unless it
+# allows it: the suite allows 127.0.0.1 and ::1 (not the rest of 127.0.0.0/8), in the test
+# process and in every platform process it starts.
+LOCAL_NETWORKS = "127.0.0.1/32,::1/128"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_notification_receivers():
+    import ipaddress
+
+    from django.conf import settings
+
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(cidr) for cidr in LOCAL_NETWORKS.split(",")
+    )
+
+
 def process_env(**extra) -> dict:
     """The environment of a platform process on the test database."""
-    return {**os.environ, "DATABASE_URL": _test_database_url(), **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "GANGPLANK_NOTIFY_ALLOWED_NETWORKS": LOCAL_NETWORKS,
+        **extra,
+    }
 
 
 # The worker's notification retries: few and quick, for the tests.
@@ -388,3 +458,41 @@ def ssh_hosts():
         yield hosts
     finally:
         hosts.close()
+
+
+@pytest.fixture
+def csp_violations() -> list[str]:
+    """What the Content-Security-Policy refused in the browser, and uncaught script errors
+    (test_browser's `browser_page` collects them); every browser test ends with none."""
+    return []
+
+
+class Ledger:
+    """The files of a service of the test catalogue's `ledger` template: the lines its runs
+    wrote (one as each playbook starts and one as it ends) and the go file each run waits
+    for ("fail" in it fails the run)."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        for suffix in (".ledger", ".go"):
+            base.with_suffix(suffix).unlink(missing_ok=True)  # from an earlier session
+
+    def lines(self) -> list[str]:
+        path = self.base.with_suffix(".ledger")
+        return path.read_text().splitlines() if path.exists() else []
+
+    def go(self, content: str = "ok") -> None:
+        self.base.parent.mkdir(parents=True, exist_ok=True)
+        self.base.with_suffix(".go").write_text(content)
+
+    def hold(self) -> None:
+        self.base.with_suffix(".go").unlink(missing_ok=True)
+
+    def wait_for_line(self, line: str, *, timeout: float = 60) -> None:
+        wait_for(lambda: line in self.lines(), timeout=timeout, what=f"{line!r} in the ledger")
+
+
+@pytest.fixture
+def ledger(settings):
+    """`ledger(name)`: the ledger of service `name` of team alpha, emptied."""
+    return lambda name, team="alpha": Ledger(Path(settings.RESOURCES_DIR) / "ledger" / team / name)

@@ -15,7 +15,7 @@ def test_it_lists_templates_with_their_schema(api, catalog):
     slugs = [t["slug"] for t in body["results"]]
     assert {"postgres-database", "dev-workspace", "static-site"} <= set(slugs)
     detail = api.get("/api/templates/postgres-database/").json()
-    assert detail["version"] == "1.2.0" and detail["category"] == "databases"
+    assert detail["version"] == "1.3.0" and detail["category"] == "databases"
     assert detail["inputs"]["required"] == ["db_name"]
     assert detail["inputs"]["additionalProperties"] is False
     assert detail["outputs"]["dsn"] == {"title": "Connection string"}
@@ -60,7 +60,7 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "created_by": "owner",
         "created_at": body["created_at"],
         "last_run": service.last_run_id,
-        "failed_action": "",
+        "failed_action": None,
         "expires_at": None,
         "drifted": False,
         "drift": [],

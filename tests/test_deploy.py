@@ -96,7 +96,7 @@ def test_the_compose_file_is_valid():
     services = subprocess.run(
         [*command[:-1], "--services"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert set(services) == {"web", "worker", "beat", "postgres", "redis"}
+    assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis"}
 
 
 def free_port() -> int:

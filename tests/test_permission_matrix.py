@@ -38,6 +38,7 @@ MATRIX = {
     "healthz": ("get", {}, None, PUBLIC),
     "catalog:index": ("get", {}, None, SIGNED_IN),
     "accounts:tokens": ("get", {}, None, SIGNED_IN),
+    "password": ("get", {}, None, SIGNED_IN),
     "audit": ("get", {}, None, AUDIT),
     "audit-export": ("get", {}, None, AUDIT),
     "api:audit-list": ("get", {}, None, AUDIT),

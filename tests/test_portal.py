@@ -123,7 +123,7 @@ def test_the_run_log_renders_ansi_colours_and_escapes_html(signed_in, catalog, t
 
     html = signed_in.get(f"/runs/{service.last_run_id}/").content.decode()
 
-    assert '<span style="color: #00aa00">ok: &lt;script&gt;alert(1)&lt;/script&gt;</span>' in html
+    assert '<span class="ansi32">ok: &lt;script&gt;alert(1)&lt;/script&gt;</span>' in html
     assert "<script>alert(1)" not in html
 
 

@@ -2,9 +2,7 @@
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -14,9 +12,13 @@ from django.utils import timezone
 
 from conftest import (
     celery_command,
+    free_port,
+    http_json,
     process_env,
+    redis_command,
     request_via_api,
     running,
+    use_queue,
     wait_for,
     wait_for_run,
     worker_command,
@@ -24,32 +26,6 @@ from conftest import (
 from provisioning.models import Run, RunEvent, Service
 
 pytestmark = pytest.mark.worker
-
-REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def redis_command(port: int) -> list[str]:
-    return [REDIS, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-
-
-def http_json(method, url, token, body=None):
-    import json
-    import urllib.request
-
-    request = urllib.request.Request(
-        url,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Token {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return response.status, json.loads(response.read())
 
 
 def test_a_request_made_while_the_broker_is_down_runs_once_it_is_back(
@@ -103,13 +79,11 @@ def test_a_request_made_while_the_broker_is_down_runs_once_it_is_back(
 def test_a_sigkilled_worker_leaves_no_run_stuck_and_nothing_restarts_it(
     worker, catalog, api, settings, tmp_path
 ):
-    from gangplank.celery import app
     from provisioning import housekeeping
     from provisioning.tasks import execute_run
 
     queue = f"doomed-{os.getpid()}"
-    default_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    default_queue = use_queue(queue)
     try:
         env = process_env(GANGPLANK_QUEUE=queue)
         with running(
@@ -156,7 +130,7 @@ def test_a_sigkilled_worker_leaves_no_run_stuck_and_nothing_restarts_it(
         assert RunEvent.objects.filter(run=run).count() == events
         assert Run.objects.get(pk=run_id).status == "failed"
     finally:
-        app.conf.task_default_queue = default_queue
+        use_queue(default_queue)
 
 
 def test_beat_deprovisions_expired_services_and_marks_those_expiring(

@@ -29,9 +29,11 @@ def wait_until_settled(api, service_id, timeout=120):
     return wait_for(settled, timeout=timeout, what=f"service {service_id} to settle")
 
 
-def run_directly(service: Service, action: str, **changes) -> runner.PlaybookResult:
-    """Run one of the service's playbooks as the worker would, with changed inputs: the
-    example catalogue's update and deprovision playbooks, checked on their own."""
+def run_directly(
+    service: Service, action: str, *, gangplank: dict | None = None, **changes
+) -> runner.PlaybookResult:
+    """Run one of the service's playbooks as the worker would, with changed inputs (and
+    `gangplank` variables): the example catalogue's playbooks, checked on their own."""
     from provisioning.execution import extravars as _extravars
 
     run = service.last_run
@@ -43,7 +45,7 @@ def run_directly(service: Service, action: str, **changes) -> runner.PlaybookRes
         extravars={
             **variables,
             **changes,
-            "gangplank": {**variables["gangplank"], "action": action},
+            "gangplank": {**variables["gangplank"], "action": action, **(gangplank or {})},
         },
         on_events=lambda events: None,
         data_root=settings.RUNS_DIR,

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from conftest import process_env, request_via_api, running, wait_for, wait_for_run, worker_command
+from conftest import (
+    process_env,
+    request_via_api,
+    running,
+    use_queue,
+    wait_for,
+    wait_for_run,
+    worker_command,
+)
 from provisioning.models import Run, RunEvent
 
 pytestmark = pytest.mark.worker
@@ -169,11 +177,8 @@ def pool_child_running(run_id: int) -> int:
 def test_killing_the_worker_or_its_pool_child_ends_the_sandbox_and_a_new_worker_cleans_up(
     worker, catalog, api, settings, tmp_path
 ):
-    from gangplank.celery import app
-
     queue = f"killed-{os.getpid()}"
-    default_queue = app.conf.task_default_queue
-    app.conf.task_default_queue = queue
+    default_queue = use_queue(queue)
     env = process_env(GANGPLANK_QUEUE=queue)
     runs = Path(settings.RUNS_DIR)
     try:
@@ -202,7 +207,7 @@ def test_killing_the_worker_or_its_pool_child_ends_the_sandbox_and_a_new_worker_
         with running(worker_command(queue), log=tmp_path / "w3.log", env=env, ready=b" ready."):
             assert list(runs.glob(f"run-{second}-*")) == []
     finally:
-        app.conf.task_default_queue = default_queue
+        use_queue(default_queue)
 
 
 def test_a_worker_without_bubblewrap_refuses_to_start_unless_told_to_run_unsandboxed(

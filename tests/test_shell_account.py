@@ -2,6 +2,8 @@
 hosts (tests/sshhosts.py), as the worker runs them: inputs as unsafe extra vars, the hosts
 in group `targets`, the admin key in the sandbox's ssh-agent, host keys pinned."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -108,6 +110,34 @@ def test_it_leaves_alone_a_user_it_did_not_create(shell_hosts, admin_key, tmp_pa
     assert result.ok, result.error
     assert shell_b.root("getent passwd eve").split(":")[4] == "Eve, by hand"
     assert shell_a.ssh("getent passwd eve").returncode == 2
+
+
+def test_it_gives_a_username_asked_for_by_two_services_at_once_to_one_of_them(
+    ssh_hosts, admin_key, tmp_path
+):
+    host = ssh_hosts.start("shell-a", admin_key=admin_key)
+    _, public = keypair(tmp_path / "dev", "zed")
+    common = {"hosts": [host], "admin_key": admin_key, "data_root": tmp_path}
+    barrier = threading.Barrier(2)
+
+    def provision(service_id: int):
+        barrier.wait(timeout=10)
+        inputs = {"username": "zed", "public_key": public}
+        return run("provision", inputs, service_id=service_id, **common)[0]
+
+    with ThreadPoolExecutor(2) as pool:
+        results = dict(zip((41, 42), pool.map(provision, (41, 42)), strict=True))
+
+    assert sorted(result.ok for result in results.values()) == [False, True]
+    winner = next(service for service, result in results.items() if result.ok)
+    loser = 83 - winner
+    assert 'A user named "zed" already exists on shell-a' in results[loser].error
+    assert host.root("getent passwd zed").split(":")[4] == f"gangplank service {winner}"
+
+    result, _ = run("deprovision", {"username": "zed"}, service_id=loser, **common)
+
+    assert result.ok, result.error
+    assert host.root("getent passwd zed").split(":")[4] == f"gangplank service {winner}"
 
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE3Yq6Xv2J6x3pbZ0u0bJv7m7t4G0k0u0bJv7m7t4G0k"

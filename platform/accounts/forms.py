@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 
+from accounts import services
+from core import audit
 from core.forms import BootstrapFormMixin
 
 
@@ -27,9 +29,28 @@ class BoundedUsernameMixin:
         field.validators.append(MaxLengthValidator(field.max_length))
 
 
-class LoginForm(BoundedUsernameMixin, AuthenticationForm):
+class LoginForm(BoundedUsernameMixin, auth_forms.AuthenticationForm):
     pass
 
 
 class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
+
+
+class ServicePasswordMixin:
+    """Saves the new password with `accounts.services.set_password` (tokens revoked,
+    audited) instead of Django's own save, for every form that sets one."""
+
+    def set_password_and_save(self, user, password_field_name="password1", commit=True):
+        usable = self.cleaned_data.get("set_usable_password", True)
+        password = self.cleaned_data[password_field_name] if usable else None
+        services.set_password(user=user, password=password, actor=audit.request_user())
+        return user
+
+
+class PasswordChangeForm(ServicePasswordMixin, BootstrapFormMixin, auth_forms.PasswordChangeForm):
+    pass
+
+
+class AdminPasswordChangeForm(ServicePasswordMixin, auth_forms.AdminPasswordChangeForm):
     pass

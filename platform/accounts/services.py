@@ -35,3 +35,23 @@ def revoke_token(*, user, token_key: str) -> int:
     for name in names:
         audit.record(action="token.revoked", actor=user, obj=user, changes={"token": [name, None]})
     return deleted
+
+
+@transaction.atomic
+def set_password(*, user, password: str | None, actor=None) -> int:
+    """The one way a password changes (portal, admin, `changepassword`): set it (None makes
+    it unusable), revoke every API token of the user, and record it; return the tokens
+    revoked. The user's other sessions end by themselves: Django checks each session's
+    stored hash of the password on every request. The caller keeps its own session with
+    `update_session_auth_hash`."""
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save(update_fields=["password"])
+    tokens = ApiToken.objects.filter(user=user)
+    names = [f"{t.name} ({t.token_key}…)" for t in tokens]
+    revoked, _ = tokens.delete()
+    audit.record(action="auth.password_changed", actor=actor, obj=user,
+                 changes={"tokens": [names, []]} if names else {})  # fmt: skip
+    return revoked

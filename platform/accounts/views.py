@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordChangeView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import LoginForm, TokenForm
+from accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from accounts.models import ApiToken
 from core import audit, text
 from core.errors import InvalidRequest
@@ -60,3 +61,23 @@ class AuditedLoginView(LoginView):
         typed = text.replaced(self.request.POST.get("username", ""))
         audit.record(action="auth.login_failed", label=typed)
         return super().form_invalid(form)
+
+
+class PasswordChange(PasswordChangeView):
+    """Change your own password: this session stays signed in, the others end, and every
+    API token is revoked (accounts.services.set_password)."""
+
+    form_class = PasswordChangeForm
+    template_name = "accounts/password.html"
+    success_url = reverse_lazy("password")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(
+            self.request,
+            "Password changed. Your other sessions have ended and your API tokens are revoked.",
+        )
+        return response
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)

@@ -6,10 +6,11 @@ system unless a user is given.
 """
 
 import contextvars
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db import models
 
+from core.addresses import client_address
 from core.models import AuditEvent
 
 
@@ -17,6 +18,7 @@ from core.models import AuditEvent
 class Origin:
     address: str | None = None
     token: str = ""
+    user: object = None
 
 
 _origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
@@ -63,17 +65,26 @@ def diff(before: dict, after: dict) -> dict:
 
 
 def set_token(token_key: str) -> None:
-    _origin.set(Origin(address=(_origin.get() or NOWHERE).address, token=token_key))
+    _origin.set(replace(_origin.get() or NOWHERE, token=token_key))
+
+
+def request_user():
+    """The signed-in user of the request being served, for forms that save without a view
+    (Django's admin); None outside a request or when nobody is signed in."""
+    user = (_origin.get() or NOWHERE).user
+    return user if user is not None and user.is_authenticated else None
 
 
 class AuditContextMiddleware:
-    """Notes the client's address for the events recorded while serving its request."""
+    """Notes the client's address (behind trusted proxies only, see core.addresses) and
+    user for the events recorded while serving its request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        reset = _origin.set(Origin(address=request.META.get("REMOTE_ADDR") or None))
+        origin = Origin(address=client_address(request), user=getattr(request, "user", None))
+        reset = _origin.set(origin)
         try:
             return self.get_response(request)
         finally:

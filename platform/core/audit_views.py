@@ -1,6 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
@@ -54,6 +56,15 @@ class AuditEventViewSet(RestrictedReadOnlyViewSet):
         super().initial(request, *args, **kwargs)
         permissions.check_audit(request.user)
 
+    @extend_schema(
+        filters=True,
+        parameters=[
+            OpenApiParameter(
+                "as", OpenApiTypes.STR, enum=list(exports.FORMATS), description="default csv"
+            )
+        ],
+        responses={(200, media): OpenApiTypes.STR for media in exports.FORMATS.values()},
+    )
     @action(detail=False, pagination_class=None)
     def export(self, request):
         """The filtered trail as CSV (`?as=csv`) or JSON lines (`?as=jsonl`)."""

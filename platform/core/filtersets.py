@@ -1,8 +1,28 @@
+from datetime import UTC, datetime
+
 import django_filters
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django_filters.fields import IsoDateTimeField
 
 from core.forms import BootstrapForm
 from core.models import AuditEvent
+
+
+class UTCIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date-time, in UTC: PostgreSQL refuses offsets beyond 15:59, which Python
+    accepts up to 23:59."""
+
+    def to_python(self, value) -> datetime | None:
+        value = super().to_python(value)
+        try:
+            return value.astimezone(UTC) if value is not None else None
+        except OverflowError:
+            raise ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class UTCDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UTCIsoDateTimeField
 
 
 class AuditEventFilterSet(django_filters.FilterSet):
@@ -20,10 +40,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
     object_type = django_filters.CharFilter(help_text="e.g. provisioning.service")
     object_id = django_filters.CharFilter()
     team = django_filters.CharFilter(help_text="a team's slug")
-    since = django_filters.IsoDateTimeFilter(
-        field_name="at", lookup_expr="gte", label="Since (UTC)"
-    )
-    until = django_filters.IsoDateTimeFilter(field_name="at", lookup_expr="lt", label="Until (UTC)")
+    since = UTCDateTimeFilter(field_name="at", lookup_expr="gte", label="Since (UTC)")
+    until = UTCDateTimeFilter(field_name="at", lookup_expr="lt", label="Until (UTC)")
 
     class Meta:
         model = AuditEvent

@@ -1,11 +1,14 @@
 """Gangplank settings: everything configurable comes from the environment (see README)."""
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -61,8 +64,27 @@ if HTTPS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every page (django-csp): scripts, styles and images only from the site's own static files,
+# no inline script, event-handler attribute, style attribute or eval. htmx is configured
+# not to need them (base.html); the API's Swagger page relaxes styles (gangplank.api).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
 
 INSTALLED_APPS = [
+    # First, so that its `changepassword` command replaces django.contrib.auth's.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,8 +101,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "csp",
     "core",
-    "accounts",
     "teams",
     "credentials",
     "inventories",
@@ -95,6 +117,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "core.text.RefuseUnstorableAddressMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,10 +136,27 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins are rate-limited per username and address.
+
+
+def _networks(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    networks = []
+    for item in env_list(name):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or CIDR") from None
+    return networks
+
+
+# The reverse proxies whose X-Forwarded-For is believed (see core.addresses); none by default,
+# when the peer's own address is the client's.
+GANGPLANK_TRUSTED_PROXIES = _networks("GANGPLANK_TRUSTED_PROXIES")
+# Failed logins are rate-limited per username and client address together, so failures
+# from one address never lock the user out at another.
 AXES_FAILURE_LIMIT = int(os.environ.get("GANGPLANK_LOGIN_FAILURE_LIMIT", 5))
 AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "core.addresses.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
@@ -207,7 +247,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
@@ -262,6 +302,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # (Should the whole worker die, Redis redelivers after the visibility timeout; the
 # conditional claim then finds the run no longer queued and does nothing.)
 CELERY_TASK_REJECT_ON_WORKER_LOST = False
+# A run goes on through a broker outage (its message is acknowledged, or left to the
+# visibility timeout, once it ends); Celery 6 would otherwise cancel it on connection loss.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A request made while the broker is away is saved anyway; fail fast, dispatch_queued_runs
 # sends it later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5}
@@ -298,6 +341,14 @@ GANGPLANK_REDISPATCH_SECONDS = int(os.environ.get("GANGPLANK_REDISPATCH_SECONDS"
 GANGPLANK_BASE_URL = os.environ.get("GANGPLANK_BASE_URL", "http://127.0.0.1:8000")
 GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
 GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
+# Notifications go only to public addresses (notifications/outbound.py), and to these
+# networks (CIDRs) of the deployment's own: its internal hooks and mail servers.
+try:
+    GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
+        ipaddress.ip_network(cidr) for cidr in env_list("GANGPLANK_NOTIFY_ALLOWED_NETWORKS")
+    )
+except ValueError as exc:
+    raise ImproperlyConfigured(f"GANGPLANK_NOTIFY_ALLOWED_NETWORKS: {exc}") from exc
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 

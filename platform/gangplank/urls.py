@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.forms import AdminLoginForm
-from accounts.views import AuditedLoginView
+from accounts.views import AuditedLoginView, PasswordChange
 from core import audit_views
 from core.views import healthz
 from dashboard.views import home
@@ -14,6 +15,7 @@ urlpatterns = [
     path("", home, name="home"),
     path("login/", AuditedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", PasswordChange.as_view(), name="password"),
     path("catalog/", include("catalog.urls")),
     path("teams/<slug:slug>/notifications/", include("notifications.urls")),
     path("teams/", include("teams.urls")),
@@ -27,9 +29,12 @@ urlpatterns = [
     path("", include("metrics.urls")),
     path("", include("notes.urls")),
     path("api/", include(("gangplank.api", "api"))),
+    # The admin's own password page would save around accounts.services.set_password.
+    path("admin/password_change/", RedirectView.as_view(pattern_name="password")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
 ]
 
+handler404 = "core.views.page_not_found"
 # A body over DATA_UPLOAD_MAX_MEMORY_SIZE (and Django's other refusals): JSON under /api/.
 handler400 = "core.views.bad_request"

@@ -10,8 +10,9 @@ class DestinationForm(BootstrapForm):
         label="Apprise URL",
         max_length=2000,
         widget=forms.PasswordInput(render_value=True),
-        help_text="slack://…, msteams://…, mailto://…, mmost://…, json://host/path and the "
-        "rest of apprise's services. It holds credentials: it is not shown again.",
+        help_text="slack://…, discord://…, mailto://…, mmost://…, workflows://…, or a webhook: "
+        "json://, xml://, form://host/path, at a public address. It holds credentials: it is "
+        "not shown again.",
     )
     events = forms.MultipleChoiceField(
         choices=Event.choices,

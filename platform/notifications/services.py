@@ -13,7 +13,6 @@ from collections.abc import Callable, Collection
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
-import apprise
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from core import audit, permissions, secrets, states
 from core.errors import InvalidRequest
+from notifications import outbound
 from notifications.models import (
     DELIVERY_TRANSITIONS,
     TEST_EVENT,
@@ -33,8 +33,10 @@ from teams.models import Team
 
 log = logging.getLogger(__name__)
 
-MAX_ERROR = 2000
+FAILED = "Delivery failed."
+REFUSED = "Delivery refused: notifications go only to public addresses and allowed services."
 MIN_SECRET = 6
+MAX_LOGGED = 2000
 
 
 def add_destination(
@@ -46,12 +48,11 @@ def add_destination(
     name = (name or "").strip()
     if not name or len(name) > 100:
         errors["name"] = ["Give the destination a name of at most 100 characters."]
-    plugin = apprise.Apprise.instantiate((url or "").strip()) if url else None
-    if plugin is None:
-        errors["url"] = [
-            "Not a notification URL apprise understands, such as slack://..., msteams://..., "
-            "mailto://..., json://host/path (see apprise's documentation)."
-        ]
+    url = (url or "").strip()
+    try:
+        plugin = outbound.check(url, allowed=settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS)
+    except outbound.Refused as exc:
+        errors["url"] = [str(exc)]
     unknown = sorted(set(events or []) - set(Event.values))
     if not events or unknown:
         errors["events"] = [f"Choose among: {', '.join(Event.values)}."]
@@ -62,7 +63,7 @@ def add_destination(
             destination = Destination.objects.create(
                 team=team,
                 name=name,
-                secrets=secrets.encrypt(values={"url": url.strip()}),
+                secrets=secrets.encrypt(values={"url": url}),
                 url_redacted=plugin.url(privacy=True)[:500],
                 events=[e for e in Event.values if e in events],
                 created_by=user,
@@ -147,7 +148,7 @@ def deliver(*, delivery_id: int) -> float | None:
     attempt = made + 1
     delivery = Delivery.objects.select_related("destination").get(pk=delivery_id)
     url = secrets.decrypt(token=delivery.destination.secrets)["url"]
-    error = _send(url, title=delivery.title, body=delivery.body)
+    error = _send(url, title=delivery.title, body=delivery.body, delivery_id=delivery_id)
     if not error:
         _finish(delivery, to=DeliveryStatus.SENT, sent_at=timezone.now(), error="")
         return None
@@ -202,23 +203,24 @@ def _finish(delivery: Delivery, *, to: str, **fields) -> None:
     )
 
 
-def _send(url: str, *, title: str, body: str) -> str:
-    """Send with apprise; the error ("" on success), with the URL's credentials masked: it is
-    shown to the team. The URL never reaches the log."""
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        return "The destination's URL is no longer understood by apprise."
+def _send(url: str, *, title: str, body: str, delivery_id: int) -> str:
+    """Send; "" on success, else the error recorded for the team. It is one of two generic
+    messages: it must not tell a refused connection from an HTTP status, or a destination
+    would scan ports and services. The details go to the server log, credentials masked
+    (the URL itself never reaches the log)."""
     try:
-        with apprise.LogCapture(level=logging.WARNING) as output:
-            sent = sender.notify(title=title, body=body)
-    except Exception as exc:  # a plugin's own failure: recorded like any other
-        error = f"{type(exc).__name__}: {exc}"
+        outbound.send(
+            url, title=title, body=body, allowed=settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS
+        )
+    except outbound.Refused as exc:
+        error, detail = REFUSED, str(exc)
+    except outbound.Failed as exc:
+        error, detail = FAILED, str(exc)
     else:
-        if sent:
-            return ""
-        lines = [line.split(" - ", 2)[-1] for line in output.getvalue().splitlines() if line]
-        error = "; ".join(lines) or "The destination refused the message."
-    return _credentials_masker(url)(error)[:MAX_ERROR]
+        return ""
+    detail = _credentials_masker(url)(detail)[:MAX_LOGGED]
+    log.warning("delivery %s: %s (%s)", delivery_id, error, detail)
+    return error
 
 
 def _credentials_masker(url: str) -> Callable[[str], str]:

@@ -2,12 +2,15 @@
 
 import logging
 import socket
+import time
 import traceback
+from collections.abc import Callable
 from datetime import UTC
 from functools import partial
+from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,6 +36,8 @@ from provisioning.states import (
 log = logging.getLogger(__name__)
 
 RUNNER_STATUS = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELED}
+# What a database restart or failover raises in the worker while it is away.
+DATABASE_GONE = (OperationalError, InterfaceError)
 
 
 def dispatch_run(run_id: int) -> None:
@@ -65,6 +70,7 @@ def execute_run(*, run_id: int) -> None:
     version = run.template_version
     timeout = version.timeout
     hidden: list[str] = []
+    journal = _Journal(run_id=run.pk)
     try:
         values = secrets_.decrypt(token=run.secrets)
         # The service's values too: the one a change replaces shows in a diff's "before".
@@ -77,10 +83,10 @@ def execute_run(*, run_id: int) -> None:
             files=version.files,
             playbook=version.playbooks[PLAYBOOK_OF[run.action]],
             extravars=extravars(run, secrets=values),
-            on_events=partial(record_events, run_id=run.pk),
+            on_events=journal.record,
             data_root=settings.RUNS_DIR,
             check=run.is_check_mode,
-            on_tick=partial(_tick, run_id=run.pk),
+            on_tick=journal.tick,
             timeout=timeout.total_seconds() if timeout else None,
             secrets=hidden,
             label=runner.data_dir_label(run.pk),
@@ -103,7 +109,7 @@ def execute_run(*, run_id: int) -> None:
         result = runner.PlaybookResult(
             status="failed", rc=None, error=hide(f"{type(exc).__name__}: {exc}")
         )
-    finish_run(run=run, result=result)
+    journal.finish(run=run, result=result)
 
 
 def extravars(run: Run, *, secrets: dict) -> dict:
@@ -121,6 +127,65 @@ def extravars(run: Run, *, secrets: dict) -> dict:
             "resources_dir": str(settings.RESOURCES_DIR),
         },
     }
+
+
+class _Journal:
+    """What the worker writes while a playbook runs: its events, its heartbeat, its end.
+
+    A database outage (a restart, a failover) does not stop the playbook: its events wait
+    in memory and are written in order once the database answers again (a replayed event is
+    ignored), and the heartbeat resumes. An outage longer than the lost-run limit gets the
+    run failed as lost meanwhile; its next tick then stops the playbook.
+    """
+
+    def __init__(self, *, run_id: int):
+        self.run_id = run_id
+        self.pending: list[dict] = []
+        self.away = False  # the database, since the last write that failed
+
+    def record(self, events: list[dict]) -> None:
+        self.pending += events
+        self._attempt(self._flush)
+
+    def tick(self) -> bool:
+        # While the database is away nobody can have asked the run to stop: it goes on.
+        return bool(self._attempt(partial(_tick, run_id=self.run_id)))
+
+    def finish(self, *, run: Run, result: runner.PlaybookResult) -> None:
+        """Write the last events and the run's end, waiting out an outage for up to the
+        lost-run limit (past it, `fail_lost_runs` has failed the run, or will)."""
+        deadline = time.monotonic() + settings.GANGPLANK_RUN_LOST_AFTER_SECONDS
+        while not self._attempt(partial(self._finish, run=run, result=result)):
+            if time.monotonic() > deadline:
+                raise OperationalError(f"run {run.pk}: the database did not come back")
+            time.sleep(1)
+
+    def _flush(self) -> None:
+        if self.pending:
+            record_events(self.pending, run_id=self.run_id)
+            self.pending = []
+
+    def _finish(self, *, run: Run, result: runner.PlaybookResult) -> bool:
+        self._flush()
+        finish_run(run=run, result=result)
+        return True
+
+    def _attempt(self, write: Callable[[], Any]) -> Any:
+        """`write()`, or None while the database is away (said once per outage)."""
+        try:
+            done = write()
+        except DATABASE_GONE as exc:
+            if not self.away:
+                log.warning(
+                    "run %s: the database is unreachable (%s); writes wait", self.run_id, exc
+                )
+            self.away = True
+            connection.close()  # the next query opens a new connection
+            return None
+        if self.away:
+            log.info("run %s: the database is back", self.run_id)
+            self.away = False
+        return done
 
 
 def _tick(*, run_id: int) -> bool:

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from approvals.models import Approval
+from core.fields import StrictCharField
 
 
 class ApprovalSerializer(serializers.ModelSerializer):
@@ -12,8 +13,15 @@ class ApprovalSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="run.template_version.template.slug", read_only=True)
     template_version = serializers.CharField(source="run.template_version.version", read_only=True)
     inputs = serializers.JSONField(source="run.inputs", read_only=True)
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    decided_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="who decided; null while pending",
+    )
 
     class Meta:
         model = Approval
@@ -41,6 +49,6 @@ class ApprovalSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.Serializer):
-    comment = serializers.CharField(
+    comment = StrictCharField(
         required=False, allow_blank=True, default="", help_text="required to reject"
     )

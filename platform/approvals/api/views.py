@@ -8,6 +8,7 @@ from approvals.api.serializers import ApprovalSerializer, DecisionSerializer
 from approvals.filtersets import ApprovalFilterSet
 from approvals.models import Approval
 from core import permissions
+from core.schema import CONFLICT
 
 
 class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
@@ -33,13 +34,13 @@ class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
         approval = decide(user=request.user, approval=approval, **body.validated_data)
         return Response(ApprovalSerializer(approval).data)
 
-    @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer})
+    @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def approve(self, request, pk=None):
         """Approve: the run is queued. 409 when the request was decided meanwhile."""
         return self._decide(request, services.approve)
 
-    @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer})
+    @extend_schema(request=DecisionSerializer, responses={200: ApprovalSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """Reject with a comment: the run is canceled and nothing runs."""

@@ -39,12 +39,13 @@ DIFF_CLASSES = (
 )
 EXPIRY_SOON = timedelta(days=1)
 
-_converter = Ansi2HTMLConverter(inline=True, dark_bg=True, escaped=True, linkify=False)
+_converter = Ansi2HTMLConverter(inline=False, dark_bg=True, escaped=True, linkify=False)
 
 
 @register.filter
 def ansi(text: str) -> SafeString:
-    """Terminal output as HTML: ANSI colours become styled spans, the rest is escaped."""
+    """Terminal output as HTML: ANSI colours become spans with classes (their colours are in
+    gangplank.css: the Content-Security-Policy refuses style attributes), the rest escaped."""
     html = _converter.convert(text.replace("\r\n", "\n"), full=False)
     return mark_safe(html)
 

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.fields import StrictCharField
 from core.secrets import PLACEHOLDER
 from credentials import selectors
 from credentials.models import Credential, CredentialType
@@ -9,17 +10,17 @@ class CredentialSerializer(serializers.Serializer):
     """A credential as platform engineers read and write it: secret values never come back."""
 
     id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField(max_length=100, help_text="a slug; fixed once created")
+    name = StrictCharField(max_length=100, help_text="a slug; fixed once created")
     type = serializers.ChoiceField(choices=CredentialType.choices, help_text="fixed once created")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    description = StrictCharField(required=False, allow_blank=True, default="")
     fields = serializers.DictField(
-        child=serializers.CharField(allow_blank=True, allow_null=True, trim_whitespace=False),
+        child=StrictCharField(allow_blank=True, allow_null=True, trim_whitespace=False),
         help_text=f"the type's fields (for env: its variables). Secret ones read back as "
         f"{PLACEHOLDER!r} when set; sending {PLACEHOLDER!r} or '' keeps the stored value, "
         "null clears an optional one.",
     )
     plain_variables = serializers.ListField(
-        child=serializers.CharField(),
+        child=StrictCharField(),
         required=False,
         help_text="env only: the variables that are not secret (shown, not masked in runs)",
     )

@@ -1,8 +1,10 @@
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from core import permissions
 from core.api import RestrictedViewSetMixin
+from core.schema import CONFLICT
 from credentials import services
 from credentials.api.serializers import CredentialSerializer
 from credentials.models import Credential
@@ -35,6 +37,7 @@ class CredentialViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         )
         return Response(CredentialSerializer(credential).data)
 
+    @extend_schema(responses={204: None, 409: CONFLICT})
     def destroy(self, request, *args, **kwargs):
         services.delete_credential(user=request.user, credential=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -4,6 +4,7 @@ from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from core import permissions
+from core.schema import CONFLICT
 from inventories import selectors, services
 from inventories.api.serializers import InventoryInputSerializer, InventorySerializer
 from inventories.models import Inventory
@@ -65,7 +66,7 @@ class InventoryViewSet(viewsets.ModelViewSet):
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, **kwargs)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, 409: CONFLICT})
     def destroy(self, request, *args, **kwargs):
         services.delete_inventory(actor=request.user, inventory=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)

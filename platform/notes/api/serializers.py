@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.fields import StrictCharField
 from notes.models import ServiceNote
 
 
@@ -16,6 +17,6 @@ class NoteSerializer(serializers.ModelSerializer):
 class NoteInputSerializer(serializers.Serializer):
     """Only parses: what a note may hold is notes.services.add_note's rule."""
 
-    body = serializers.CharField(
+    body = StrictCharField(
         required=False, allow_blank=True, trim_whitespace=False, default="", help_text="Markdown"
     )

@@ -1,10 +1,12 @@
 from rest_framework import serializers
 
+from core.fields import STRICT_FIELD_MAPPING, StrictCharField
 from notifications.models import Delivery, Destination, Event
 
 
 class DestinationSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    url = StrictCharField(
         write_only=True, help_text="an apprise URL; it holds credentials and is never returned"
     )
     url_redacted = serializers.CharField(read_only=True)

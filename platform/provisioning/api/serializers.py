@@ -2,16 +2,33 @@ from rest_framework import serializers
 
 from catalog.models import Template
 from core import permissions
+from core.fields import StrictCharField
 from provisioning.models import Run, RunEvent, Service
 from provisioning.selectors import upgrade_target
+from provisioning.states import RunAction
 from teams.models import Team
+
+
+class BlankAsNullChoiceField(serializers.ChoiceField):
+    """A choice stored as "" for none (a CharField with blank=True), answered as null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_null=True, read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        return super().to_representation(value) if value else None
 
 
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     template_version = serializers.CharField(source="template_version.version", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+    failed_action = BlankAsNullChoiceField(
+        choices=RunAction.choices, help_text="the action whose run failed; null when none did"
+    )
     upgrade_available = serializers.SerializerMethodField()
 
     def get_upgrade_available(self, service: Service) -> str | None:
@@ -56,7 +73,7 @@ class PreviewSerializer(InputsSerializer):
 
 
 class DeprovisionSerializer(serializers.Serializer):
-    confirm = serializers.CharField(
+    confirm = StrictCharField(
         required=False, default=None, help_text="the service's name, if you want it checked"
     )
 
@@ -70,7 +87,7 @@ class ServiceRequestSerializer(serializers.Serializer):
 
     template = serializers.SlugRelatedField(slug_field="slug", queryset=Template.objects.none())
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
-    name = serializers.CharField(max_length=63)
+    name = StrictCharField(max_length=63)
     inputs = serializers.JSONField(required=False, default=dict)
 
     def __init__(self, *args, **kwargs):
@@ -88,7 +105,9 @@ class ServiceRequestSerializer(serializers.Serializer):
 
 class RunSerializer(serializers.ModelSerializer):
     template_version = serializers.CharField(source="template_version.version", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Run

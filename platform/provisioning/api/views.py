@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
+from core.schema import CONFLICT
 from notes import selectors as notes_selectors
 from notes import services as notes_services
 from notes.api.serializers import NoteInputSerializer, NoteSerializer
@@ -54,31 +55,31 @@ class ServiceViewSet(
         run = act(user=request.user, service=service, **body.validated_data)
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=InputsSerializer, responses={202: RunSerializer})
+    @extend_schema(request=InputsSerializer, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"], url_path="update", url_name="update")
     def update_service(self, request, pk=None):
         """Run the update playbook with new inputs (given ones replace, the rest are kept)."""
         return self._act(request, InputsSerializer, services.update_service)
 
-    @extend_schema(request=PreviewSerializer, responses={202: RunSerializer})
+    @extend_schema(request=PreviewSerializer, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def preview(self, request, pk=None):
         """What an update (or the upgrade) would change: check mode with diff, nothing applied."""
         return self._act(request, PreviewSerializer, services.preview_change)
 
-    @extend_schema(request=InputsSerializer, responses={202: RunSerializer})
+    @extend_schema(request=InputsSerializer, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def upgrade(self, request, pk=None):
         """Move to the template's newest version; inputs carry over, new defaults fill in."""
         return self._act(request, InputsSerializer, services.upgrade_service)
 
-    @extend_schema(request=DeprovisionSerializer, responses={202: RunSerializer})
+    @extend_schema(request=DeprovisionSerializer, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def deprovision(self, request, pk=None):
         """Run the deprovision playbook; the service stays as history."""
         return self._act(request, DeprovisionSerializer, services.deprovision_service)
 
-    @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer})
+    @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def extend(self, request, pk=None):
         """Move the expiry, up to the template's maximum lifetime from creation."""
@@ -120,14 +121,14 @@ class RunViewSet(RestrictedReadOnlyViewSet):
     serializer_class = RunSerializer
     filterset_fields = ["service", "status", "action"]
 
-    @extend_schema(request=None, responses={202: RunSerializer})
+    @extend_schema(request=None, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel a queued run, or stop a running one."""
         run = services.cancel_run(user=request.user, run=self.get_object())
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(request=None, responses={202: RunSerializer})
+    @extend_schema(request=None, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
         """A new run of a failed run's action, with the same inputs."""
