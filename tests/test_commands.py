@@ -116,6 +116,7 @@ NOT_UTF8 = b"caf\xe9".decode("utf-8", "surrogateescape")
         (["create_api_token", "a\x00", "--name", "ci"], f"Invalid username: {UNSTORABLE}"),
         (["create_api_token", "owner", "--name", "x" * 101], "Invalid --name: Ensure this value has at most 100"),  # noqa: E501
         (["changepassword", "a\x00"], f"Invalid username: {UNSTORABLE}"),
+        (["grant_runtime_role", NOT_UTF8], f"Invalid role: {UNSTORABLE}"),
         (["sync_catalog", "--dir", "/tmp/a\x00b"], "Cannot read the catalogue folder"),
         (["sync_catalog", "--dir", "/etc/hostname"], "Cannot read the catalogue folder"),
     ],
