@@ -93,3 +93,73 @@ def test_grant_roles_take_effect(owner, teams):
 def test_grant_refuses_with_a_readable_message(owner, teams, args, error):
     with pytest.raises(CommandError, match=error):
         call_command("grant", *args)
+
+
+UNSTORABLE = "Must not contain NUL characters or unpaired surrogates"
+# What a command line holding bytes that are not UTF-8 gives Python (surrogateescape).
+NOT_UTF8 = b"caf\xe9".decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["create_team", "ok", "--name", "x" * 101], "Invalid --name: Ensure this value has at most 100"),  # noqa: E501
+        (["create_team", "ok", "--name", "a\x00"], f"Invalid --name: {UNSTORABLE}"),
+        (["create_team", "ok", "--name", NOT_UTF8], f"Invalid --name: {UNSTORABLE}"),
+        (["create_team", "ok", "--name", "N", "--member", "a\x00"], f"Invalid --member: {UNSTORABLE}"),  # noqa: E501
+        (["create_team", "s" * 51, "--name", "N"], "Invalid slug: Ensure this value has at most 50"),  # noqa: E501
+        (["create_admin", "--username", "a" * 151], "Invalid --username: Ensure this value has at most 150"),  # noqa: E501
+        (["create_admin", "--username", "../../etc/x"], "Invalid --username: Enter a valid username"),  # noqa: E501
+        (["create_admin", "--username", "a\x00"], f"Invalid --username: {UNSTORABLE}"),
+        (["grant", "a\x00", "member", "--team", "alpha"], f"Invalid username: {UNSTORABLE}"),
+        (["grant", "owner", "member", "--team", NOT_UTF8], f"Invalid --team: {UNSTORABLE}"),
+        (["create_api_token", "a\x00", "--name", "ci"], f"Invalid username: {UNSTORABLE}"),
+        (["create_api_token", "owner", "--name", "x" * 101], "Invalid --name: Ensure this value has at most 100"),  # noqa: E501
+        (["changepassword", "a\x00"], f"Invalid username: {UNSTORABLE}"),
+        (["grant_runtime_role", NOT_UTF8], f"Invalid role: {UNSTORABLE}"),
+        (["sync_catalog", "--dir", "/tmp/a\x00b"], "Cannot read the catalogue folder"),
+        (["sync_catalog", "--dir", "/etc/hostname"], "Cannot read the catalogue folder"),
+    ],
+)  # fmt: skip
+def test_commands_refuse_bad_arguments_with_a_readable_error(
+    owner, teams, settings, tmp_path, args, says
+):
+    from django.contrib.auth import get_user_model
+
+    settings.DATA_DIR = tmp_path
+    users, team_count = get_user_model().objects.count(), Team.objects.count()
+
+    with pytest.raises(CommandError) as caught:
+        call_command(*args)
+
+    assert str(caught.value).startswith(says), str(caught.value)
+    assert (get_user_model().objects.count(), Team.objects.count()) == (users, team_count)
+    assert not list(tmp_path.iterdir())
+
+
+def test_create_local_credentials_refuses_a_url_that_is_not_one(monkeypatch):
+    monkeypatch.setenv("GANGPLANK_POSTGRES_URL", "postgresql://[::1:5432/postgres")
+
+    with pytest.raises(CommandError, match="GANGPLANK_POSTGRES_URL is not a URL"):
+        call_command("create_local_credentials")
+
+
+def test_sync_catalog_reports_text_it_cannot_store_as_a_problem(tmp_path, capsys):
+    import shutil
+
+    from conftest import TEST_CATALOG
+
+    for slug in ("echo", "failing"):
+        shutil.copytree(TEST_CATALOG / "echo", tmp_path / slug)
+    with open(tmp_path / "echo" / "provision.yml", "a") as playbook:
+        playbook.write("# \x00\n")
+    manifest = tmp_path / "failing" / "template.yml"
+    manifest.write_text(manifest.read_text().replace("name: Echo", 'name: "Ec\\0ho"'))
+    (tmp_path / NOT_UTF8).mkdir()
+
+    call_command("sync_catalog", "--dir", str(tmp_path))
+
+    errors = capsys.readouterr().err
+    assert "echo/provision.yml: holds NUL characters" in errors
+    assert f"failing/template.yml: {UNSTORABLE}" in errors
+    assert "folder name must be a slug" in errors

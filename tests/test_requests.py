@@ -22,6 +22,7 @@ SCHEMA = {
         "label": {"type": "string", "minLength": 2, "maxLength": 5},
         "email": {"type": "string", "format": "email"},
         "flag": {"type": "boolean", "default": True},
+        "note": {"type": "string"},
     },
 }
 
@@ -39,6 +40,10 @@ INVALID = [
     ({"db_name": "good", "email": "not-an-email"}, "email", "valid email"),
     ({"db_name": "good", "flag": "yes"}, "flag", "type boolean"),
     ({"db_name": "good", "surprise": 1}, "surprise", "Unknown input"),
+    # Stricter than JSON Schema (catalog.schema's docstring says why).
+    ({"db_name": "good", "limit": 20.0}, "limit", "type integer"),
+    ({"db_name": "good\n"}, "db_name", "pattern"),
+    ({"db_name": "good", "note": "x" * 4097}, "note", "at most 4096 characters"),
 ]
 
 
@@ -160,7 +165,7 @@ def test_the_api_creates_the_service_and_its_queued_run(api, catalog, owner):
         "connection_limit": 20,
         "description": "",
     }
-    assert body["template_version"] == "1.2.0" and body["created_by"] == "owner"
+    assert body["template_version"] == "1.3.0" and body["created_by"] == "owner"
     run = Run.objects.get(pk=body["last_run"])
     assert (run.service, run.action, run.status, run.created_by) == (
         service,

@@ -1,5 +1,7 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.core.validators import MaxLengthValidator
 
 from accounts import services
 from core import audit
@@ -15,6 +17,24 @@ class TokenForm(BootstrapFormMixin, forms.Form):
         input_formats=["%Y-%m-%dT%H:%M"],
         help_text="Leave empty for a token that does not expire.",
     )
+
+
+class BoundedUsernameMixin:
+    """Django's login forms cap the username's widget but never check its length, so an
+    over-long one reached django-axes' table (255 characters) and failed there."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["username"]
+        field.validators.append(MaxLengthValidator(field.max_length))
+
+
+class LoginForm(BoundedUsernameMixin, auth_forms.AuthenticationForm):
+    pass
+
+
+class AdminLoginForm(BoundedUsernameMixin, AdminAuthenticationForm):
+    pass
 
 
 class ServicePasswordMixin:

@@ -7,9 +7,9 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 
 from accounts import services
-from accounts.forms import PasswordChangeForm, TokenForm
+from accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from accounts.models import ApiToken
-from core import audit
+from core import audit, text
 from core.errors import InvalidRequest
 
 
@@ -49,6 +49,7 @@ class AuditedLoginView(LoginView):
     """Django's login, with logins and failed logins on the audit trail."""
 
     redirect_authenticated_user = True
+    authentication_form = LoginForm
 
     def form_valid(self, form):
         response = super().form_valid(form)
@@ -56,7 +57,9 @@ class AuditedLoginView(LoginView):
         return response
 
     def form_invalid(self, form):
-        audit.record(action="auth.login_failed", label=self.request.POST.get("username", ""))
+        # As typed, but storable: the form refuses a username with NUL, this still records it.
+        typed = text.replaced(self.request.POST.get("username", ""))
+        audit.record(action="auth.login_failed", label=typed)
         return super().form_invalid(form)
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import yaml
-from jsonschema import Draft202012Validator
 
 from catalog import approval
 from catalog import schema as input_schema
+from core import text
 from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
 
 MANIFEST = "template.yml"
@@ -78,7 +78,8 @@ MANIFEST_SCHEMA = {
         },
     },
 }
-_manifest_validator = Draft202012Validator(MANIFEST_SCHEMA)
+# Its patterns match whole values, as the inputs' do.
+_manifest_validator = input_schema.StrictValidator(MANIFEST_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -130,9 +131,10 @@ def load_folder(path: Path) -> Folder:
             Problem(path.name, "", "is a symlink; templates must be real folders")
         )
         return folder
-    if not SLUG_RE.match(path.name):
+    if not SLUG_RE.fullmatch(path.name):
+        folder.slug = text.replaced(path.name)  # not UTF-8, it could not be stored as such
         folder.problems.append(
-            Problem(path.name, "", "folder name must be a slug: lowercase letters, digits, '-'")
+            Problem(folder.slug, "", "folder name must be a slug: lowercase letters, digits, '-'")
         )
         return folder
     folder.files, file_problems = _read_files(path)
@@ -145,6 +147,9 @@ def load_folder(path: Path) -> Folder:
         manifest = yaml.safe_load(folder.files[MANIFEST])
     except yaml.YAMLError as exc:
         folder.problems.append(Problem(manifest_file, "", f"is not valid YAML: {exc}"))
+        return folder
+    if problem := text.first_problem(manifest):
+        folder.problems.append(Problem(manifest_file, "", problem))
         return folder
     folder.problems += [
         Problem(manifest_file, f, m) for f, m in _manifest_problems(manifest, folder.files)
@@ -163,15 +168,22 @@ def _read_files(path: Path) -> tuple[dict[str, str], list[Problem]]:
         for name in sorted([*dirs, *names]):
             full = Path(root, name)
             relative = full.relative_to(path).as_posix()
-            shown = f"{path.name}/{relative}"
+            shown = text.replaced(f"{path.name}/{relative}")
             if full.is_symlink():
                 problems.append(Problem(shown, "", "is a symlink; symlinks are not allowed"))
+            elif not text.storable(relative):
+                problems.append(Problem(shown, "", "name is not UTF-8 text"))
             elif full.is_file() and not name.startswith("."):
                 total += full.stat().st_size
                 try:
-                    files[relative] = full.read_text(encoding="utf-8")
+                    content = full.read_text(encoding="utf-8")
                 except UnicodeDecodeError:
                     problems.append(Problem(shown, "", "is not UTF-8 text"))
+                    continue
+                if text.storable(content):
+                    files[relative] = content
+                else:
+                    problems.append(Problem(shown, "", "holds NUL characters"))
     if len(files) > MAX_FILES or total > MAX_BYTES:
         problems.append(
             Problem(path.name, "", f"is too large: at most {MAX_FILES} files and {MAX_BYTES} bytes")

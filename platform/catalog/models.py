@@ -4,6 +4,7 @@ from django.db import models
 from packaging.version import InvalidVersion, Version
 
 from catalog import approval
+from catalog.schema import limited
 from core.durations import parse_duration
 from core.querysets import RestrictedQuerySet
 
@@ -79,7 +80,8 @@ class TemplateVersion(models.Model):
 
     @property
     def inputs_schema(self) -> dict:
-        return self.manifest["inputs"]
+        """The schema inputs are checked against, shown by the API and drawn as the form."""
+        return limited(self.manifest["inputs"])
 
     @property
     def outputs(self) -> dict:

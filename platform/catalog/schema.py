@@ -2,12 +2,20 @@
 
 The same `validate_inputs` serves the portal's form and the API, through the jsonschema
 library; the form only parses widget values into JSON types before calling it.
+
+Where JSON Schema is looser than what a playbook should get, the validator is stricter:
+- `type: integer` is a JSON integer: 1.0 is refused (JSON Schema counts it as an integer,
+  and it would reach the playbook as a float);
+- a `pattern` must match the whole value, as HTML's `pattern` attribute does (the form's
+  widget carries it): `^`/`$` are implied, and `$` never matches before a final newline
+  (Python's does);
+- a string input without `maxLength` gets DEFAULT_MAX_LENGTH.
 """
 
 import re
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
 from core.errors import InvalidRequest
@@ -31,6 +39,28 @@ TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title
 # Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_NAMES = {"gangplank", "hostvars", "groups", "inventory_hostname", "omit", "vars"}
+# The longest string an input may be when its schema says no maxLength.
+DEFAULT_MAX_LENGTH = 4096
+
+
+def _is_integer(checker, instance) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+def _whole_pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, "string") and re.fullmatch(pattern, instance) is None:
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+StrictValidator = validators.extend(
+    Draft202012Validator,
+    validators={"pattern": _whole_pattern},
+    type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer),
+)
+
+
+def _validator(schema: dict):
+    return StrictValidator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def _path(parts) -> str:
@@ -55,7 +85,7 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         if name not in properties:
             problems.append(("required", f"names {name!r}, which is not in properties"))
     for name, prop in properties.items():
-        if not NAME_RE.match(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
+        if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
             problems.append(
                 (
                     f"properties.{name}",
@@ -97,9 +127,9 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
                 ("default", "is not allowed for a secret input: it would sit in the repository"),
             ]
     if "default" in prop:
-        validator = Draft202012Validator(prop, format_checker=Draft202012Validator.FORMAT_CHECKER)
         problems += [
-            ("default", readable(error)) for error in validator.iter_errors(prop["default"])
+            ("default", readable(error))
+            for error in _validator(limited_property(prop)).iter_errors(prop["default"])
         ]
     return problems
 
@@ -110,7 +140,7 @@ def _choices_problems(source: Any) -> list[tuple[str, str]]:
         return [(CHOICES, message)]
     if not all(isinstance(value, str) and value for value in source.values()):
         return [(CHOICES, message)]
-    if not CHOICES_GROUP_RE.match(source["group"]):
+    if not CHOICES_GROUP_RE.fullmatch(source["group"]):
         return [(f"{CHOICES}.group", "must be a group name (letters, digits, _) or all")]
     return []
 
@@ -134,6 +164,28 @@ def prepared(schema: dict) -> dict:
     return {**schema, "additionalProperties": False}
 
 
+def limited(schema: dict) -> dict:
+    """The schema with DEFAULT_MAX_LENGTH on every string input (and picked host name) that
+    declares no maxLength."""
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return schema
+    return {
+        **schema,
+        "properties": {name: limited_property(prop) for name, prop in properties.items()},
+    }
+
+
+def limited_property(prop: Any) -> Any:
+    if not isinstance(prop, dict):
+        return prop
+    if prop.get("type") == "string" and "maxLength" not in prop:
+        return {**prop, "maxLength": DEFAULT_MAX_LENGTH}
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        return {**prop, "items": limited_property(prop["items"])}
+    return prop
+
+
 def with_defaults(schema: dict, inputs: dict) -> dict:
     defaults = {
         name: prop["default"]
@@ -148,7 +200,7 @@ def validate_inputs(schema: dict, inputs: Any) -> dict:
     if not isinstance(inputs, dict):
         raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
     inputs = with_defaults(schema, inputs)
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = _validator(limited(schema))
     errors: dict[str, list[str]] = {}
     for error in validator.iter_errors(inputs):
         for key, message in _keyed(error, schema, inputs):

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
-from core import audit
+from core import audit, text
 from credentials.models import Credential, CredentialType
 from inventories import selectors as inventories
 from inventories.models import Inventory
@@ -21,7 +21,7 @@ def sync_catalog(*, directory: Path) -> CatalogSync:
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"catalogue folder {directory} does not exist")
-    report = CatalogSync(directory=str(directory))
+    report = CatalogSync(directory=text.replaced(str(directory)))
     folders = load_catalog(directory)
     for folder in folders:
         outcome = _sync_folder(folder)

@@ -7,7 +7,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 def parse_duration(text: str) -> timedelta:
     """'90s', '30m', '24h', '7d' or '2w' as a timedelta."""
-    if not re.match(DURATION_PATTERN, text or ""):
+    if not re.fullmatch(DURATION_PATTERN, text or ""):
         raise ValueError(f"{text!r} is not a duration such as 30m, 24h or 7d")
     return timedelta(**{_UNITS[text[-1]]: int(text[:-1])})
 

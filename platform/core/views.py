@@ -1,7 +1,12 @@
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views import defaults
+
+from core import text
 
 
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = 25) -> Page:
@@ -18,3 +23,19 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Not found."}, status=404)
     return defaults.page_not_found(request, exception)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 400 (handler400), for what is refused before any view reads the request: a
+    body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413; the API gets JSON, the portal a page."""
+    status, message = 400, "The request could not be read."
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / 1024 / 1024
+        status, message = 413, f"The request is too large: at most {limit:g} MB is accepted."
+    elif isinstance(exception, TooManyFieldsSent):
+        message = "The request has too many fields."
+    elif isinstance(exception, text.UnstorableAddress):
+        message = exception.message
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, "400.html", {"message": message}, status=status)

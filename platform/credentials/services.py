@@ -34,7 +34,7 @@ def create_credential(
     _check_user(user)
     errors: dict = {}
     name = (name or "").strip()
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         errors["name"] = ["A slug: lowercase letters, digits and '-', at most 100 characters."]
     elif Credential.objects.filter(name=name).exists():
         errors["name"] = [f"A credential named {name} already exists."]

@@ -63,7 +63,7 @@ def prefix_of(name: str) -> str:
 
 def variable_problem(name: str) -> str | None:
     """Why `name` cannot be a variable a credential sets, or None."""
-    if not VARIABLE_RE.match(name):
+    if not VARIABLE_RE.fullmatch(name):
         return (
             f"{name!r} is not a variable name (letters, digits and _, not starting with a digit)."
         )

@@ -3,10 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from accounts.forms import AdminLoginForm
 from accounts.views import AuditedLoginView, PasswordChange
 from core import audit_views
 from core.views import healthz
 from dashboard.views import home
+
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", home, name="home"),
@@ -33,3 +36,5 @@ urlpatterns = [
 ]
 
 handler404 = "core.views.page_not_found"
+# A body over DATA_UPLOAD_MAX_MEMORY_SIZE (and Django's other refusals): JSON under /api/.
+handler400 = "core.views.bad_request"

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from core import text as core_text
 from core.forms import BootstrapForm
 
 
@@ -54,9 +55,12 @@ class HostForm(BootstrapForm):
         if not text:
             return {}
         try:
-            return json.loads(text)
+            value = json.loads(text)
         except json.JSONDecodeError as exc:
             raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}).") from None
+        if problem := core_text.first_problem(value):
+            raise forms.ValidationError(problem)
+        return value
 
     @classmethod
     def initial_of(cls, host) -> dict:

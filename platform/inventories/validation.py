@@ -19,7 +19,7 @@ RESERVED_GROUPS = frozenset({"all", "ungrouped", "targets"})
 VARIABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # The platform sets the host, port and user itself; of Ansible's connection variables, a
 # host may only choose its Python and how to become another user.
-ALLOWED_ANSIBLE_VARIABLES = re.compile(r"^ansible_(python_interpreter$|become)")
+ALLOWED_ANSIBLE_VARIABLES = re.compile(r"^ansible_(python_interpreter\Z|become)")
 KEY_TYPES = frozenset(
     {
         "ssh-ed25519",
@@ -36,7 +36,7 @@ HOST_FIELDS = ("name", "address", "port", "groups", "variables", "host_key")
 
 def inventory_errors(*, name: Any, description: Any) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    if not isinstance(name, str) or not INVENTORY_NAME_RE.match(name):
+    if not isinstance(name, str) or not INVENTORY_NAME_RE.fullmatch(name):
         errors["name"] = ["Lowercase letters, digits and hyphens, starting with a letter or digit."]
     if not isinstance(description, str):
         errors["description"] = ["Must be text."]
@@ -65,7 +65,7 @@ def host_errors(spec: dict) -> dict[str, list[str]]:
 
 
 def _name_problem(value: Any) -> str | None:
-    if not isinstance(value, str) or not HOST_NAME_RE.match(value):
+    if not isinstance(value, str) or not HOST_NAME_RE.fullmatch(value):
         return "Letters, digits, '.', '-' and '_' only (at most 255)."
     return None
 
@@ -79,7 +79,7 @@ def _address_problem(value: Any) -> str | None:
     except ValueError:
         pass
     labels = value.rstrip(".").split(".")
-    if len(value) > 253 or not all(HOSTNAME_LABEL_RE.match(label) for label in labels):
+    if len(value) > 253 or not all(HOSTNAME_LABEL_RE.fullmatch(label) for label in labels):
         return "Must be a host name (letters, digits, '-' between dots) or an IP address."
     return None
 
@@ -93,7 +93,7 @@ def _port_problem(value: Any) -> str | None:
 def _groups_problem(value: Any) -> str | None:
     if not isinstance(value, list) or not all(isinstance(group, str) for group in value):
         return "Must be a list of group names."
-    bad = [group for group in value if not GROUP_RE.match(group)]
+    bad = [group for group in value if not GROUP_RE.fullmatch(group)]
     if bad:
         return f"Not a group name (letters, digits, _, not starting with a digit): {bad[0]!r}."
     reserved = sorted(set(value) & RESERVED_GROUPS)
@@ -108,7 +108,7 @@ def _variables_problem(value: Any) -> str | None:
     if not isinstance(value, dict):
         return "Must be a JSON object of variable names to values."
     for key in value:
-        if not VARIABLE_RE.match(key):
+        if not VARIABLE_RE.fullmatch(key):
             return f"{key!r} is not a variable name (letters, digits, _)."
         if key.startswith("ansible_") and not ALLOWED_ANSIBLE_VARIABLES.match(key):
             return (

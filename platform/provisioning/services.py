@@ -41,7 +41,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors["team"] = ["You can only request services for your own teams."]
     else:
         permissions.check(user, permissions.CHANGE, team)  # seen but not theirs: a 403
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         errors["name"] = [NAME_RULE]
     elif _name_taken(team=team, name=name):
         errors["name"] = [f"{team.slug} already has a service named {name}."]

@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
 from accounts.services import set_password
+from core.commands import checked
 
 MAX_TRIES = 3
 
@@ -15,7 +16,7 @@ class Command(changepassword.Command):
     )
 
     def handle(self, *args, **options):
-        username = options["username"] or changepassword.getpass.getuser()
+        username = checked("username", options["username"] or changepassword.getpass.getuser())
         manager = changepassword.UserModel._default_manager.using(options["database"])
         user = manager.filter(**{changepassword.UserModel.USERNAME_FIELD: username}).first()
         if user is None:

@@ -1,7 +1,9 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.models import ApiToken
 from accounts.services import create_token
+from core.commands import checked, field
 from core.errors import InvalidRequest
 
 
@@ -13,6 +15,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
 
     def handle(self, *args, username, name, **options):
+        username = checked("username", username)
+        name = checked("--name", name, field(ApiToken, "name"))
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"No such user: {username}.")

@@ -16,8 +16,8 @@ class Command(BaseCommand):
         directory = dir or settings.CATALOG_DIR
         try:
             report = sync_catalog(directory=directory)
-        except FileNotFoundError as exc:
-            raise CommandError(str(exc)) from exc
+        except (OSError, ValueError) as exc:  # missing, not a folder, unreadable, NUL in it
+            raise CommandError(f"Cannot read the catalogue folder: {exc}") from None
         for label in ("created", "updated", "retired"):
             for slug in getattr(report, label):
                 self.stdout.write(f"{label}: {slug}")

@@ -5,6 +5,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from core.commands import checked, field
+
 
 class Command(BaseCommand):
     help = (
@@ -16,6 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin")
 
     def handle(self, *args, username, **options):
+        # The username's validator also keeps the password file's name inside the data dir.
+        username = checked("--username", username, field(get_user_model(), "username"))
         path = settings.DATA_DIR / f"{username}-password"
         User = get_user_model()
         if User.objects.filter(username=username).exists():

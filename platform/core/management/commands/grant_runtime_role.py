@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import checked
 from core.database_roles import RoleProblem, grant_runtime_role
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("role", help="the runtime role; it must exist and not own the tables")
 
     def handle(self, *args, role: str, **options):
+        role = checked("role", role)
         try:
             protected = grant_runtime_role(role=role)
         except RoleProblem as exc:

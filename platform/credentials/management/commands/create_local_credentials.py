@@ -20,8 +20,11 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         url = os.environ.get("GANGPLANK_POSTGRES_URL") or DEFAULT_URL
-        parts = urlsplit(url)
-        shown = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        try:
+            parts = urlsplit(url)
+            shown = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+        except ValueError as exc:  # an unclosed [, a port that is not a number
+            raise CommandError(f"GANGPLANK_POSTGRES_URL is not a URL: {exc}.") from None
         try:
             psycopg.connect(url, connect_timeout=3).close()
         except (psycopg.Error, ValueError):

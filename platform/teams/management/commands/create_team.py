@@ -1,8 +1,9 @@
-from django.core.exceptions import ValidationError
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
-from django.core.validators import validate_slug
 
+from core.commands import checked, field
 from core.errors import InvalidRequest
+from teams.models import Team
 from teams.services import create_team
 
 
@@ -15,10 +16,9 @@ class Command(BaseCommand):
         parser.add_argument("--member", nargs="*", default=[], metavar="USERNAME")
 
     def handle(self, *args, slug, name, member, **options):
-        try:
-            validate_slug(slug)
-        except ValidationError as exc:
-            raise CommandError(f"Invalid slug {slug!r}: {exc.messages[0]}") from exc
+        slug = checked("slug", slug, field(Team, "slug"))
+        name = checked("--name", name, field(Team, "name"))
+        member = checked("--member", member, field(get_user_model(), "username"))
         try:
             team = create_team(slug=slug, name=name, usernames=member)
         except InvalidRequest as exc:

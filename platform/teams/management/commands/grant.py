@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from core.commands import checked
 from core.errors import InvalidRequest
 from teams.services import grant_role
 
@@ -13,6 +14,8 @@ class Command(BaseCommand):
         parser.add_argument("--team", metavar="SLUG", help="the team, for member and admin")
 
     def handle(self, *args, username, role, team=None, **options):
+        username, role = checked("username", username), checked("role", role)
+        team = checked("--team", team)
         try:
             self.stdout.write(grant_role(username=username, role=role, team_slug=team))
         except InvalidRequest as exc:

@@ -1,0 +1,77 @@
+"""Where JSON Schema is looser than what a playbook should get, the API and the portal's form
+refuse alike: a float for an integer, a value a pattern matches only up to a final newline,
+a string without maxLength longer than DEFAULT_MAX_LENGTH."""
+
+import pytest
+
+from catalog.schema import DEFAULT_MAX_LENGTH, validate_inputs
+from provisioning.models import Service
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_pattern_must_match_the_whole_value():
+    schema = {"type": "object", "properties": {"p": {"type": "string", "pattern": "[a-z]+"}}}
+
+    assert validate_inputs(schema, {"p": "abc"}) == {"p": "abc"}
+    for value in ("abc\n", "abc1", "1abc"):
+        with pytest.raises(Exception, match="pattern"):
+            validate_inputs(schema, {"p": value})
+
+
+def test_a_default_that_breaks_the_stricter_rules_is_refused_at_sync():
+    from catalog.schema import schema_problems
+
+    schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"n": {"type": "integer", "default": 1.0}},
+    }
+
+    assert schema_problems(schema) == [("properties.n.default", "Must be of type integer.")]
+
+
+def test_the_api_refuses_what_json_schema_alone_would_let_through(api, catalog, teams):
+    def refused(template, inputs):
+        body = {"template": template, "team": "alpha", "name": "x", "inputs": inputs}
+        response = api.post("/api/services/", body, format="json")
+        assert response.status_code == 400, response.json()
+        return response.json()["inputs"]
+
+    assert refused("postgres-database", {"db_name": "abc", "connection_limit": 5.0}) == {
+        "connection_limit": ["Must be of type integer."]
+    }
+    assert refused("postgres-database", {"db_name": "abc\n"}) == {
+        "db_name": ["Must match the pattern ^[a-z][a-z0-9_]{2,30}$."]
+    }
+    assert refused("hostile", {"probe_paths": "x" * (DEFAULT_MAX_LENGTH + 1)}) == {
+        "probe_paths": [f"Must be at most {DEFAULT_MAX_LENGTH} characters long."]
+    }
+    assert not Service.objects.exists()
+
+
+def test_the_api_shows_the_default_max_length_in_the_templates_schema(api, catalog):
+    inputs = api.get("/api/templates/hostile/").json()["inputs"]["properties"]
+
+    assert inputs["probe_paths"]["maxLength"] == DEFAULT_MAX_LENGTH
+    assert "maxLength" not in inputs["delay"]
+
+
+def test_the_portal_form_refuses_the_same_and_caps_the_text_box(client, catalog, teams, owner):
+    client.force_login(owner)
+    page = client.get("/catalog/hostile/").content.decode()
+    assert f'maxlength="{DEFAULT_MAX_LENGTH}"' in page
+
+    def refused(template, inputs) -> dict:
+        fields = {f"inputs-{name}": value for name, value in inputs.items()}
+        response = client.post(f"/catalog/{template}/", {"team": "alpha", "name": "x", **fields})
+        assert response.status_code == 400
+        return response.context["inputs_form"].errors
+
+    assert "db_name" in refused("postgres-database", {"db_name": "abc\n"})
+    assert "connection_limit" in refused(
+        "postgres-database", {"db_name": "abc", "connection_limit": "5.5"}
+    )
+    too_long = refused("hostile", {"probe_paths": "x" * (DEFAULT_MAX_LENGTH + 1)})
+    assert too_long["probe_paths"] == [f"Must be at most {DEFAULT_MAX_LENGTH} characters long."]
+    assert not Service.objects.exists()
