@@ -69,7 +69,7 @@ def test_a_failed_update_keeps_the_last_good_inputs_and_can_be_retried(worker, c
     after = api.get(f"/api/services/{service['id']}/").json()
     assert (after["status"], after["failed_action"], after["inputs"]) == (
         "active",
-        "",
+        None,
         {"message": "better"},
     )
 

@@ -22,9 +22,10 @@ def check(pyproject: Path = PYPROJECT) -> subprocess.CompletedProcess:
 
 def with_dev_dependency(tmp_path: Path, line: str) -> Path:
     text = PYPROJECT.read_text()
-    assert '    "pytest>=8",\n' in text
+    dev = "dev = [\n"
+    assert dev in text
     changed = tmp_path / "pyproject.toml"
-    changed.write_text(text.replace('    "pytest>=8",\n', f'    "pytest>=8",\n    "{line}",\n'))
+    changed.write_text(text.replace(dev, f'{dev}    "{line}",\n', 1))
     return changed
 
 

@@ -146,6 +146,17 @@ def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
     assert not any("uid=" in event["stdout"] for event in events)
 
 
+def test_it_stores_what_a_playbook_prints_and_reports_even_nul(worker, catalog, api):
+    created = request_via_api(api, "unstorable", "nul-printer", {})
+    service = wait_until_settled(api, created["id"])
+
+    assert service["status"] == "active", service
+    assert service["outputs"] == {"key\ufffdname": "value\ufffdend"}
+    events = api.get(f"/api/runs/{created['last_run']}/events/").json()["results"]
+    assert any("before\ufffdafter" in event["stdout"] for event in events)
+    assert any(event["task"] == "Print NUL\ufffdhere" for event in events)
+
+
 def test_a_failing_playbook_fails_the_run_and_the_service_with_its_message(worker, catalog, api):
     created = request_via_api(api, "failing", "doomed", {"reason": "disk on fire"})
     service = wait_until_settled(api, created["id"])

@@ -27,6 +27,18 @@ def replaced(value: str) -> str:
     return UNSTORABLE.sub("\ufffd", value)
 
 
+def cleaned(value: Any) -> Any:
+    """`value` (parsed JSON) with unstorable characters replaced in every string and key: for
+    what playbooks print and report, which is stored as it comes rather than refused."""
+    if isinstance(value, str):
+        return replaced(value)
+    if isinstance(value, dict):
+        return {cleaned(key): cleaned(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [cleaned(item) for item in value]
+    return value
+
+
 def first_problem(value: Any) -> str | None:
     """The first message of `problems(value)`, for a form field holding JSON text."""
     found = problems(value)

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from core import audit, states
 from core import secrets as secrets_
+from core.text import cleaned
 from credentials.selectors import UnknownCredential, injection_for
 from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
@@ -203,7 +204,7 @@ def _tick(*, run_id: int) -> bool:
 def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     """Record the run's end and what it makes of its service, in one transaction."""
     status = RUNNER_STATUS.get(result.status, RunStatus.FAILED)
-    error = result.error
+    error, outputs, changes = cleaned([result.error, result.outputs, result.changes])
     if status == RunStatus.CANCELED:
         canceler = Run.objects.filter(pk=run.pk).values_list("canceled_by__username", flat=True)
         error = f"canceled by {canceler.first() or 'the platform'} while running"
@@ -213,8 +214,8 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
         to=status,
         finished_at=timezone.now(),
         rc=result.rc,
-        outputs=result.outputs,
-        changes=result.changes,
+        outputs=outputs,
+        changes=changes,
         error=error,
     )
     if not moved:
@@ -227,7 +228,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     )
     notify.run_finished(run=run, status=status, error=error)
     if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
-        _record_drift(run=run, changes=result.changes)
+        _record_drift(run=run, changes=changes)
     if run.action not in STATUS_DURING:
         return True
     if status == RunStatus.SUCCEEDED:
@@ -236,7 +237,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
             changes.update(
                 inputs=run.inputs,
                 secrets=run.secrets,
-                outputs=result.outputs,
+                outputs=outputs,
                 template_version_id=run.template_version_id,
                 drifted=False,
                 drift=[],
@@ -286,6 +287,7 @@ def record_events(events: list[dict], *, run_id: int) -> None:
 
 
 def _event_row(run_id: int, event: dict, now) -> RunEvent:
+    event = cleaned(event)
     data = event.get("event_data") or {}
     created = parse_datetime(event.get("created") or "") or now
     if timezone.is_naive(created):
