@@ -34,6 +34,17 @@ def wait_for(predicate, *, timeout: float = 90, interval: float = 0.1, what: str
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fast_password_hashing():
+    """Passwords hashed in this process with a fast hasher: production's PBKDF2 costs 0.3 s a
+    hash here, a second or more for each test's users and logins. Processes the suite
+    starts (web servers, workers) keep production's hashers."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
 def collected_static(django_db_blocker):
     """Static files collected as in production, for WhiteNoise and the manifest."""
     from django.core.management import call_command
@@ -220,6 +231,20 @@ def use_queue(queue: str) -> str:
     app.conf.update(CELERY_TASK_DEFAULT_QUEUE=queue)
     assert app.amqp.router.route({}, "provisioning.execute_run")["queue"].name == queue
     return before
+
+
+@pytest.fixture
+def own_queue():
+    """A queue of the test's own, where this process sends runs from now on (for a worker of
+    the test's own, or none: then only the test claims them), deleted afterwards."""
+    from gangplank.celery import app
+
+    queue = f"own-{uuid.uuid4().hex[:10]}"
+    default = use_queue(queue)
+    yield queue
+    use_queue(default)
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_delete(queue)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,6 @@ from conftest import (
     redis_command,
     request_via_api,
     running,
-    use_queue,
     wait_for,
     wait_for_run,
     worker_command,
@@ -39,19 +37,6 @@ from conftest import (
 pytestmark = pytest.mark.worker
 
 ENDED = ("succeeded", "failed", "canceled")
-
-
-@pytest.fixture
-def own_queue():
-    """A queue of the test's own, where this process sends runs, deleted afterwards."""
-    from gangplank.celery import app
-
-    queue = f"outage-{uuid.uuid4().hex[:10]}"
-    default = use_queue(queue)
-    yield queue
-    use_queue(default)
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)
 
 
 def web_command(port: int) -> list[str]:

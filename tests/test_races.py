@@ -4,11 +4,7 @@ Runs are of the `ledger` template (see test_outages): every execution writes a l
 run waits for its go file, so a claimed run is still running when the cancel lands.
 """
 
-import uuid
-
-import pytest
-
-from conftest import api_client_for, race, request_via_api, use_queue, wait_for_run
+from conftest import api_client_for, race, request_via_api, wait_for_run
 from core.errors import Conflict
 from core.models import AuditEvent
 from provisioning import execution, services
@@ -18,21 +14,8 @@ from provisioning.states import RUN_IN_PROGRESS
 ROUNDS = 4
 
 
-@pytest.fixture
-def unconsumed_queue():
-    """Runs this process sends go to a queue no worker reads: only the test claims them."""
-    from gangplank.celery import app
-
-    queue = f"nobody-{uuid.uuid4().hex[:10]}"
-    default = use_queue(queue)
-    yield queue
-    use_queue(default)
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_delete(queue)
-
-
 def test_a_cancel_racing_the_claim_ends_the_run_canceled_and_it_runs_at_most_once(
-    transactional_db, catalog, owner, teams, ledger, unconsumed_queue
+    transactional_db, catalog, owner, teams, ledger, own_queue
 ):
     """The worker's claim (execute_run, as its task calls it) and the user's cancel, released
     together: either the run never starts, or it starts and is stopped. Never both, never

@@ -204,7 +204,7 @@ def _tick(*, run_id: int) -> bool:
 def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     """Record the run's end and what it makes of its service, in one transaction."""
     status = RUNNER_STATUS.get(result.status, RunStatus.FAILED)
-    error, outputs, changes = cleaned([result.error, result.outputs, result.changes])
+    error, outputs, diffs = cleaned([result.error, result.outputs, result.changes])
     if status == RunStatus.CANCELED:
         canceler = Run.objects.filter(pk=run.pk).values_list("canceled_by__username", flat=True)
         error = f"canceled by {canceler.first() or 'the platform'} while running"
@@ -215,7 +215,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
         finished_at=timezone.now(),
         rc=result.rc,
         outputs=outputs,
-        changes=changes,
+        changes=diffs,
         error=error,
     )
     if not moved:
@@ -228,7 +228,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     )
     notify.run_finished(run=run, status=status, error=error)
     if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
-        _record_drift(run=run, changes=changes)
+        _record_drift(run=run, changes=diffs)
     if run.action not in STATUS_DURING:
         return True
     if status == RunStatus.SUCCEEDED:
