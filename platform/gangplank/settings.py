@@ -343,12 +343,7 @@ GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
 GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
 # Notifications go only to public addresses (notifications/outbound.py), and to these
 # networks (CIDRs) of the deployment's own: its internal hooks and mail servers.
-try:
-    GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
-        ipaddress.ip_network(cidr) for cidr in env_list("GANGPLANK_NOTIFY_ALLOWED_NETWORKS")
-    )
-except ValueError as exc:
-    raise ImproperlyConfigured(f"GANGPLANK_NOTIFY_ALLOWED_NETWORKS: {exc}") from exc
+GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(_networks("GANGPLANK_NOTIFY_ALLOWED_NETWORKS"))
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 
