@@ -9,7 +9,7 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gangplank
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install lock run test lint format bench bench-dora bench-home clean
+.PHONY: install lock run test test-fast lint format bench bench-dora bench-home clean
 
 install: $(VENV)/.installed
 
@@ -64,7 +64,11 @@ test: install
 	  CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/test}" \
 	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
+
+# The tests that need neither the real worker nor chromium (markers set in tests/conftest.py).
+test-fast:
+	@$(MAKE) --no-print-directory test MARKERS="not worker and not browser"
 
 lint: install
 	$(BIN)/ruff check .

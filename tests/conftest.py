@@ -33,6 +33,19 @@ def wait_for(predicate, *, timeout: float = 90, interval: float = 0.1, what: str
         time.sleep(interval)
 
 
+# The fixtures that start the real worker or chromium: a test that uses one, directly or
+# through another fixture, gets its marker, so that `-m "not worker and not browser"` (make
+# test-fast) starts neither. Tests that start worker processes of their own carry the mark.
+MARKED_BY_FIXTURE = {"celery_worker": "worker", "browser_page": "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Passwords hashed in this process with a fast hasher: production's PBKDF2 costs 0.3 s a

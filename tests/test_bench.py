@@ -81,6 +81,7 @@ def assert_lines(lines: list[str], *patterns: str) -> None:
         assert any(re.fullmatch(pattern, line.strip()) for line in rest), (pattern, lines)
 
 
+@pytest.mark.worker  # the bench starts a celery worker
 def test_it_runs_the_run_overhead_bench(benches):
     lines, data_dir = finished(benches, "run_overhead")
 

@@ -116,6 +116,7 @@ def http(method: str, url: str, token: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
+@pytest.mark.worker  # honcho starts a celery worker
 def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir):
     """What `make run` starts: SQLite, the filesystem broker, honcho running the Procfile."""
     port = free_port()

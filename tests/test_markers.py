@@ -1,0 +1,65 @@
+"""`make test-fast` (`-m "not worker and not browser"`) selects no test that starts the real
+worker or chromium, whether through a fixture or with a worker process of its own."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT
+
+FAST = "not worker and not browser"
+
+# Collects the suite as pytest would, and prints each selected test with every fixture it
+# uses, directly or through other fixtures.
+COLLECT = """
+import json, sys, pytest
+
+class Record:
+    items = []
+
+    def pytest_collection_finish(self, session):
+        Record.items = [[item.nodeid, sorted(item.fixturenames)] for item in session.items]
+
+code = pytest.main(
+    ["--collect-only", "-q", "-p", "no:cacheprovider", "-m", sys.argv[1]], plugins=[Record()]
+)
+print("SELECTED " + json.dumps(Record.items))
+sys.exit(code)
+"""
+
+# Tests that start worker processes of their own (worker_command, honcho, the bench).
+OWN_WORKERS = (
+    "tests/test_outages.py::",
+    "tests/test_resilience.py::",
+    "tests/test_sandbox.py::",
+    "tests/test_deploy.py::test_the_zero_setup_default_runs_a_request_end_to_end",
+    "tests/test_bench.py::test_it_runs_the_run_overhead_bench",
+)
+
+
+def selected(expression: str) -> dict[str, list[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", COLLECT, expression],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    line = next(line for line in done.stdout.splitlines() if line.startswith("SELECTED "))
+    return dict(json.loads(line.removeprefix("SELECTED ")))
+
+
+def test_it_leaves_every_test_that_needs_the_worker_or_chromium_out_of_make_test_fast():
+    fast = selected(FAST)
+    slow = selected(f"not ({FAST})")
+
+    assert fast and slow
+    assert fast.keys().isdisjoint(slow)
+    for nodeid, fixtures in fast.items():
+        assert not {"worker", "celery_worker", "browser_page"} & set(fixtures), nodeid
+        assert not nodeid.startswith(OWN_WORKERS), nodeid
+    assert any("celery_worker" in fixtures for fixtures in slow.values())
+    assert any("browser_page" in fixtures for fixtures in slow.values())
+    for own in OWN_WORKERS:
+        assert any(nodeid.startswith(own) for nodeid in slow), own
