@@ -1,9 +1,12 @@
-"""`make test-fast` (`-m "not worker and not browser"`) selects no test that starts the real
-worker or chromium, whether through a fixture or with a worker process of its own."""
+"""The suite itself: `make test-fast` (`-m "not worker and not browser"`) selects no test that
+starts the real worker or chromium, whether through a fixture or with a worker process of its
+own; the test database is named after DATABASE_URL's, so that runs on one server don't meet."""
 
 import json
+import os
 import subprocess
 import sys
+from urllib.parse import urlsplit
 
 from conftest import ROOT
 
@@ -63,3 +66,14 @@ def test_it_leaves_every_test_that_needs_the_worker_or_chromium_out_of_make_test
     assert any("browser_page" in fixtures for fixtures in slow.values())
     for own in OWN_WORKERS:
         assert any(nodeid.startswith(own) for nodeid in slow), own
+
+
+def test_it_names_the_test_database_after_the_database_of_database_url(db):
+    from django.db import connection
+
+    name = urlsplit(os.environ["DATABASE_URL"]).path.lstrip("/")
+
+    assert connection.settings_dict["NAME"] == f"test_{name}"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        assert cursor.fetchone() == (f"test_{name}",)
