@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+import yaml
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -453,7 +454,6 @@ def race(attempt, arguments, *, expected=Exception) -> list:
 def smtp():
     """A real SMTP server on a free local port; what it receives, parsed."""
     import email
-    import socket
     from email import policy
 
     from aiosmtpd.controller import Controller
@@ -473,9 +473,7 @@ def smtp():
             )
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     yield {"port": port, "messages": received}
@@ -501,8 +499,65 @@ def ssh_hosts():
 @pytest.fixture
 def csp_violations() -> list[str]:
     """What the Content-Security-Policy refused in the browser, and uncaught script errors
-    (test_browser's `browser_page` collects them); every browser test ends with none."""
+    (`browser_page` collects them); every browser test ends with none."""
     return []
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+# Chromium reports what the Content-Security-Policy refuses on the console ("Refused to
+# execute inline script ..."); this listener also reports it, with the directive, as an event.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (e) => console.error(
+  `csp-violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`
+));
+"""
+
+
+def is_csp_violation(text: str) -> bool:
+    return "Content Security Policy" in text or text.startswith("csp-violation:")
+
+
+@pytest.fixture
+def browser_page(live_server, settings, csp_violations):
+    from playwright.sync_api import sync_playwright
+
+    # The live server serves static files from the finders, by their unhashed names.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # in between are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(30_000)
+        requested = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.add_init_script(REPORT_CSP_VIOLATIONS)
+        page.on(
+            "console",
+            lambda message: is_csp_violation(message.text) and csp_violations.append(message.text),
+        )
+        page.on("pageerror", lambda error: csp_violations.append(f"page error: {error}"))
+        yield page, requested
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+    assert csp_violations == [], "the Content-Security-Policy refused something"
 
 
 class Ledger:
@@ -534,3 +589,46 @@ class Ledger:
 def ledger(settings):
     """`ledger(name)`: the ledger of service `name` of team alpha, emptied."""
     return lambda name, team="alpha": Ledger(Path(settings.RESOURCES_DIR) / "ledger" / team / name)
+
+
+TEMPLATE_PLAYBOOK = "- hosts: localhost\n  gather_facts: false\n  tasks: []\n"
+
+
+def write_template(
+    root: Path,
+    slug: str,
+    manifest: dict | None = None,
+    *,
+    raw: str | None = None,
+    properties: dict | None = None,
+) -> Path:
+    """A template folder `root/slug` whose playbooks do nothing; its template.yml is `raw`, or
+    `manifest`, or a valid one (with `properties` as its inputs' when given)."""
+    folder = root / slug
+    folder.mkdir(parents=True, exist_ok=True)
+    size = {"size": {"type": "integer", "default": 1}}
+    manifest = manifest or {
+        "name": slug.title(),
+        "description": "A test template.",
+        "version": "1.0.0",
+        "category": "testing",
+        "inputs": {"type": "object", "properties": size if properties is None else properties},
+        "outputs": {"path": {"title": "Path"}},
+        "playbooks": {"provision": "p.yml", "update": "p.yml", "deprovision": "p.yml"},
+    }
+    (folder / "template.yml").write_text(raw if raw is not None else yaml.safe_dump(manifest))
+    (folder / "p.yml").write_text(TEMPLATE_PLAYBOOK)
+    return folder
+
+
+@pytest.fixture
+def signed_in_user(owner):
+    """Who `signed_in` is: the owner, unless a module overrides this fixture."""
+    return owner
+
+
+@pytest.fixture
+def signed_in(client, signed_in_user):
+    """The portal's test client, logged in as `signed_in_user`."""
+    client.force_login(signed_in_user)
+    return client

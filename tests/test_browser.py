@@ -1,68 +1,9 @@
 """A person in Debian's chromium: log in, pick a template, request it, watch the log grow,
 see the service become active with its outputs. Every request stays on this server."""
 
-import os
-import shutil
-
 import pytest
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-# Chromium reports what the Content-Security-Policy refuses on the console ("Refused to
-# execute inline script ..."); this listener also reports it, with the directive, as an event.
-REPORT_CSP_VIOLATIONS = """
-document.addEventListener("securitypolicyviolation", (e) => console.error(
-  `csp-violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`
-));
-"""
-
-
-def is_csp_violation(text: str) -> bool:
-    return "Content Security Policy" in text or text.startswith("csp-violation:")
-
-
-@pytest.fixture
-def browser_page(live_server, settings, csp_violations):
-    from playwright.sync_api import sync_playwright
-
-    # The live server serves static files from the finders, by their unhashed names.
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-    # in between are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.set_default_timeout(30_000)
-        requested = []
-        page.on("request", lambda request: requested.append(request.url))
-        page.add_init_script(REPORT_CSP_VIOLATIONS)
-        page.on(
-            "console",
-            lambda message: is_csp_violation(message.text) and csp_violations.append(message.text),
-        )
-        page.on("pageerror", lambda error: csp_violations.append(f"page error: {error}"))
-        yield page, requested
-        browser.close()
-    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-    assert csp_violations == [], "the Content-Security-Policy refused something"
 
 
 def test_a_developer_requests_a_service_and_watches_it_run(

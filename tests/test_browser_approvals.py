@@ -2,7 +2,6 @@
 with a comment; then the requester sees it run on the real worker."""
 
 import pytest
-from test_browser import browser_page  # noqa: F401 (the fixture)
 
 from conftest import request_via_api
 
@@ -19,7 +18,7 @@ def test_an_approver_approves_a_request_from_the_inbox(
     waiting,
     outsider,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

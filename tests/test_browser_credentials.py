@@ -3,7 +3,6 @@
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
-from test_browser import browser_page  # noqa: F401 (the fixture)
 
 pytestmark = [pytest.mark.browser]
 
@@ -12,7 +11,7 @@ def test_a_platform_engineer_creates_an_ssh_credential_and_sees_no_value(
     transactional_db,
     ops,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

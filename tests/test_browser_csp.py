@@ -5,7 +5,6 @@ attribute or eval is left), while the pages still work."""
 
 import pytest
 from django.utils import timezone
-from test_browser import browser_page  # noqa: F401 (the fixture)
 
 from factories import make_service
 from provisioning.models import RunEvent
@@ -50,7 +49,7 @@ def test_the_policy_is_sent_on_every_page(client, ops):
 def test_the_main_pages_work_and_the_policy_refuses_nothing(
     coloured_service,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
     csp_violations,
 ):
     from playwright.sync_api import expect

@@ -2,7 +2,6 @@
 apply it and see it on the timeline, then deprovision by typing the service's name."""
 
 import pytest
-from test_browser import browser_page  # noqa: F401 (the fixture)
 
 from conftest import request_via_api, wait_for_run
 
@@ -22,7 +21,7 @@ def notes(worker, catalog, api) -> dict:
 def test_a_developer_previews_updates_and_deprovisions_a_service(
     notes,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

@@ -2,7 +2,6 @@
 beside its definition, and the weekly charts drawn on the server; nothing from elsewhere."""
 
 import pytest
-from test_browser import browser_page  # noqa: F401  (the fixture)
 from test_dora import frozen, history  # noqa: F401  (the fixtures)
 
 pytestmark = [pytest.mark.browser]
@@ -13,7 +12,7 @@ def test_it_shows_a_teams_dora_charts_by_week(
     frozen,  # noqa: F811
     owner,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

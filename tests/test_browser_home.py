@@ -3,7 +3,6 @@ their team's failed service first, follows it and writes a Markdown note that sh
 rendered, and harmless, without a reload. Every request stays on this server."""
 
 import pytest
-from test_browser import browser_page  # noqa: F401 (the fixture)
 
 from factories import make_service
 from provisioning.models import Service
@@ -38,7 +37,7 @@ def services(transactional_db, catalog, teams, owner, outsider) -> dict:
 def test_a_developer_lands_on_the_dashboard_and_notes_a_failed_service(
     services,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

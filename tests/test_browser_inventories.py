@@ -3,7 +3,6 @@ navigation, adds a host (after a refused key), sees it listed, and deletes the i
 after confirming. Every request stays on this server."""
 
 import pytest
-from test_browser import browser_page  # noqa: F401 (the fixture)
 from test_inventories import public_key
 
 from inventories.models import Host, Inventory
@@ -15,7 +14,7 @@ def test_a_platform_engineer_adds_an_inventory_and_a_host(
     transactional_db,
     ops,
     live_server,
-    browser_page,  # noqa: F811
+    browser_page,
 ):
     from playwright.sync_api import expect
 

@@ -9,25 +9,7 @@ from django.core.management import call_command
 
 from catalog.models import CatalogSync, Template, TemplateVersion
 from catalog.services import sync_catalog
-
-PLAYBOOK = "- hosts: localhost\n  gather_facts: false\n  tasks: []\n"
-
-
-def write_template(root: Path, slug: str, manifest=None, raw: str | None = None) -> Path:
-    folder = root / slug
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest = manifest or {
-        "name": slug.title(),
-        "description": "A test template.",
-        "version": "1.0.0",
-        "category": "testing",
-        "inputs": {"type": "object", "properties": {"size": {"type": "integer", "default": 1}}},
-        "outputs": {"path": {"title": "Path"}},
-        "playbooks": {"provision": "p.yml", "update": "p.yml", "deprovision": "p.yml"},
-    }
-    (folder / "template.yml").write_text(raw if raw is not None else yaml.safe_dump(manifest))
-    (folder / "p.yml").write_text(PLAYBOOK)
-    return folder
+from conftest import TEMPLATE_PLAYBOOK, write_template
 
 
 def manifest(**changes):
@@ -91,14 +73,14 @@ def test_a_bumped_version_is_recorded_and_the_old_one_kept(tmp_path):
 def test_changed_files_without_a_new_version_are_refused(tmp_path):
     folder = write_template(tmp_path, "alpha")
     sync_catalog(directory=tmp_path)
-    (folder / "p.yml").write_text(PLAYBOOK + "# changed\n")
+    (folder / "p.yml").write_text(TEMPLATE_PLAYBOOK + "# changed\n")
 
     report = sync_catalog(directory=tmp_path)
 
     assert problems_of(report, "alpha") == [("alpha/template.yml", "version")]
     template = Template.objects.get(slug="alpha")
     assert template.is_broken and template.is_requestable  # still serves 1.0.0
-    assert template.current_version.files["p.yml"] == PLAYBOOK
+    assert template.current_version.files["p.yml"] == TEMPLATE_PLAYBOOK
 
 
 @pytest.mark.parametrize(

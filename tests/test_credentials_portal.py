@@ -13,9 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def signed_in(client, ops):
-    client.force_login(ops)
-    return client
+def signed_in_user(ops):
+    return ops
 
 
 def test_it_creates_env_variables_from_lines_with_plain_ones_shown(signed_in):

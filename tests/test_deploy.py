@@ -6,7 +6,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, wait_for
+from conftest import ROOT, free_port, wait_for
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
@@ -97,12 +96,6 @@ def test_the_compose_file_is_valid():
         [*command[:-1], "--services"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert set(services) == {"migrate", "web", "worker", "beat", "postgres", "redis"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def http(method: str, url: str, token: str, body: dict | None = None) -> dict:

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 NEW = "a-new-long-passphrase-42"
 
 
-def signed_in(username: str, password: str) -> Client:
+def signed_in_through_the_form(username: str, password: str) -> Client:
     """A browser of its own, signed in through the login form."""
     client = Client()
     response = client.post("/login/", {"username": username, "password": password})
@@ -39,7 +39,7 @@ def is_signed_in(client: Client) -> bool:
 
 @pytest.fixture
 def owners_other_session_and_tokens(owner):
-    other = signed_in("owner", "pw-owner")
+    other = signed_in_through_the_form("owner", "pw-owner")
     keys = [create_token(user=owner, name=name)[1] for name in ("ci", "laptop")]
     assert is_signed_in(other)
     assert all(api_with(k).get("/api/teams/").status_code == 200 for k in keys)
@@ -56,7 +56,7 @@ def test_it_ends_other_sessions_and_tokens_when_a_user_changes_their_password(
     owner, owners_other_session_and_tokens
 ):
     other, keys = owners_other_session_and_tokens
-    this = signed_in("owner", "pw-owner")
+    this = signed_in_through_the_form("owner", "pw-owner")
 
     response = this.post(
         "/password/", {"old_password": "pw-owner", "new_password1": NEW, "new_password2": NEW}
@@ -65,7 +65,7 @@ def test_it_ends_other_sessions_and_tokens_when_a_user_changes_their_password(
     assert response.status_code == 302
     assert is_signed_in(this), "the session that changed the password was signed out"
     assert_ended(other, keys)
-    assert signed_in("owner", NEW)
+    assert signed_in_through_the_form("owner", NEW)
     event = AuditEvent.objects.get(action="auth.password_changed")
     assert event.actor == "owner" and event.object_id == str(owner.pk)
     assert sorted(name.split(" ")[0] for name in event.changes["tokens"][0]) == ["ci", "laptop"]
@@ -73,7 +73,7 @@ def test_it_ends_other_sessions_and_tokens_when_a_user_changes_their_password(
 
 def test_a_wrong_current_password_changes_nothing(owner, owners_other_session_and_tokens):
     other, _ = owners_other_session_and_tokens
-    this = signed_in("owner", "pw-owner")
+    this = signed_in_through_the_form("owner", "pw-owner")
 
     response = this.post(
         "/password/", {"old_password": "wrong", "new_password1": NEW, "new_password2": NEW}
@@ -90,7 +90,7 @@ def test_an_admin_setting_a_password_ends_the_users_sessions_and_tokens(
 ):
     other, keys = owners_other_session_and_tokens
     django_user_model.objects.create_superuser("root", password="pw-root")
-    admin = signed_in("root", "pw-root")
+    admin = signed_in_through_the_form("root", "pw-root")
 
     response = admin.post(
         f"/admin/auth/user/{owner.pk}/password/",
@@ -100,7 +100,7 @@ def test_an_admin_setting_a_password_ends_the_users_sessions_and_tokens(
     assert response["Location"] == f"/admin/auth/user/{owner.pk}/change/"
     assert is_signed_in(admin)
     assert_ended(other, keys)
-    assert signed_in("owner", NEW)
+    assert signed_in_through_the_form("owner", NEW)
     assert AuditEvent.objects.get(action="auth.password_changed").actor == "root"
 
 
@@ -109,7 +109,7 @@ def test_an_admin_turning_password_login_off_also_ends_them(
 ):
     other, keys = owners_other_session_and_tokens
     django_user_model.objects.create_superuser("root", password="pw-root")
-    admin = signed_in("root", "pw-root")
+    admin = signed_in_through_the_form("root", "pw-root")
 
     response = admin.post(
         f"/admin/auth/user/{owner.pk}/password/",
@@ -142,6 +142,6 @@ def test_the_changepassword_command_ends_sessions_and_tokens(
 
     assert "2 API token(s) revoked" in capsys.readouterr().out
     assert_ended(other, keys)
-    assert signed_in("owner", NEW)
+    assert signed_in_through_the_form("owner", NEW)
     event = AuditEvent.objects.get(action="auth.password_changed")
     assert event.actor == "" and event.object_id == str(owner.pk)

@@ -10,12 +10,6 @@ from provisioning.models import RunEvent
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def signed_in(client, owner):
-    client.force_login(owner)
-    return client
-
-
 def test_the_login_page_logs_in_and_out(client, owner):
     page = client.get("/login/")
     assert page.status_code == 200 and 'name="password"' in page.content.decode()

@@ -22,9 +22,8 @@ DB_INPUTS = {"db_name": "orders_db", "size": "small", "connection_limit": 20, "d
 
 
 @pytest.fixture
-def signed_in(client, member):
-    client.force_login(member)
-    return client
+def signed_in_user(member):
+    return member
 
 
 @pytest.fixture

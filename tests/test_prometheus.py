@@ -3,7 +3,6 @@ served by several gunicorn processes; and its bearer token."""
 
 import json
 import re
-import socket
 import sys
 import urllib.error
 import urllib.request
@@ -13,17 +12,11 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT, process_env, request_via_api, running, wait_for, wait_for_run
+from conftest import ROOT, free_port, process_env, request_via_api, running, wait_for, wait_for_run
 from factories import make_service
 from provisioning.models import Run, Service
 
 TOKEN = "scrape-me-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def families(text: str) -> dict:

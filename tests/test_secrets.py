@@ -19,7 +19,7 @@ from django.db import connection
 from catalog.models import Template, TemplateVersion
 from catalog.schema import secret_names
 from catalog.services import sync_catalog
-from conftest import TEST_CATALOG, request_via_api, wait_for_run
+from conftest import TEST_CATALOG, request_via_api, wait_for_run, write_template
 from core import secrets
 from core.models import AuditEvent
 from credentials.models import Credential
@@ -124,26 +124,15 @@ def test_it_masks_every_secret_everywhere_in_nested_values_longest_first():
 # --- the catalogue ---
 
 
-def write_template(root: Path, slug: str, properties: dict) -> None:
-    folder = root / slug
-    folder.mkdir()
-    manifest = {
-        "name": slug,
-        "version": "1.0.0",
-        "inputs": {"type": "object", "properties": properties},
-        "playbooks": {"provision": "p.yml", "update": "p.yml", "deprovision": "p.yml"},
-    }
-    (folder / "template.yml").write_text(yaml.safe_dump(manifest))
-    (folder / "p.yml").write_text("- hosts: localhost\n  gather_facts: false\n  tasks: []\n")
-
-
 @pytest.mark.django_db
 def test_the_loader_refuses_a_secret_with_a_default_or_that_is_not_a_string(tmp_path):
     write_template(
-        tmp_path, "defaulted", {"pw": {"type": "string", "format": "password", "default": "x"}}
+        tmp_path,
+        "defaulted",
+        properties={"pw": {"type": "string", "format": "password", "default": "x"}},
     )
-    write_template(tmp_path, "numeric", {"pin": {"type": "integer", "writeOnly": True}})
-    write_template(tmp_path, "fine", {"pw": {"type": "string", "writeOnly": True}})
+    write_template(tmp_path, "numeric", properties={"pin": {"type": "integer", "writeOnly": True}})
+    write_template(tmp_path, "fine", properties={"pw": {"type": "string", "writeOnly": True}})
 
     report = sync_catalog(directory=tmp_path)
 
