@@ -64,11 +64,11 @@ test: install
 	  CELERY_BROKER_URL="$${CELERY_BROKER_URL:-$(TEST_BROKER_URL)}" \
 	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/test}" \
 	  GANGPLANK_HTTPS=false PATH="$(BIN):$$PATH"; \
-	$(BIN)/pytest $(if $(MARKERS),-m "$(MARKERS)") $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(PYTEST_MARKERS),-m "$(PYTEST_MARKERS)") $(PYTEST_ARGS)
 
 # The tests that need neither the real worker nor chromium (markers set in tests/conftest.py).
 test-fast:
-	@$(MAKE) --no-print-directory test MARKERS="not worker and not browser"
+	@$(MAKE) --no-print-directory test PYTEST_MARKERS="not worker and not browser"
 
 lint: install
 	$(BIN)/ruff check .
