@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testkit import free_port
+
 SSHD = "/usr/sbin/sshd"
 SSH_OPTIONS = ["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=10"]
 START_TIMEOUT = 20
@@ -64,12 +66,6 @@ def _wait_for_banner(address: str, port: int, process: subprocess.Popen, log: Pa
 
 def _tail(log: Path) -> str:
     return log.read_text(errors="replace")[-3000:] if log.exists() else "(no log)"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -189,7 +185,7 @@ class SshHosts:
             host.address = str(inside)
             _make_netns(host.netns, host.veth, outside, inside)
         else:
-            host.port = _free_port()
+            host.port = free_port()
         host.known_hosts.write_text(host.known_hosts_line + "\n")
 
         config = directory / "sshd_config"

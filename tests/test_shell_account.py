@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sshhosts import keypair
 
 from core.access import Injection, TargetHost
 from provisioning.runner import run_playbook
+from sshhosts import keypair
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "playbooks" / "shell-account"
 FILES = {

@@ -4,9 +4,9 @@ credential and the inventory of hosts (host keys pinned), a developer requests t
 (tests/sshhosts.py), checking each host's key."""
 
 import pytest
-from sshhosts import keypair
 
 from conftest import api_client_for, request_via_api, wait_for_run
+from sshhosts import keypair
 
 pytestmark = pytest.mark.worker
 
