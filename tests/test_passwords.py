@@ -85,12 +85,17 @@ def test_a_wrong_current_password_changes_nothing(owner, owners_other_session_an
     assert not AuditEvent.objects.filter(action="auth.password_changed").exists()
 
 
+@pytest.fixture
+def admin(django_user_model):
+    """A superuser signed in to the admin through its login form."""
+    django_user_model.objects.create_superuser("root", password="pw-root")
+    return signed_in_through_the_form("root", "pw-root")
+
+
 def test_an_admin_setting_a_password_ends_the_users_sessions_and_tokens(
-    owner, owners_other_session_and_tokens, django_user_model
+    owner, owners_other_session_and_tokens, admin
 ):
     other, keys = owners_other_session_and_tokens
-    django_user_model.objects.create_superuser("root", password="pw-root")
-    admin = signed_in_through_the_form("root", "pw-root")
 
     response = admin.post(
         f"/admin/auth/user/{owner.pk}/password/",
@@ -105,11 +110,9 @@ def test_an_admin_setting_a_password_ends_the_users_sessions_and_tokens(
 
 
 def test_an_admin_turning_password_login_off_also_ends_them(
-    owner, owners_other_session_and_tokens, django_user_model
+    owner, owners_other_session_and_tokens, admin
 ):
     other, keys = owners_other_session_and_tokens
-    django_user_model.objects.create_superuser("root", password="pw-root")
-    admin = signed_in_through_the_form("root", "pw-root")
 
     response = admin.post(
         f"/admin/auth/user/{owner.pk}/password/",
