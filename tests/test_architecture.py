@@ -1,0 +1,110 @@
+"""The import graph of platform/: no cycles, layers that call downward only.
+
+grimp reads every import statement, those inside functions included, so a cycle cannot hide
+behind a function-level import.
+"""
+
+import pathlib
+
+import grimp
+import pytest
+
+PLATFORM = pathlib.Path(__file__).resolve().parent.parent / "platform"
+PACKAGES = sorted(
+    p.name for p in PLATFORM.iterdir() if (p / "__init__.py").exists() and p.name != "__pycache__"
+)
+# Apps that core, the shared toolbox, may not know.
+APPS = sorted(set(PACKAGES) - {"core", "gangplank"})
+
+# Cycles still being taken apart (each entry: the modules of one strongly connected part).
+KNOWN_CYCLES: list[frozenset[str]] = [
+    frozenset({"core.permissions", "core.querysets", "teams.models"}),
+    frozenset({"notifications.services", "notifications.tasks"}),
+    frozenset(
+        {
+            "approvals.services",
+            "provisioning.execution",
+            "provisioning.housekeeping",
+            "provisioning.queueing",
+            "provisioning.tasks",
+        }
+    ),
+]
+# Imports from core into an app still being taken out: (importer, imported).
+KNOWN_CORE_TO_APP: set[tuple[str, str]] = {("core.permissions", "teams.models")}
+
+
+@pytest.fixture(scope="module")
+def graph() -> grimp.ImportGraph:
+    return grimp.build_graph(*PACKAGES, include_external_packages=False)
+
+
+def _module_graph(graph: grimp.ImportGraph) -> dict[str, set[str]]:
+    modules = {m for m in graph.modules if ".migrations" not in m}
+    return {m: graph.find_modules_directly_imported_by(m) & modules for m in modules}
+
+
+def strongly_connected(edges: dict[str, set[str]]) -> list[frozenset[str]]:
+    """Tarjan's algorithm, iteratively: the parts with more than one module (cycles)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    parts: list[frozenset[str]] = []
+    for root in sorted(edges):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(edges[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(edges.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                part = set()
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    part.add(member)
+                    if member == node:
+                        break
+                if len(part) > 1:
+                    parts.append(frozenset(part))
+    return parts
+
+
+def test_it_finds_a_cycle_through_three_modules():
+    edges = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert strongly_connected(edges) == [frozenset({"a", "b", "c"})]
+
+
+def test_it_finds_no_cycle_in_a_chain():
+    assert strongly_connected({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_it_has_no_import_cycles(graph):
+    cycles = strongly_connected(_module_graph(graph))
+    assert sorted(map(sorted, cycles)) == sorted(map(sorted, KNOWN_CYCLES))
+
+
+def test_it_keeps_core_free_of_the_apps(graph):
+    found = {
+        (importer, imported)
+        for importer in graph.find_descendants("core") | {"core"}
+        for imported in graph.find_modules_directly_imported_by(importer)
+        if imported.partition(".")[0] in APPS
+    }
+    assert found == KNOWN_CORE_TO_APP
