@@ -7,15 +7,16 @@ from catalog.forms import InputsForm
 from catalog.schema import secret_names
 from core import permissions
 from core.forms import BootstrapFormMixin
+from provisioning.rules import NAME_MAX_LENGTH, NAME_PATTERN
 from teams.models import Team
 
 
 class ServiceRequestForm(BootstrapFormMixin, forms.Form):
     team = forms.ModelChoiceField(queryset=Team.objects.none(), to_field_name="slug")
     name = forms.CharField(
-        max_length=63,
+        max_length=NAME_MAX_LENGTH,
         help_text="Lowercase letters, digits and hyphens; unique within the team.",
-        widget=forms.TextInput(attrs={"pattern": "[a-z][a-z0-9\\-]{1,62}", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={"pattern": NAME_PATTERN, "autocomplete": "off"}),
     )
 
     def __init__(self, *args, user, **kwargs):

@@ -4,7 +4,7 @@ from catalog.models import Template
 from core import permissions
 from core.fields import StrictCharField
 from provisioning.models import Run, RunEvent, Service
-from provisioning.selectors import upgrade_target
+from provisioning.rules import NAME_MAX_LENGTH, upgrade_target
 from provisioning.states import RunAction
 from teams.models import Team
 
@@ -87,7 +87,7 @@ class ServiceRequestSerializer(serializers.Serializer):
 
     template = serializers.SlugRelatedField(slug_field="slug", queryset=Template.objects.none())
     team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
-    name = StrictCharField(max_length=63)
+    name = StrictCharField(max_length=NAME_MAX_LENGTH)
     inputs = serializers.JSONField(required=False, default=dict)
 
     def __init__(self, *args, **kwargs):

@@ -1,0 +1,94 @@
+"""The rules of services and runs, each written once: plain functions of the values they are
+given, no queries of their own and no side effects. Forms, serializers, services, selectors
+and the service page all ask here.
+
+Functions given a service read only its fields and the relations its callers load with it
+(`template__current_version`, `template_version`, `last_run`).
+"""
+
+import re
+from datetime import datetime
+
+from catalog.models import TemplateVersion
+from provisioning.models import Run, Service
+from provisioning.states import RunAction, RunStatus, ServiceStatus, available_actions
+
+# --- names ----------------------------------------------------------------------------------
+
+NAME_MAX_LENGTH = 63
+# Also the request form's HTML `pattern`: the hyphen escaped, as browsers' `v` flag wants it.
+NAME_PATTERN = r"[a-z][a-z0-9\-]{1,62}"
+NAME_RULE = "Use 2 to 63 lowercase letters, digits and hyphens, starting with a letter."
+_NAME = re.compile(NAME_PATTERN)
+
+
+def is_valid_name(name: str | None) -> bool:
+    """Whether `name` may name a service (unique within its team is the services' check)."""
+    return bool(_NAME.fullmatch(name or ""))
+
+
+# --- actions and retries --------------------------------------------------------------------
+
+RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELED)
+
+
+def action_refusal(service: Service, action: str) -> str | None:
+    """Why `service` cannot run `action` in its status now, or None when it can."""
+    if action in available_actions(service.status, service.failed_action):
+        return None
+    label = RunAction(action).label.lower()
+    return f"{service.name} is {service.status}: it cannot {label} now."
+
+
+def retry_refusal(*, run: Run, service: Service) -> str | None:
+    """Why `run` (of `service`) cannot be retried, or None when it can: it ended failed or
+    canceled, it is the service's latest run, and its action is allowed in the status the
+    service is in."""
+    if run.status not in RETRYABLE:
+        return f"Run {run.pk} did not fail; only failed or canceled runs are retried."
+    if service.last_run_id != run.pk:
+        return f"Run {run.pk} is not the service's latest run; start a new action."
+    return action_refusal(service, run.action)
+
+
+def can_retry(*, run: Run, service: Service) -> bool:
+    return retry_refusal(run=run, service=service) is None
+
+
+def is_cleanup(*, status: str, failed_action: str) -> bool:
+    """Whether a deprovision removes what a failed provision left (offered as "Clean up")."""
+    return status == ServiceStatus.FAILED and failed_action == RunAction.PROVISION
+
+
+# --- versions, inputs, expiry ---------------------------------------------------------------
+
+
+def upgrade_target(service: Service) -> TemplateVersion | None:
+    """The template's current version when it is newer than the service's, else None."""
+    current = service.template.current_version
+    if current is None or current.pk == service.template_version_id:
+        return None
+    return current if current.is_newer_than(service.template_version) else None
+
+
+def locked_inputs(service: Service, version: TemplateVersion) -> frozenset[str]:
+    """The `readOnly` inputs of `version` that the service already has: they cannot change."""
+    properties = version.inputs_schema.get("properties") or {}
+    return frozenset(
+        name for name, prop in properties.items() if prop.get("readOnly") and name in service.inputs
+    )
+
+
+def carried_inputs(service: Service, version: TemplateVersion) -> dict:
+    """The service's inputs that `version` still declares (what an upgrade carries over)."""
+    properties = version.inputs_schema.get("properties") or {}
+    return {name: value for name, value in service.inputs.items() if name in properties}
+
+
+def latest_expiry(service: Service) -> datetime | None:
+    """The latest expiry the service may be extended to, when it expires at all: its
+    template's maximum lifetime from its creation."""
+    limit = service.template_version.lifetime_max
+    if service.expires_at is None or limit is None:
+        return None
+    return service.created_at + limit
