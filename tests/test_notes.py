@@ -12,8 +12,8 @@ from core.markdown import render
 from core.models import AuditEvent
 from factories import make_service
 from notes.models import MAX_BODY, ServiceNote
+from notes.presentation import notes_and_timeline
 from notes.services import add_note
-from provisioning.selectors import notes_and_timeline
 
 pytestmark = pytest.mark.django_db
 
@@ -274,7 +274,7 @@ def test_the_thread_and_the_timeline_share_one_read_of_the_notes(client, service
 
     assert response.status_code == 200
     assert (notes_queries(page), notes_queries(swap)) == (1, 1)
-    in_timeline = [entry.note for entry in shown["timeline"] if entry.note is not None]
+    in_timeline = [entry.item for entry in shown["timeline"] if entry.kind == "note"]
     # The very objects: each note's Markdown is rendered (and cached) once for both.
     assert [id(note) for note in shown["thread"]["notes"]] == [id(n) for n in in_timeline[::-1]]
 

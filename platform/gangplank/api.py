@@ -41,5 +41,6 @@ urlpatterns = [
         name="docs",
     ),
     path("metrics/dora/", DoraView.as_view(), name="metrics-dora"),
+    path("", include("notes.api.urls")),
     path("", include(router.urls)),
 ]

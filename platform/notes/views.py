@@ -9,6 +9,7 @@ from core import permissions
 from core.errors import InvalidRequest
 from notes import services
 from notes.forms import NoteForm
+from notes.presentation import notes_and_timeline
 from provisioning import selectors as provisioning_selectors
 from provisioning.views import render_service
 
@@ -37,6 +38,6 @@ def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "service": service,
         "note_form": form,
-        **provisioning_selectors.notes_and_timeline(user=request.user, service=service),
+        **notes_and_timeline(user=request.user, service=service),
     }
     return render(request, "notes/_notes_response.html", context, status=status)

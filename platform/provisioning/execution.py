@@ -23,7 +23,6 @@ from notifications import events as notify
 from provisioning import runner
 from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
-from provisioning.queueing import set_service_status
 from provisioning.states import (
     PLAYBOOK_OF,
     RUN_TRANSITIONS,
@@ -33,20 +32,13 @@ from provisioning.states import (
     RunStatus,
     ServiceStatus,
 )
+from provisioning.transitions import set_service_status
 
 log = logging.getLogger(__name__)
 
 RUNNER_STATUS = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELED}
 # What a database restart or failover raises in the worker while it is away.
 DATABASE_GONE = (OperationalError, InterfaceError)
-
-
-def dispatch_run(run_id: int) -> None:
-    """Send a queued run to the workers and note when."""
-    from provisioning.tasks import execute_run
-
-    execute_run.delay(run_id)
-    Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=timezone.now())
 
 
 def execute_run(*, run_id: int) -> None:

@@ -17,9 +17,9 @@ from django.utils import timezone
 
 from notifications import events as notify
 from provisioning import runner, sandbox
-from provisioning.execution import dispatch_run, finish_run
+from provisioning.execution import finish_run
 from provisioning.models import Run, Service
-from provisioning.queueing import queue_run
+from provisioning.queueing import dispatch_run, queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
 
 log = logging.getLogger(__name__)

@@ -6,11 +6,10 @@ back together, for the playbook.
 """
 
 from catalog.schema import secret_names, validate_inputs, with_defaults
-from core import audit
 from core import secrets as secrets_
 from core.errors import InvalidRequest
 from inventories.selectors import picked_errors
-from provisioning.selectors import carried_inputs, locked_inputs
+from provisioning.rules import carried_inputs, locked_inputs
 
 
 def plaintext(*, inputs: dict, secrets: dict) -> dict:
@@ -95,9 +94,29 @@ def _separate(*, schema: dict, inputs: dict) -> tuple[dict, dict]:
     return shown, hidden
 
 
+_MISSING = object()
+
+
+def changes(*, before: dict, after: dict, before_secrets: str, after_secrets: str) -> dict:
+    """What differs between two sets of inputs (with PLACEHOLDER for each secret) and their
+    encrypted secrets, as name -> [before, after], None on the side an input is missing
+    from; in `before`'s order, then `after`'s. A secret is compared by decrypting both
+    tokens and shows as [MASK or None, MASK or None]: what changed, never what it is.
+
+    The one place where inputs are compared for people: the audit trail, the approvers and
+    the timeline. Raises UnreadableSecrets when no key decrypts a token.
+    """
+    hidden = secrets_.differences(before=before_secrets, after=after_secrets)
+    plain = {
+        name: [before.get(name), after.get(name)]
+        for name in {**before, **after}
+        if name not in hidden and before.get(name, _MISSING) != after.get(name, _MISSING)
+    }
+    return {**plain, **hidden}
+
+
 def audit_changes(*, service, inputs: dict, secrets: str) -> dict:
-    """`audit.diff` of the service's inputs and new ones: a changed secret as [MASK, MASK]
-    (or None on the side it is missing from), an unchanged one not at all."""
-    # Placeholders differ only where a secret is added or removed: `differences` says so.
-    changes = audit.diff(service.inputs, inputs)
-    return {**changes, **secrets_.differences(before=service.secrets, after=secrets)}
+    """What new inputs change in the service's (see `changes`)."""
+    return changes(
+        before=service.inputs, after=inputs, before_secrets=service.secrets, after_secrets=secrets
+    )

@@ -1,8 +1,10 @@
-"""The lowest layer of runs: queue one (or hold it for approval), release an approved one,
-stop one that has not started, and move a service through its statuses. Every function
-works inside its caller's transaction; `services` and `approvals` call them.
+"""The queue of runs, in the engine: queue one (or hold it for approval), release an
+approved one, stop one that has not started, send queued runs to the workers. Every
+function but `dispatch_run` works inside its caller's transaction; `services`, `approvals`
+and `housekeeping` call them. Whether a run needs approval is the services' decision.
 """
 
+from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
@@ -10,17 +12,29 @@ from catalog.models import TemplateVersion
 from core import audit, states
 from core.errors import Conflict
 from provisioning import inputs as inputs_
-from provisioning.models import Run, Service, ServiceEvent
+from provisioning.models import Run, Service
 from provisioning.states import (
     RUN_NOT_STARTED,
     RUN_TRANSITIONS,
-    SERVICE_TRANSITIONS,
     STATUS_DURING,
     RunAction,
     RunStatus,
     RunTrigger,
     ServiceStatus,
 )
+from provisioning.transitions import set_service_status
+
+# The name provisioning.tasks registers its task under: the queue sends it by name, so that
+# the engine does not import the worker's entry points.
+EXECUTE_RUN = "provisioning.execute_run"
+
+
+def run_changes(*, service: Service, action: str, inputs: dict, secrets: str) -> dict:
+    """What a run of `action` with these inputs changes in the service's, for the audit trail
+    and its approvers (see inputs.audit_changes); nothing for a provision."""
+    if action == RunAction.PROVISION:
+        return {}
+    return inputs_.audit_changes(service=service, inputs=inputs, secrets=secrets)
 
 
 def queue_run(
@@ -33,31 +47,22 @@ def queue_run(
     version: TemplateVersion | None = None,
     retry_of: Run | None = None,
     trigger: str = RunTrigger.USER,
+    hold: bool = False,
 ) -> Run:
-    """Queue a run (inside the caller's transaction) and move the service to its status, or,
-    when the template's approval rule applies, hold it for its approvers.
+    """Create a run inside the caller's transaction: queued, its service moved to its status
+    during the run and the run sent to the workers once committed; or, when `hold`, awaiting
+    approval (which the caller requests), its service left as it is.
 
     `inputs` hold PLACEHOLDER for each secret input; `secrets` their encrypted values.
 
     The partial unique index on runs in progress makes a second run of the same service
     fail here with an IntegrityError, whichever process tries.
     """
-    from approvals.services import request_approval
-
-    version = version or service.template_version
-    changes = (
-        inputs_.audit_changes(service=service, inputs=inputs, secrets=secrets)
-        if action != RunAction.PROVISION
-        else {}
-    )
-    rule = version.approval_rule if trigger == RunTrigger.USER else None
-    if rule and not rule.applies(action=action, inputs=[inputs, service.inputs]):
-        rule = None
     run = Run.objects.create(
         service=service,
         action=action,
-        status=RunStatus.AWAITING_APPROVAL if rule else RunStatus.QUEUED,
-        template_version=version,
+        status=RunStatus.AWAITING_APPROVAL if hold else RunStatus.QUEUED,
+        template_version=version or service.template_version,
         inputs=inputs,
         secrets=secrets,
         created_by=user,
@@ -67,8 +72,7 @@ def queue_run(
     )
     Service.objects.filter(pk=service.pk).update(last_run=run, updated_at=timezone.now())
     service.last_run = run
-    if rule:
-        request_approval(run=run, rule=rule, changes=changes)
+    if hold:
         return run
     audit.record(
         action=f"run.queued.{action}",
@@ -76,7 +80,7 @@ def queue_run(
         obj=run,
         team=service.team,
         label=f"{action} of {service}",
-        changes=changes,
+        changes=run_changes(service=service, action=action, inputs=inputs, secrets=secrets),
     )
     _start(run=run, service=service, actor=user)
     return run
@@ -93,8 +97,6 @@ def release_run(*, run: Run, actor) -> None:
 
 def _start(*, run: Run, service: Service, actor) -> None:
     """Move the service to its status during the run and send the run once committed."""
-    from provisioning.execution import dispatch_run
-
     during = STATUS_DURING.get(run.action)
     if during and during != service.status:
         moved = set_service_status(
@@ -108,48 +110,6 @@ def _start(*, run: Run, service: Service, actor) -> None:
     # __qualname__ when it fails.)
     run_id = run.pk
     transaction.on_commit(lambda: dispatch_run(run_id), robust=True)
-
-
-def set_service_status(
-    *,
-    service: Service,
-    to: str,
-    run: Run | None = None,
-    actor=None,
-    message: str = "",
-    from_status: str | None = None,
-    **fields,
-) -> bool:
-    """Move a service through the transition table and record it on its timeline and the
-    audit trail. `service` (its team loaded, ideally) names it on the trail; its status is
-    `from_status`, else read from the database, never taken from the object."""
-    queryset = Service.objects.filter(pk=service.pk)
-    if from_status is None:
-        from_status = queryset.values_list("status", flat=True).first()
-    moved = states.move(
-        queryset.filter(status=from_status),
-        table=SERVICE_TRANSITIONS,
-        to=to,
-        updated_at=timezone.now(),
-        **fields,
-    )
-    if moved:
-        ServiceEvent.objects.create(
-            service_id=service.pk,
-            kind=ServiceEvent.Kind.STATUS,
-            run=run,
-            from_status=from_status,
-            to_status=to,
-            actor=actor,
-            message=message,
-        )
-        audit.record(
-            action="service.status",
-            actor=actor,
-            obj=service,
-            changes={"status": [from_status, to]},
-        )
-    return bool(moved)
 
 
 def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
@@ -174,3 +134,9 @@ def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
             message=f"{reason} Nothing was changed.",
         )
     return True
+
+
+def dispatch_run(run_id: int) -> None:
+    """Send a queued run to the workers and note when."""
+    current_app.send_task(EXECUTE_RUN, args=[run_id])
+    Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=timezone.now())

@@ -1,34 +1,28 @@
 """What users ask of services and runs: every write the portal and the API make.
 
 Each function checks the request, then changes the rows in one transaction; a queued run
-is sent to the workers once that transaction commits.
+is sent to the workers once that transaction commits. Here it is decided whether a run waits
+for approval (approvals.services then holds it); the engine below (queueing) only queues.
 """
 
-import re
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Template
+from approvals.services import request_approval, withdraw
+from catalog.approval import Rule
+from catalog.models import Template, TemplateVersion
 from core import audit, permissions
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
+from provisioning import rules
 from provisioning.models import Run, Service, ServiceEvent
-from provisioning.queueing import queue_run, stop_unstarted_run
-from provisioning.selectors import upgrade_target
-from provisioning.states import (
-    RUN_IN_PROGRESS,
-    RunAction,
-    RunStatus,
-    ServiceStatus,
-    available_actions,
-)
+from provisioning.queueing import queue_run, run_changes, stop_unstarted_run
+from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
 from teams.models import Team
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")
-NAME_RULE = "Use 2 to 63 lowercase letters, digits and hyphens, starting with a letter."
 IN_PROGRESS = "A run of this service is already queued or running; wait for it or cancel it."
 
 
@@ -41,8 +35,8 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors["team"] = ["You can only request services for your own teams."]
     else:
         permissions.check(user, permissions.CHANGE, team)  # seen but not theirs: a 403
-    if not NAME_RE.fullmatch(name or ""):
-        errors["name"] = [NAME_RULE]
+    if not rules.is_valid_name(name):
+        errors["name"] = [rules.NAME_RULE]
     elif _name_taken(team=team, name=name):
         errors["name"] = [f"{team.slug} already has a service named {name}."]
     version = template.current_version
@@ -74,7 +68,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 obj=service,
                 changes={"template": [None, f"{template.slug} {version.version}"]},
             )
-            queue_run(
+            _queue(
                 service=service,
                 action=RunAction.PROVISION,
                 user=user,
@@ -125,7 +119,7 @@ def update_service(*, user, service: Service, inputs: dict) -> Run:
 def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Run:
     """Run the newest version's update playbook; inputs carry over, new defaults fill in."""
     _check_action(user=user, service=service, action=RunAction.UPGRADE)
-    target = upgrade_target(service)
+    target = rules.upgrade_target(service)
     if target is None:
         raise Conflict(f"{service.name} is on the newest version of its template.")
     inputs, secrets = inputs_.for_change(service=service, version=target, given=inputs or {})
@@ -144,7 +138,7 @@ def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = Fals
     _check_action(user=user, service=service, action=RunAction.PREVIEW)
     version = service.template_version
     if upgrade:
-        version = upgrade_target(service)
+        version = rules.upgrade_target(service)
         if version is None:
             raise Conflict(f"{service.name} is on the newest version of its template.")
     inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs)
@@ -175,12 +169,11 @@ def deprovision_service(*, user, service: Service, confirm: str | None = None) -
 def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
     """Move the service's expiry, up to its template's maximum lifetime from creation."""
     _check_permission(user=user, service=service)
-    limit = service.template_version.lifetime_max
-    if service.expires_at is None or limit is None:
+    latest = rules.latest_expiry(service)
+    if latest is None:
         raise InvalidRequest({"expires_at": ["This service does not expire."]})
     if service.status == ServiceStatus.DEPROVISIONED:
         raise Conflict(f"{service.name} is deprovisioned.")
-    latest = service.created_at + limit
     if expires_at <= timezone.now():
         raise InvalidRequest({"expires_at": ["Must be in the future."]})
     if expires_at > latest:
@@ -206,8 +199,6 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
 
 def cancel_run(*, user, run: Run) -> Run:
     """Cancel a run that has not started at once; ask the worker to stop a running one."""
-    from approvals.services import withdraw
-
     _check_permission(user=user, service=run.service)
     with transaction.atomic():
         # Only a pending approval is withdrawn (a conditional update): whatever the run's
@@ -228,11 +219,8 @@ def retry_run(*, user, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
     _check_permission(user=user, service=service)
-    if run.status not in (RunStatus.FAILED, RunStatus.CANCELED):
-        raise Conflict(f"Run {run.pk} did not fail; only failed or canceled runs are retried.")
-    if service.last_run_id != run.pk:
-        raise Conflict(f"Run {run.pk} is not the service's latest run; start a new action.")
-    _check_action(user=user, service=service, action=run.action)
+    if refusal := rules.retry_refusal(run=run, service=service):
+        raise Conflict(refusal)
     return _queue_checked(
         service=service,
         action=run.action,
@@ -250,16 +238,56 @@ def _check_permission(*, user, service: Service) -> None:
 
 def _check_action(*, user, service: Service, action: str) -> None:
     _check_permission(user=user, service=service)
-    if action not in available_actions(service.status, service.failed_action):
-        label = RunAction(action).label.lower()
-        raise Conflict(f"{service.name} is {service.status}: it cannot {label} now.")
+    if refusal := rules.action_refusal(service, action):
+        raise Conflict(refusal)
 
 
 def _queue_checked(*, service: Service, **kwargs) -> Run:
     try:
         with transaction.atomic():
-            return queue_run(service=service, **kwargs)
+            return _queue(service=service, **kwargs)
     except IntegrityError as exc:
         if Run.objects.filter(service=service, status__in=RUN_IN_PROGRESS).exists():
             raise Conflict(IN_PROGRESS) from exc
         raise
+
+
+def _queue(
+    *,
+    service: Service,
+    action: str,
+    user,
+    inputs: dict,
+    secrets: str,
+    version: TemplateVersion | None = None,
+    retry_of: Run | None = None,
+) -> Run:
+    """Queue a user's run (inside the caller's transaction), or hold it for its approvers
+    when the template's approval rule applies to it."""
+    version = version or service.template_version
+    rule = _approval_rule(service=service, version=version, action=action, inputs=inputs)
+    run = queue_run(
+        service=service,
+        action=action,
+        user=user,
+        inputs=inputs,
+        secrets=secrets,
+        version=version,
+        retry_of=retry_of,
+        hold=rule is not None,
+    )
+    if rule is not None:
+        changes = run_changes(service=service, action=action, inputs=inputs, secrets=secrets)
+        request_approval(run=run, rule=rule, changes=changes)
+    return run
+
+
+def _approval_rule(
+    *, service: Service, version: TemplateVersion, action: str, inputs: dict
+) -> Rule | None:
+    """The version's approval rule when it applies to this run (for a change, to either the
+    service's inputs or the new ones), else None."""
+    rule = version.approval_rule
+    if rule and rule.applies(action=action, inputs=[inputs, service.inputs]):
+        return rule
+    return None

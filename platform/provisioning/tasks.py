@@ -1,9 +1,11 @@
 from celery import shared_task
 
 from provisioning import execution, housekeeping
+from provisioning.queueing import EXECUTE_RUN
 
 
-@shared_task(name="provisioning.execute_run")
+# Sent by name (queueing.dispatch_run): the engine does not import its entry points.
+@shared_task(name=EXECUTE_RUN)
 def execute_run(run_id: int) -> None:
     execution.execute_run(run_id=run_id)
 

@@ -15,8 +15,7 @@ from catalog.models import Template
 from core import permissions
 from core.errors import Conflict, InvalidRequest
 from core.views import paginate
-from notes.forms import NoteForm
-from provisioning import selectors, services
+from provisioning import presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
 from provisioning.models import Service
@@ -114,17 +113,19 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def render_service(
-    request: HttpRequest, service: Service, *, note_form: NoteForm | None = None, status: int = 200
+    request: HttpRequest, service: Service, *, status: int = 200, **extra
 ) -> HttpResponse:
-    """The service page; `note_form` is the notes form as posted, when it was refused."""
+    """The service page; `extra` goes into its context (the notes app's form as posted, when
+    it was refused: the page's Notes section is the notes app's, see its template tags)."""
     context = {
         "service": service,
-        "actions": selectors.service_actions(service),
-        **selectors.notes_and_timeline(user=request.user, service=service),
-        "outputs": selectors.titled_outputs(service),
+        "actions": presentation.service_actions(service),
+        "timeline": presentation.timeline(service),
+        "timeline_limit": presentation.TIMELINE_LIMIT,
+        "outputs": presentation.titled_outputs(service),
         "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
-        "latest_expiry": selectors.latest_expiry(service),
-        "note_form": note_form or NoteForm(),
+        "latest_expiry": rules.latest_expiry(service),
+        **extra,
     }
     if service.last_run and not service.last_run.is_finished:
         context["run"] = service.last_run
@@ -164,11 +165,11 @@ def update_service(request: HttpRequest, pk: int) -> HttpResponse:
 def upgrade_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The inputs of the template's newest version, to preview or apply the upgrade."""
     service = _service(request, pk, action=permissions.CHANGE)
-    target = selectors.upgrade_target(service)
+    target = rules.upgrade_target(service)
     if target is None:
         messages.info(request, f"{service.name} is on the newest version of its template.")
         return redirect("provisioning:service", pk=service.pk)
-    carried = selectors.carried_inputs(service, target)
+    carried = rules.carried_inputs(service, target)
     return _change_inputs(
         request,
         service,
@@ -202,7 +203,7 @@ def _change_inputs(
         prefix="inputs",
         initial=initial,
         current=service.inputs,
-        locked=selectors.locked_inputs(service, version),
+        locked=rules.locked_inputs(service, version),
     )
     status = 200
     if data is not None and form.is_valid():
@@ -225,7 +226,7 @@ def _change_inputs(
         "service": service,
         "version": version,
         "form": form,
-        "actions": selectors.service_actions(service),
+        "actions": presentation.service_actions(service),
         **(extra or {}),
     }
     return render(request, template, context, status=status)
@@ -235,7 +236,7 @@ def _change_inputs(
 def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm by typing the service's name, then run the deprovision playbook."""
     service = _service(request, pk, action=permissions.CHANGE)
-    actions = selectors.service_actions(service)
+    actions = presentation.service_actions(service)
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -280,7 +281,7 @@ def extend_service(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
-    context = {"service": service, "form": form, "latest_expiry": selectors.latest_expiry(service)}
+    context = {"service": service, "form": form, "latest_expiry": rules.latest_expiry(service)}
     return render(request, "provisioning/extend.html", context, status=status)
 
 
@@ -291,7 +292,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "run": run,
         "service": run.service,
         "log": selectors.log_page(run=run),
-        "actions": selectors.run_actions(run),
+        "actions": presentation.run_actions(run),
     }
     return render(request, "provisioning/run_detail.html", context)
 

@@ -6,9 +6,6 @@ from rest_framework.response import Response
 
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
-from notes import selectors as notes_selectors
-from notes import services as notes_services
-from notes.api.serializers import NoteInputSerializer, NoteSerializer
 from provisioning import selectors, services
 from provisioning.api.serializers import (
     DeprovisionSerializer,
@@ -96,22 +93,6 @@ class ServiceViewSet(
         runs = selectors.runs_of(service=self.get_object())
         page = self.paginate_queryset(runs)
         return self.get_paginated_response(RunSerializer(page, many=True).data)
-
-    @extend_schema(methods=["GET"], responses=NoteSerializer(many=True))
-    @extend_schema(methods=["POST"], request=NoteInputSerializer, responses={201: NoteSerializer})
-    @action(detail=True, methods=["get", "post"], filter_backends=[])
-    def notes(self, request, pk=None):
-        """The service's notes, oldest first; POST adds one (its team and platform engineers)."""
-        service = self.get_object()
-        if request.method == "POST":
-            body = NoteInputSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            note = notes_services.add_note(
-                user=request.user, service=service, body=body.validated_data["body"]
-            )
-            return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
-        page = self.paginate_queryset(notes_selectors.notes_of(user=request.user, service=service))
-        return self.get_paginated_response(NoteSerializer(page, many=True).data)
 
 
 class RunViewSet(RestrictedReadOnlyViewSet):
