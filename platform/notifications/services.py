@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import audit, permissions, secrets, states
+from core import audit, dispatch, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import (
@@ -30,6 +30,9 @@ from notifications.models import (
     Event,
 )
 from teams.models import Team
+
+# The task (notifications.tasks) that makes a delivery's next attempt.
+DELIVER_TASK = "notifications.deliver"
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +114,6 @@ def notify(*, event: str, team: Team, title: str, body: str, service=None) -> in
 
 
 def _record(destinations, *, event: str, title: str, body: str, service=None) -> list[Delivery]:
-    from notifications.tasks import deliver
-
     deliveries = Delivery.objects.bulk_create(
         Delivery(destination=d, event=event, service=service, title=title[:250], body=body)
         for d in destinations
@@ -121,7 +122,7 @@ def _record(destinations, *, event: str, title: str, body: str, service=None) ->
         delivery_id = delivery.pk
         # robust: a broker outage must not undo the news; the delivery stays pending and
         # resend_lost_deliveries sends it later.
-        transaction.on_commit(lambda d=delivery_id: deliver.delay(d), robust=True)
+        dispatch.send_on_commit(DELIVER_TASK, delivery_id, robust=True)
     return deliveries
 
 
@@ -174,8 +175,6 @@ def resend_lost_deliveries() -> int:
     """Send again the deliveries left pending without news for `resend_after`: their task was
     lost. Safe to run twice: a re-sent delivery waits that long again, and the claim makes a
     duplicate message send nothing."""
-    from notifications.tasks import deliver
-
     limit = timezone.now() - resend_after()
     lost = Delivery.objects.filter(
         Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=limit),
@@ -186,7 +185,7 @@ def resend_lost_deliveries() -> int:
     sent = 0
     for delivery_id in lost.values_list("pk", flat=True):
         try:
-            deliver.delay(delivery_id)
+            dispatch.send(DELIVER_TASK, delivery_id)
         except Exception:  # the broker is still away; the next round tries again
             log.warning("could not re-send delivery %s; will retry", delivery_id, exc_info=True)
             break

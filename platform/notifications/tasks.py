@@ -3,7 +3,7 @@ from celery import shared_task
 from notifications import services
 
 
-@shared_task(name="notifications.deliver", bind=True, max_retries=None)
+@shared_task(name=services.DELIVER_TASK, bind=True, max_retries=None)
 def deliver(self, delivery_id: int) -> None:
     countdown = services.deliver(delivery_id=delivery_id)
     if countdown is not None:

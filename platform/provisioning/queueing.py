@@ -4,12 +4,11 @@ function but `dispatch_run` works inside its caller's transaction; `services`, `
 and `housekeeping` call them. Whether a run needs approval is the services' decision.
 """
 
-from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import TemplateVersion
-from core import audit, states
+from core import audit, dispatch, states
 from core.errors import Conflict
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service
@@ -138,5 +137,5 @@ def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
 
 def dispatch_run(run_id: int) -> None:
     """Send a queued run to the workers and note when."""
-    current_app.send_task(EXECUTE_RUN, args=[run_id])
+    dispatch.send(EXECUTE_RUN, run_id)
     Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(dispatched_at=timezone.now())
