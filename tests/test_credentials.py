@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.serialization import (
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from audit.models import AuditEvent
 from conftest import EXAMPLE_CATALOG, api_client_for
 from core import secrets
 from core.errors import Conflict, InvalidRequest
-from core.models import AuditEvent
 from credentials import selectors, services
 from credentials.models import Credential
 

@@ -16,12 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditEvent
 from catalog.models import Template, TemplateVersion
 from catalog.schema import secret_names
 from catalog.services import sync_catalog
 from conftest import TEST_CATALOG, request_via_api, wait_for_run, write_template
 from core import secrets
-from core.models import AuditEvent
 from credentials.models import Credential
 from provisioning.models import Run, Service
 from provisioning.runner import run_playbook

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import audit, permissions, secrets, states
+from audit import services as audit
+from core import permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import (

@@ -14,8 +14,9 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core import audit, states
+from audit import services as audit
 from core import secrets as secrets_
+from core import states
 from core.text import cleaned
 from credentials.selectors import UnknownCredential, injection_for
 from inventories.selectors import TargetError, target_hosts

@@ -5,8 +5,8 @@ input's value, and the secret values encrypted in `secrets`. Only the worker put
 back together, for the playbook.
 """
 
+from audit import services as audit
 from catalog.schema import secret_names, validate_inputs, with_defaults
-from core import audit
 from core import secrets as secrets_
 from core.errors import InvalidRequest
 from inventories.selectors import picked_errors

@@ -6,8 +6,9 @@ works inside its caller's transaction; `services` and `approvals` call them.
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
 from catalog.models import TemplateVersion
-from core import audit, states
+from core import states
 from core.errors import Conflict
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent

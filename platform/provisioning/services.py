@@ -11,8 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from audit import services as audit
 from catalog.models import Template
-from core import audit, permissions
+from core import permissions
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
