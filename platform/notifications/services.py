@@ -19,7 +19,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from audit import services as audit
-from core import permissions, secrets, states
+from core import masking, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import (
@@ -238,7 +238,7 @@ def _credentials_masker(url: str) -> Callable[[str], str]:
         *parts.path.split("/"),
         *(pair.partition("=")[2] for pair in parts.query.split("&")),
     ]
-    return secrets.masker(
+    return masking.masker(
         variant
         for candidate in candidates
         for variant in {candidate, unquote(candidate)}
