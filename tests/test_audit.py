@@ -9,9 +9,10 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
+from audit import services as audit
+from audit.models import AuditEvent
 from conftest import api_client_for, request_via_api, wait_for_run
-from core import audit, permissions
-from core.models import AuditEvent
+from core import permissions
 from factories import make_service
 
 
@@ -71,6 +72,18 @@ def test_the_table_refuses_update_and_delete():
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(action="forged")
     assert AuditEvent.objects.get(pk=event.pk).action == "test.made"
+
+
+@pytest.mark.django_db
+def test_the_table_has_its_append_only_trigger_once():
+    (trigger,) = AuditEvent._meta.triggers
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal",
+            [AuditEvent._meta.db_table],
+        )
+        names = [name for (name,) in cursor.fetchall()]
+    assert names == [trigger.get_pgid(AuditEvent)]
 
 
 @pytest.mark.django_db

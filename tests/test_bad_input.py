@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import Client
 
+from audit.models import AuditEvent
 from conftest import api_client_for
-from core.models import AuditEvent
 from factories import make_service
 from inventories.models import Inventory
 from provisioning.models import Service

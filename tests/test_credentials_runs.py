@@ -7,7 +7,7 @@ import psycopg
 import pytest
 
 from conftest import CI_FILE, CI_PASSWORD, request_via_api, wait_for_run
-from core.secrets import MASK
+from core.masking import MASK
 from credentials import services
 
 pytestmark = pytest.mark.worker

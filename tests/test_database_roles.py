@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from psycopg import errors, sql
 
-from core.models import AuditEvent
+from audit.models import AuditEvent
 
 AUDIT = AuditEvent._meta.db_table
 INSERT_AUDIT = (
@@ -86,7 +86,7 @@ def test_it_lets_the_runtime_role_read_and_write_rows_and_append_to_the_audit_tr
 def test_the_runtime_role_cannot_change_delete_or_unprotect_the_audit_trail(runtime):
     with admin(autocommit=True) as conn:
         conn.execute(INSERT_AUDIT)
-    trigger = "pgtrigger_audit_append_only_b1f7b"
+    trigger = AuditEvent._meta.triggers[0].get_pgid(AuditEvent)
     with as_role(runtime, autocommit=True) as conn:
         for statement in (
             f"UPDATE {AUDIT} SET action = 'forged'",

@@ -7,9 +7,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from audit.models import AuditEvent
 from conftest import api_client_for
 from core.errors import Conflict, InvalidRequest
-from core.models import AuditEvent
 from inventories import selectors, services
 from inventories.models import Host, Inventory
 

@@ -12,8 +12,8 @@ from test_inventories import (  # noqa: F401 (fixtures)
     targeted,
 )
 
+from audit.models import AuditEvent
 from conftest import api_client_for
-from core.models import AuditEvent
 from inventories import services
 from inventories.models import Inventory
 

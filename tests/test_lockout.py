@@ -10,8 +10,8 @@ import sys
 import pytest
 from django.test import Client
 
+from audit.models import AuditEvent
 from conftest import ROOT
-from core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
 

@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from audit.models import AuditEvent
 from conftest import api_client_for
 from core.markdown import render
-from core.models import AuditEvent
 from factories import make_service
 from notes.models import MAX_BODY, ServiceNote
 from notes.presentation import notes_and_timeline

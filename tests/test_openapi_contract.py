@@ -71,7 +71,7 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     """A little of everything the API lists, made so that every filter keeps some rows and
     drops others. Returns what the filters are given."""
     from approvals import services as approvals
-    from core import audit
+    from audit import services as audit
     from credentials.services import create_credential
     from inventories.services import create_inventory
     from notes.services import add_note

@@ -218,7 +218,7 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="svc", user=owner)
     users = {"member": owner, "other": outsider, "admin": team_admin, "platform": ops,
              "auditor": auditor}  # fmt: skip
-    from core import audit
+    from audit import services as audit
     from provisioning.services import request_service
 
     event = audit.record(action="test.made", actor=owner, obj=service)

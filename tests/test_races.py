@@ -4,9 +4,9 @@ Runs are of the `ledger` template (see test_outages): every execution writes a l
 run waits for its go file, so a claimed run is still running when the cancel lands.
 """
 
+from audit.models import AuditEvent
 from conftest import api_client_for, race, request_via_api, wait_for_run
 from core.errors import Conflict
-from core.models import AuditEvent
 from provisioning import execution, services
 from provisioning.models import Run, RunEvent
 from provisioning.states import RUN_IN_PROGRESS

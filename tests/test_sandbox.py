@@ -76,10 +76,10 @@ def hostile(
 @pytest.fixture
 def planted(settings, tmp_path) -> list[Path]:
     """What the platform holds that a run must not reach, with something in each."""
-    from core import secrets
+    from core import keys
 
     data = Path(settings.DATA_DIR)
-    secrets.fernet()  # makes the key file when the keys are not in the environment
+    keys.fernet()  # makes the key file when the keys are not in the environment
     other_run = Path(settings.RUNS_DIR) / "run-999999-planted"
     (other_run / "project").mkdir(parents=True, exist_ok=True)
     (other_run / "project" / "inputs.yml").write_text("password: hunter2\n")
@@ -88,7 +88,7 @@ def planted(settings, tmp_path) -> list[Path]:
     (data / "gangplank.sqlite3").write_bytes(b"SQLite format 3\0")
     paths = [
         data / "secret_key",
-        secrets.key_file(),
+        keys.key_file(),
         data / "gangplank.sqlite3",
         data / "broker",
         other_run,

@@ -16,12 +16,12 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from audit.models import AuditEvent
 from catalog.models import Template, TemplateVersion
 from catalog.schema import secret_names
 from catalog.services import sync_catalog
 from conftest import TEST_CATALOG, request_via_api, wait_for_run, write_template
-from core import secrets
-from core.models import AuditEvent
+from core import checks, keys, masking, reencryption, secrets
 from credentials.models import Credential
 from provisioning.models import Run, Service
 from provisioning.runner import run_playbook
@@ -46,7 +46,7 @@ def key_dir(settings, tmp_path):
     return tmp_path
 
 
-# --- core.secrets ---
+# --- core.secrets, core.keys, core.checks ---
 
 
 def test_it_encrypts_a_round_trip_with_a_key_file_made_private(key_dir):
@@ -77,7 +77,7 @@ def test_an_old_token_is_still_read_after_a_rotation_and_rotates_to_the_new_key(
 
 def test_a_running_process_reads_a_token_made_with_a_key_added_since(key_dir):
     secrets.decrypt(token=secrets.encrypt(values={"a": "b"}))  # keys read and cached
-    secrets.add_key()
+    keys.add_key()
     newest = (key_dir / "encryption-keys").read_text().split()[0]
     token = Fernet(newest).encrypt(json.dumps({"a": "c"}).encode()).decode()
 
@@ -94,7 +94,7 @@ def test_a_bad_key_is_refused_with_a_readable_error(settings):
 def test_a_broken_key_file_fails_the_checks_and_the_rotation_readably(key_dir):
     (key_dir / "encryption-keys").write_text("garbage\n")
 
-    errors = secrets.check_keys()
+    errors = checks.check_keys()
     with pytest.raises(CommandError, match="encryption-keys: key 1 is not a Fernet key"):
         call_command("rotate_encryption_keys")
 
@@ -111,7 +111,7 @@ def test_it_masks_every_secret_everywhere_in_nested_values_longest_first():
         "count": 3,
     }
 
-    masked = secrets.mask(value, secrets=["abc", "abcdef", "", 'say "abc"'])
+    masked = masking.mask(value, secrets=["abc", "abcdef", "", 'say "abc"'])
 
     assert masked == {
         "msg": "******** and ********",
@@ -416,6 +416,17 @@ def test_a_refused_request_form_does_not_echo_the_secret(db, catalog, client, ow
 
 
 # --- rotating keys ---
+
+
+def test_rotation_finds_every_encrypted_column():
+    found = {(model._meta.label_lower, *names) for model, names in reencryption.encrypted_fields()}
+
+    assert found == {
+        ("credentials.credential", "secrets"),
+        ("notifications.destination", "secrets"),
+        ("provisioning.service", "secrets"),
+        ("provisioning.run", "secrets"),
+    }
 
 
 def test_rotating_the_key_file_re_encrypts_everything_then_drops_the_old_key(leaky, key_dir):

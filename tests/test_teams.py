@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.models import AuditEvent
+from audit.models import AuditEvent
 from teams.models import Membership
 from teams.services import create_team, grant_role
 

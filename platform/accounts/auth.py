@@ -1,6 +1,6 @@
 from knox.auth import TokenAuthentication
 
-from core import audit
+from audit import context as audit_context
 
 
 class AuditedTokenAuthentication(TokenAuthentication):
@@ -8,5 +8,5 @@ class AuditedTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, token):
         user, auth_token = super().authenticate_credentials(token)
-        audit.set_token(auth_token.token_key)
+        audit_context.set_token(auth_token.token_key)
         return user, auth_token

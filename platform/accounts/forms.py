@@ -4,7 +4,7 @@ from django.contrib.auth import forms as auth_forms
 from django.core.validators import MaxLengthValidator
 
 from accounts import services
-from core import audit
+from audit import context as audit_context
 from core.forms import BootstrapFormMixin
 
 
@@ -44,7 +44,7 @@ class ServicePasswordMixin:
     def set_password_and_save(self, user, password_field_name="password1", commit=True):
         usable = self.cleaned_data.get("set_usable_password", True)
         password = self.cleaned_data[password_field_name] if usable else None
-        services.set_password(user=user, password=password, actor=audit.request_user())
+        services.set_password(user=user, password=password, actor=audit_context.request_user())
         return user
 
 

@@ -4,7 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from core import audit
+from audit import services as audit
 from core.errors import InvalidRequest
 
 

@@ -9,7 +9,8 @@ from django.views.decorators.http import require_POST
 from accounts import services
 from accounts.forms import LoginForm, PasswordChangeForm, TokenForm
 from accounts.models import ApiToken
-from core import audit, text
+from audit import services as audit
+from core import text
 from core.errors import InvalidRequest
 
 

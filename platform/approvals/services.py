@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
+from audit import services as audit
 from catalog.approval import Rule
-from core import audit, permissions, states
+from core import permissions, states
 from core.errors import Conflict, InvalidRequest
 from notifications import events as notify
 from provisioning.models import Run

@@ -1,23 +1,23 @@
 from django.contrib import admin
 
 from catalog.models import CatalogSync, Template, TemplateVersion
+from core.admin import ReadOnlyAdmin
+
+# Read-only: the catalogue changes by syncing it from its folder (`sync_catalog`), audited.
 
 
 @admin.register(Template)
-class TemplateAdmin(admin.ModelAdmin):
+class TemplateAdmin(ReadOnlyAdmin):
     list_display = ["slug", "name", "category", "current_version", "retired_at", "synced_at"]
     list_filter = ["category"]
     search_fields = ["slug", "name"]
-    readonly_fields = [f.name for f in Template._meta.fields]
 
 
 @admin.register(TemplateVersion)
-class TemplateVersionAdmin(admin.ModelAdmin):
+class TemplateVersionAdmin(ReadOnlyAdmin):
     list_display = ["template", "version", "digest", "created_at"]
-    readonly_fields = [f.name for f in TemplateVersion._meta.fields]
 
 
 @admin.register(CatalogSync)
-class CatalogSyncAdmin(admin.ModelAdmin):
+class CatalogSyncAdmin(ReadOnlyAdmin):
     list_display = ["directory", "started_at"]
-    readonly_fields = [f.name for f in CatalogSync._meta.fields]

@@ -3,9 +3,10 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
-from core import audit, text
+from core import text
 from credentials.models import Credential, CredentialType
 from inventories import selectors as inventories
 from inventories.models import Inventory

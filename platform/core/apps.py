@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Gangplank core"
 
     def ready(self):
-        from core.secrets import check_keys
+        from core.checks import check_keys
 
         checks.register(check_keys)

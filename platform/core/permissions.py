@@ -32,7 +32,7 @@ TEAM_PATHS: dict[str, str] = {
     "provisioning.run": "service__team",
     "provisioning.runevent": "run__service__team",
     "provisioning.serviceevent": "service__team",
-    "core.auditevent": "team",
+    "audit.auditevent": "team",
     "approvals.approval": "service__team",
     "notifications.destination": "team",
     "notifications.delivery": "destination__team",
@@ -44,7 +44,7 @@ APPROVER_PATHS: dict[str, tuple[str, str]] = {
     "approvals.approval": ("approver_team", "requested_by"),
 }
 # Models whose team rows only the team's admins see (besides platform engineers, auditors).
-ADMIN_ONLY_MODELS = frozenset({"core.auditevent"})
+ADMIN_ONLY_MODELS = frozenset({"audit.auditevent"})
 
 # Models every signed-in user may see, but only platform engineers may change.
 CATALOG_MODELS = frozenset({"catalog.template", "catalog.templateversion"})

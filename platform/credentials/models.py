@@ -1,6 +1,7 @@
 from django.db import models
 
 from core.querysets import RestrictedQuerySet
+from core.secrets import EncryptedField
 
 
 class CredentialType(models.TextChoices):
@@ -24,7 +25,7 @@ class Credential(models.Model):
     type = models.CharField(max_length=20, choices=CredentialType.choices)
     description = models.TextField(blank=True)
     values = models.JSONField(default=dict, blank=True)
-    secrets = models.TextField(blank=True)
+    secrets = EncryptedField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

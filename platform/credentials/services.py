@@ -11,7 +11,8 @@ from collections.abc import Collection, Mapping
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from core import audit, permissions, secrets
+from audit import services as audit
+from core import permissions, secrets
 from core.errors import Conflict, InvalidRequest
 from credentials import types
 from credentials.models import Credential, CredentialType

@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import DefaultRouter
 
 from approvals.api.views import ApprovalViewSet
+from audit.api.views import AuditEventViewSet
 from catalog.api.views import TemplateViewSet
-from core.audit_views import AuditEventViewSet
 from credentials.api.views import CredentialViewSet
 from inventories.api.views import InventoryViewSet
 from metrics.api.views import DoraView

@@ -5,7 +5,6 @@ from django.views.generic import RedirectView
 
 from accounts.forms import AdminLoginForm
 from accounts.views import AuditedLoginView, PasswordChange
-from core import audit_views
 from core.views import healthz
 from dashboard.views import home
 
@@ -23,8 +22,7 @@ urlpatterns = [
     path("credentials/", include("credentials.urls")),
     path("inventories/", include("inventories.urls")),
     path("tokens/", include("accounts.urls")),
-    path("audit/", audit_views.audit_list, name="audit"),
-    path("audit/export/", audit_views.audit_export, name="audit-export"),
+    path("audit/", include("audit.urls")),
     path("", include("provisioning.urls")),
     path("", include("metrics.urls")),
     path("", include("notes.urls")),

@@ -4,7 +4,8 @@ every change on the audit trail (who, which inventory, which host and fields).""
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from core import audit, permissions
+from audit import services as audit
+from core import permissions
 from core.errors import Conflict, InvalidRequest
 from inventories import validation
 from inventories.models import Host, Inventory

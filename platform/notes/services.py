@@ -2,7 +2,8 @@
 
 from django.db import transaction
 
-from core import audit, permissions
+from audit import services as audit
+from core import permissions
 from core.errors import InvalidRequest
 from notes.models import MAX_BODY, ServiceNote
 from provisioning.models import Service

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from core.querysets import RestrictedQuerySet
+from core.secrets import EncryptedField
 
 
 class Event(models.TextChoices):
@@ -39,7 +40,7 @@ class Destination(models.Model):
     # The apprise URL holds credentials (webhook tokens, SMTP passwords): it is stored
     # encrypted, {"url": ...} as a Fernet token (core.secrets), and never shown again;
     # pages and the API show `url_redacted`.
-    secrets = models.TextField(editable=False)
+    secrets = EncryptedField(editable=False)
     url_redacted = models.CharField(max_length=500)
     events = models.JSONField(default=list)
     created_by = models.ForeignKey(

@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import audit, dispatch, permissions, secrets, states
+from audit import services as audit
+from core import dispatch, masking, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import (
@@ -236,7 +237,7 @@ def _credentials_masker(url: str) -> Callable[[str], str]:
         *parts.path.split("/"),
         *(pair.partition("=")[2] for pair in parts.query.split("&")),
     ]
-    return secrets.masker(
+    return masking.masker(
         variant
         for candidate in candidates
         for variant in {candidate, unquote(candidate)}

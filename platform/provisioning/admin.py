@@ -1,19 +1,9 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin
 from provisioning.models import Run, Service
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Services and runs change only through the platform's services, never by hand."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+# Read-only: services and runs change only through the platform's services, never by hand.
 
 
 @admin.register(Service)

@@ -14,7 +14,8 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from core import audit, states
+from audit import services as audit
+from core import masking, states
 from core import secrets as secrets_
 from core.text import cleaned
 from credentials.selectors import UnknownCredential, injection_for
@@ -93,7 +94,7 @@ def execute_run(*, run_id: int) -> None:
         result = runner.PlaybookResult(status="failed", rc=None, error=str(exc))
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
-        hide = secrets_.masker(hidden)
+        hide = masking.masker(hidden)
         log.error(
             "run %s could not be carried out:\n%s",
             run_id,

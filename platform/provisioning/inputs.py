@@ -6,6 +6,7 @@ back together, for the playbook.
 """
 
 from catalog.schema import secret_names, validate_inputs, with_defaults
+from core import masking
 from core import secrets as secrets_
 from core.errors import InvalidRequest
 from inventories.selectors import picked_errors
@@ -41,7 +42,7 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
         errors.setdefault(name, messages)
     if errors:
         hidden = [inputs[name] for name in names if isinstance(inputs.get(name), str)]
-        raise InvalidRequest(secrets_.mask({"inputs": errors}, secrets=hidden)) from None
+        raise InvalidRequest(masking.mask({"inputs": errors}, secrets=hidden)) from None
     return valid
 
 

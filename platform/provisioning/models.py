@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from core.querysets import RestrictedQuerySet
+from core.secrets import EncryptedField
 from provisioning.states import (
     CHECK_MODE_ACTIONS,
     RUN_FINISHED,
@@ -28,7 +29,7 @@ class Service(models.Model):
     # Secret inputs hold core.secrets.PLACEHOLDER here; their values are in `secrets`.
     inputs = models.JSONField(default=dict)
     # A Fernet token of the secret inputs' values (core.secrets), "" when there are none.
-    secrets = models.TextField(blank=True, default="", editable=False)
+    secrets = EncryptedField(blank=True, default="", editable=False)
     outputs = models.JSONField(default=dict)
     status = models.CharField(
         max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.PROVISIONING
@@ -83,7 +84,7 @@ class Run(models.Model):
         "catalog.TemplateVersion", on_delete=models.PROTECT, related_name="runs"
     )
     inputs = models.JSONField(default=dict)
-    secrets = models.TextField(blank=True, default="", editable=False)
+    secrets = EncryptedField(blank=True, default="", editable=False)
     outputs = models.JSONField(default=dict)
     # Tasks that changed (or, in check mode, would change): [{"task", "host", "diff"}].
     changes = models.JSONField(default=list, blank=True)

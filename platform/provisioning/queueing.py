@@ -7,8 +7,9 @@ and `housekeeping` call them. Whether a run needs approval is the services' deci
 from django.db import transaction
 from django.utils import timezone
 
+from audit import services as audit
 from catalog.models import TemplateVersion
-from core import audit, dispatch, states
+from core import dispatch, states
 from core.errors import Conflict
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service

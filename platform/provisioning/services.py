@@ -12,9 +12,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from approvals.services import request_approval, withdraw
+from audit import services as audit
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
-from core import audit, permissions
+from core import permissions
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
 from provisioning import rules

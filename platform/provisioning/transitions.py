@@ -4,7 +4,8 @@ worker both move services through here."""
 
 from django.utils import timezone
 
-from core import audit, states
+from audit import services as audit
+from core import states
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.states import SERVICE_TRANSITIONS
 

@@ -1,30 +1,29 @@
 from django.contrib import admin
 
+from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 from teams.models import GlobalRole, Membership, Quota, Team
 
+# Read-only: teams are made with `create_team`, members, roles and quotas set on the
+# portal's Teams page or with `grant`, through teams.services, each change audited.
 
-class MembershipInline(admin.TabularInline):
+
+class MembershipInline(ReadOnlyTabularInline):
     model = Membership
-    extra = 1
-    autocomplete_fields = ["user"]
 
 
-class QuotaInline(admin.TabularInline):
+class QuotaInline(ReadOnlyTabularInline):
     model = Quota
-    extra = 0
-    autocomplete_fields = ["template"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(ReadOnlyAdmin):
     list_display = ["slug", "name", "created_at"]
     search_fields = ["slug", "name"]
-    prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline, QuotaInline]
 
 
 @admin.register(GlobalRole)
-class GlobalRoleAdmin(admin.ModelAdmin):
+class GlobalRoleAdmin(ReadOnlyAdmin):
     list_display = ["user", "role", "created_at"]
     list_filter = ["role"]
-    autocomplete_fields = ["user"]
+    list_select_related = ["user"]

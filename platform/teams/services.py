@@ -2,7 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from core import audit, permissions
+from audit import services as audit
+from core import permissions
 from core.errors import InvalidRequest
 from teams.models import GlobalRole, Membership, Quota, Team
 

@@ -1,7 +1,7 @@
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
-from core import secrets
+from core import keys, reencryption, secrets
 
 TWO_RUNS = (
     "A rotation takes two runs: `rotate_encryption_keys` adds a new key and re-encrypts; "
@@ -28,7 +28,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, drop_old: bool, **options):
         try:
-            if secrets.keys_from_environment():
+            if keys.keys_from_environment():
                 self._from_environment(drop_old=drop_old)
             elif drop_old:
                 self._drop_old()
@@ -42,9 +42,9 @@ class Command(BaseCommand):
             ) from None
 
     def _add_key(self) -> None:
-        count = secrets.add_key()
-        self.stdout.write(f"Added a new key first in {secrets.key_file()} ({count} keys now).")
-        self._report(secrets.reencrypt_all())
+        count = keys.add_key()
+        self.stdout.write(f"Added a new key first in {keys.key_file()} ({count} keys now).")
+        self._report(reencryption.reencrypt_all())
         self.stdout.write(
             "The old keys are kept so that running processes still decrypt, and so that what "
             "one encrypted with an old key just before is still read. Once every process has "
@@ -56,10 +56,10 @@ class Command(BaseCommand):
         # before the new one was added, and committed after the re-encryption read its rows,
         # leaves an old-key token behind. By a later run every process has the new key, so
         # re-encrypting now catches such tokens before their key goes.
-        if len(secrets.file_keys()) < 2:
-            raise CommandError(f"{secrets.key_file()} holds one key: nothing to drop. {TWO_RUNS}")
-        self._report(secrets.reencrypt_all())
-        dropped = secrets.drop_old_keys()
+        if len(keys.file_keys()) < 2:
+            raise CommandError(f"{keys.key_file()} holds one key: nothing to drop. {TWO_RUNS}")
+        self._report(reencryption.reencrypt_all())
+        dropped = keys.drop_old_keys()
         self.stdout.write(f"Dropped {dropped} old key(s); only the newest is kept.")
 
     def _from_environment(self, *, drop_old: bool) -> None:
@@ -68,8 +68,8 @@ class Command(BaseCommand):
                 "The keys come from GANGPLANK_ENCRYPTION_KEYS, which this command cannot "
                 "change: remove the old keys from the variable yourself, after a rotation."
             )
-        secrets.fernet(fresh=True)  # refuses a broken key before anything changes
-        self._report(secrets.reencrypt_all())
+        keys.fernet(fresh=True)  # refuses a broken key before anything changes
+        self._report(reencryption.reencrypt_all())
         self.stdout.write(
             "The keys come from GANGPLANK_ENCRYPTION_KEYS: everything is now encrypted with "
             "its first key. To rotate: put a new key first in the variable on every process, "

@@ -1,48 +1,14 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import render
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 
-from core import audit_export as exports
+from audit import export as exports
+from audit.api.serializers import AuditEventSerializer
+from audit.filtersets import AuditEventFilterSet
+from audit.models import AuditEvent
 from core import permissions
 from core.api import RestrictedReadOnlyViewSet
-from core.filtersets import AuditEventFilterSet
-from core.models import AuditEvent
-from core.views import paginate
-
-
-def _events(request: HttpRequest) -> AuditEventFilterSet:
-    permissions.check_audit(request.user)
-    events = AuditEvent.objects.restrict(request.user)
-    return AuditEventFilterSet(request.GET or None, queryset=events, request=request)
-
-
-@login_required
-def audit_list(request: HttpRequest) -> HttpResponse:
-    filterset = _events(request)
-    query = request.GET.copy()
-    query.pop("page", None)
-    context = {"filter": filterset, "page": paginate(request, filterset.qs, per_page=50),
-               "query": query.urlencode()}  # fmt: skip
-    return render(request, "core/audit.html", context)
-
-
-@login_required
-def audit_export(request: HttpRequest) -> HttpResponse:
-    fmt = request.GET.get("as", "csv")
-    if fmt not in exports.FORMATS:
-        return HttpResponseBadRequest("as must be csv or jsonl")
-    return exports.export(_events(request).qs, fmt)
-
-
-class AuditEventSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AuditEvent
-        fields = ["id", *exports.FIELDS]
-        read_only_fields = fields
 
 
 class AuditEventViewSet(RestrictedReadOnlyViewSet):

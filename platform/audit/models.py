@@ -27,6 +27,7 @@ class AuditEvent(models.Model):
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
+        db_table = "core_auditevent"  # the table it had in core, kept with its rows
         ordering = ["-at", "-pk"]
         indexes = [models.Index(fields=["object_type", "object_id"])]
         triggers = [

@@ -1,0 +1,8 @@
+from django.db.models import QuerySet
+
+from audit.models import AuditEvent
+
+
+def visible_events(*, user) -> QuerySet[AuditEvent]:
+    """The events `user` may read (see core.permissions), newest first."""
+    return AuditEvent.objects.restrict(user)

@@ -1,0 +1,33 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+
+from audit import export as exports
+from audit import selectors
+from audit.filtersets import AuditEventFilterSet
+from core import permissions
+from core.views import paginate
+
+
+def _events(request: HttpRequest) -> AuditEventFilterSet:
+    permissions.check_audit(request.user)
+    events = selectors.visible_events(user=request.user)
+    return AuditEventFilterSet(request.GET or None, queryset=events, request=request)
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    filterset = _events(request)
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"filter": filterset, "page": paginate(request, filterset.qs, per_page=50),
+               "query": query.urlencode()}  # fmt: skip
+    return render(request, "audit/audit.html", context)
+
+
+@login_required
+def audit_export(request: HttpRequest) -> HttpResponse:
+    fmt = request.GET.get("as", "csv")
+    if fmt not in exports.FORMATS:
+        return HttpResponseBadRequest("as must be csv or jsonl")
+    return exports.export(_events(request).qs, fmt)
