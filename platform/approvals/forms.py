@@ -1,6 +1,6 @@
 from django import forms
 
-from approvals.models import ApprovalStatus
+from approvals.states import ApprovalStatus
 from approvals.services import MAX_COMMENT
 from core.forms import BootstrapForm
 

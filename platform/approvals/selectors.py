@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from approvals.models import Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import ApprovalStatus
 from core import permissions
 
 

@@ -9,7 +9,8 @@ transactions lock them in opposite orders.
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import APPROVAL_TRANSITIONS, ApprovalStatus
 from catalog.approval import Rule
 from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest

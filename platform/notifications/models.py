@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from core.querysets import RestrictedQuerySet
+from notifications.states import DeliveryStatus
 
 
 class Event(models.TextChoices):
@@ -15,19 +16,6 @@ class Event(models.TextChoices):
 
 
 TEST_EVENT = "test"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-DELIVERY_TRANSITIONS = {
-    DeliveryStatus.PENDING: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED}),
-    DeliveryStatus.SENT: frozenset(),
-    DeliveryStatus.FAILED: frozenset(),
-}
 
 
 class Destination(models.Model):

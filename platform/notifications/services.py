@@ -21,14 +21,8 @@ from django.utils import timezone
 from core import audit, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
-from notifications.models import (
-    DELIVERY_TRANSITIONS,
-    TEST_EVENT,
-    Delivery,
-    DeliveryStatus,
-    Destination,
-    Event,
-)
+from notifications.models import TEST_EVENT, Delivery, Destination, Event
+from notifications.states import DELIVERY_TRANSITIONS, DeliveryStatus
 from teams.models import Team
 
 log = logging.getLogger(__name__)
