@@ -50,6 +50,10 @@ class Approval(models.Model):
         return self.status == ApprovalStatus.PENDING
 
     @property
+    def is_approved(self) -> bool:
+        return self.status == ApprovalStatus.APPROVED
+
+    @property
     def approvers_label(self) -> str:
         if self.approver_team_id:
             return f"{self.approver_team.name} or platform engineers"

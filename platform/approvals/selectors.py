@@ -18,7 +18,7 @@ def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
     )
     if status:
         approvals = approvals.filter(status=status)
-    return approvals.order_by("expires_at", "pk") if status == "pending" else approvals
+    return approvals.order_by("expires_at", "pk") if status == ApprovalStatus.PENDING else approvals
 
 
 def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
