@@ -9,7 +9,8 @@ from django.apps import apps
 
 from approvals.states import ApprovalStatus
 from core import states
-from notifications.states import DeliveryStatus
+from notifications.models import Delivery, Destination
+from notifications.states import DELIVERY_TRANSITIONS, DeliveryStatus
 from provisioning.states import (
     RUN_TRANSITIONS,
     SERVICE_TRANSITIONS,
@@ -43,10 +44,17 @@ def test_every_status_has_a_row_and_finished_ones_go_nowhere():
     assert states.sources(RUN_TRANSITIONS, "running") == ["queued"]
 
 
-def test_check_refuses_a_move_off_the_table():
-    with pytest.raises(states.InvalidTransition):
-        states.check(SERVICE_TRANSITIONS, S.DEPROVISIONED, S.ACTIVE)
-    states.check(SERVICE_TRANSITIONS, S.ACTIVE, S.UPDATING)
+def test_move_one_refuses_a_move_off_the_table_naming_the_status_now(teams):
+    destination = Destination.objects.create(team=teams["alpha"], name="chat", secrets="-")
+    delivery = Delivery.objects.create(destination=destination, title="t", body="b")
+    one = Delivery.objects.filter(pk=delivery.pk)
+
+    states.move_one(one, table=DELIVERY_TRANSITIONS, to=DeliveryStatus.SENT, error="")
+    with pytest.raises(states.InvalidTransition) as refused:
+        states.move_one(one, table=DELIVERY_TRANSITIONS, to=DeliveryStatus.FAILED, error="late")
+
+    assert (refused.value.current, refused.value.to) == (DeliveryStatus.SENT, DeliveryStatus.FAILED)
+    assert one.values_list("status", "error").get() == (DeliveryStatus.SENT, "")
 
 
 STATUS_ENUMS = (ServiceStatus, RunStatus, ApprovalStatus, DeliveryStatus)

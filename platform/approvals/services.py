@@ -111,9 +111,18 @@ def withdraw(*, run: Run, user) -> bool:
 
 
 def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
-    if not _move(approval, to=to, decided_by=user, comment=comment):
-        current = Approval.objects.filter(pk=approval.pk).values_list("status", flat=True).get()
-        raise Conflict(f"This request is already {current}; it can be decided only once.")
+    try:
+        states.move_one(
+            Approval.objects.filter(pk=approval.pk),
+            table=APPROVAL_TRANSITIONS,
+            to=to,
+            decided_at=timezone.now(),
+            decided_by=user,
+            comment=comment,
+        )
+    except states.InvalidTransition as refused:
+        already = f"This request is already {refused.current}; it can be decided only once."
+        raise Conflict(already) from refused
     audit.record(
         action=f"approval.{to}",
         actor=user,
