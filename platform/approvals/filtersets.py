@@ -1,6 +1,7 @@
 import django_filters
 
-from approvals.models import Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import ApprovalStatus
 
 
 class ApprovalFilterSet(django_filters.FilterSet):

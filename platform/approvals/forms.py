@@ -1,7 +1,7 @@
 from django import forms
 
-from approvals.models import ApprovalStatus
 from approvals.services import MAX_COMMENT
+from approvals.states import ApprovalStatus
 from core.forms import BootstrapForm
 
 

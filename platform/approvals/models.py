@@ -1,26 +1,8 @@
 from django.conf import settings
 from django.db import models
 
+from approvals.states import ApprovalStatus
 from core.querysets import RestrictedQuerySet
-
-
-class ApprovalStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    APPROVED = "approved", "Approved"
-    REJECTED = "rejected", "Rejected"
-    LAPSED = "lapsed", "Lapsed"
-    WITHDRAWN = "withdrawn", "Withdrawn"
-
-
-P = ApprovalStatus
-# A request is decided once: approved, rejected, lapsed undecided, or withdrawn by a cancel.
-APPROVAL_TRANSITIONS = {
-    P.PENDING: frozenset({P.APPROVED, P.REJECTED, P.LAPSED, P.WITHDRAWN}),
-    P.APPROVED: frozenset(),
-    P.REJECTED: frozenset(),
-    P.LAPSED: frozenset(),
-    P.WITHDRAWN: frozenset(),
-}
 
 
 class Approval(models.Model):
@@ -66,6 +48,10 @@ class Approval(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.status == ApprovalStatus.PENDING
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == ApprovalStatus.APPROVED
 
     @property
     def approvers_label(self) -> str:

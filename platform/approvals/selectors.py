@@ -2,7 +2,8 @@
 
 from django.db.models import QuerySet
 
-from approvals.models import Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import ApprovalStatus
 from core import permissions
 
 
@@ -17,7 +18,7 @@ def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
     )
     if status:
         approvals = approvals.filter(status=status)
-    return approvals.order_by("expires_at", "pk") if status == "pending" else approvals
+    return approvals.order_by("expires_at", "pk") if status == ApprovalStatus.PENDING else approvals
 
 
 def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:

@@ -9,7 +9,8 @@ transactions lock them in opposite orders.
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import APPROVAL_TRANSITIONS, ApprovalStatus
 from audit import services as audit
 from catalog.approval import Rule
 from core import permissions, states
@@ -111,9 +112,18 @@ def withdraw(*, run: Run, user) -> bool:
 
 
 def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
-    if not _move(approval, to=to, decided_by=user, comment=comment):
-        current = Approval.objects.filter(pk=approval.pk).values_list("status", flat=True).get()
-        raise Conflict(f"This request is already {current}; it can be decided only once.")
+    try:
+        states.move_one(
+            Approval.objects.filter(pk=approval.pk),
+            table=APPROVAL_TRANSITIONS,
+            to=to,
+            decided_at=timezone.now(),
+            decided_by=user,
+            comment=comment,
+        )
+    except states.InvalidTransition as refused:
+        already = f"This request is already {refused.current}; it can be decided only once."
+        raise Conflict(already) from refused
     audit.record(
         action=f"approval.{to}",
         actor=user,

@@ -5,7 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from approvals import selectors, services
 from approvals.forms import ApprovalFilterForm, DecisionForm
-from approvals.models import ApprovalStatus
+from approvals.states import ApprovalStatus
 from core import permissions
 from core.errors import Conflict, InvalidRequest
 from core.views import paginate

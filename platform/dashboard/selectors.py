@@ -13,7 +13,8 @@ from django.db.models import Count, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from approvals.models import Approval, ApprovalStatus
+from approvals.models import Approval
+from approvals.states import ApprovalStatus
 from catalog.models import Template
 from core import permissions
 from provisioning.models import Run, Service

@@ -29,8 +29,10 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from approvals.models import Approval, ApprovalStatus
-from notifications.models import Delivery, DeliveryStatus
+from approvals.models import Approval
+from approvals.states import ApprovalStatus
+from notifications.models import Delivery
+from notifications.states import DeliveryStatus
 from provisioning.models import Run, Service
 from provisioning.selectors import run_queue
 from provisioning.states import RUN_FINISHED, RUN_IN_PROGRESS, ServiceStatus

@@ -10,7 +10,10 @@ from django.urls import reverse
 
 from notifications.models import Event
 from notifications.services import notify
-from provisioning.states import STATE_CHANGING_ACTIONS
+from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
+
+# How a change run ended, when that is told (a canceled one is not).
+RUN_ENDS_TOLD = (RunStatus.SUCCEEDED, RunStatus.FAILED)
 
 
 def link(path: str) -> str:
@@ -28,7 +31,7 @@ def _who(user, fallback: str = "the platform") -> str:
 
 def run_finished(*, run, status: str, error: str) -> None:
     """A change run succeeded or failed (previews and drift checks say nothing)."""
-    if run.action not in STATE_CHANGING_ACTIONS or status not in ("succeeded", "failed"):
+    if run.action not in STATE_CHANGING_ACTIONS or status not in RUN_ENDS_TOLD:
         return
     service = run.service
     who = _who(run.created_by, fallback=run.get_trigger_display().lower())
@@ -36,11 +39,11 @@ def run_finished(*, run, status: str, error: str) -> None:
         f"The {run.action} of {service} ({service.template.name} "
         f"{run.template_version.version}) {status}. Requested by {who}."
     )
-    if status == "failed" and error:
+    if status == RunStatus.FAILED and error:
         body += f"\nError: {error[:500]}"
     body += f"\n{link(reverse('provisioning:run', args=[run.pk]))}"
     notify(
-        event=Event.RUN_FAILED if status == "failed" else Event.RUN_SUCCEEDED,
+        event=Event.RUN_FAILED if status == RunStatus.FAILED else Event.RUN_SUCCEEDED,
         team=service.team,
         title=f"[Gangplank] {run.action} of {service} {status}",
         body=body,

@@ -3,6 +3,7 @@ from django.db import models
 
 from core.querysets import RestrictedQuerySet
 from core.secrets import EncryptedField
+from notifications.states import DeliveryStatus
 
 
 class Event(models.TextChoices):
@@ -16,19 +17,6 @@ class Event(models.TextChoices):
 
 
 TEST_EVENT = "test"
-
-
-class DeliveryStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    SENT = "sent", "Sent"
-    FAILED = "failed", "Failed"
-
-
-DELIVERY_TRANSITIONS = {
-    DeliveryStatus.PENDING: frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED}),
-    DeliveryStatus.SENT: frozenset(),
-    DeliveryStatus.FAILED: frozenset(),
-}
 
 
 class Destination(models.Model):

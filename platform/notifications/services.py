@@ -22,14 +22,8 @@ from audit import services as audit
 from core import dispatch, masking, permissions, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
-from notifications.models import (
-    DELIVERY_TRANSITIONS,
-    TEST_EVENT,
-    Delivery,
-    DeliveryStatus,
-    Destination,
-    Event,
-)
+from notifications.models import TEST_EVENT, Delivery, Destination, Event
+from notifications.states import DELIVERY_TRANSITIONS, DeliveryStatus
 from teams.models import Team
 
 # The task (notifications.tasks) that makes a delivery's next attempt.

@@ -37,7 +37,7 @@ from provisioning.transitions import set_service_status
 
 log = logging.getLogger(__name__)
 
-RUNNER_STATUS = {"successful": RunStatus.SUCCEEDED, "canceled": RunStatus.CANCELED}
+RUNNER_STATUS = {runner.SUCCESSFUL: RunStatus.SUCCEEDED, runner.CANCELED: RunStatus.CANCELED}
 # What a database restart or failover raises in the worker while it is away.
 DATABASE_GONE = (OperationalError, InterfaceError)
 
@@ -91,7 +91,7 @@ def execute_run(*, run_id: int) -> None:
         )
     # A credential or a host deleted since the request, an emptied group: said as it is.
     except (UnknownCredential, TargetError) as exc:
-        result = runner.PlaybookResult(status="failed", rc=None, error=str(exc))
+        result = runner.PlaybookResult(status=runner.FAILED, rc=None, error=str(exc))
     except Exception as exc:
         # Neither the error nor the traceback may carry a secret into the log or the run.
         hide = masking.masker(hidden)
@@ -101,7 +101,7 @@ def execute_run(*, run_id: int) -> None:
             hide("".join(traceback.format_exception(exc))),
         )
         result = runner.PlaybookResult(
-            status="failed", rc=None, error=hide(f"{type(exc).__name__}: {exc}")
+            status=runner.FAILED, rc=None, error=hide(f"{type(exc).__name__}: {exc}")
         )
     journal.finish(run=run, result=result)
 

@@ -56,7 +56,9 @@ def fail_lost_runs() -> int:
             f"at {run.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC. It was not restarted: check the "
             "service, then retry or clean up."
         )
-        failed += finish_run(run=run, result=runner.PlaybookResult("failed", None, error=error))
+        failed += finish_run(
+            run=run, result=runner.PlaybookResult(runner.FAILED, None, error=error)
+        )
     return failed
 
 

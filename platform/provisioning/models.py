@@ -58,7 +58,7 @@ class Service(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "name"],
-                condition=~Q(status="deprovisioned"),
+                condition=~Q(status=ServiceStatus.DEPROVISIONED),
                 name="service_unique_live_name_per_team",
             )
         ]
@@ -66,6 +66,14 @@ class Service(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}"
+
+    @property
+    def is_failed(self) -> bool:
+        return self.status == ServiceStatus.FAILED
+
+    @property
+    def is_deprovisioned(self) -> bool:
+        return self.status == ServiceStatus.DEPROVISIONED
 
 
 class Run(models.Model):
@@ -132,6 +140,14 @@ class Run(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in RUN_FINISHED
+
+    @property
+    def is_succeeded(self) -> bool:
+        return self.status == RunStatus.SUCCEEDED
+
+    @property
+    def is_canceled(self) -> bool:
+        return self.status == RunStatus.CANCELED
 
     @property
     def is_check_mode(self) -> bool:

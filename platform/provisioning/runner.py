@@ -39,11 +39,13 @@ PAYLOAD_PIPE = "payload"  # the named pipe in the data dir that the sandbox read
 MAX_MESSAGE = 2000
 # What ansible-runner sets for its event callback; the rest of the environment is ours.
 RUNNER_ENV = ("ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "AWX_ISOLATED_DATA_DIR")
+# How a playbook ended: ansible-runner's statuses, and ours when it ran out of time.
+SUCCESSFUL, FAILED, CANCELED, TIMEOUT = "successful", "failed", "canceled", "timeout"
 
 
 @dataclass
 class PlaybookResult:
-    status: str  # ansible-runner's: successful, failed, canceled, timeout
+    status: str  # SUCCESSFUL, FAILED, CANCELED or TIMEOUT
     rc: int | None
     outputs: dict = field(default_factory=dict)
     error: str = ""
@@ -52,7 +54,7 @@ class PlaybookResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == "successful" and self.rc == 0
+        return self.status == SUCCESSFUL and self.rc == 0
 
 
 def data_dir_label(run_id: int) -> str:
@@ -236,16 +238,16 @@ def run_playbook(
         shutil.rmtree(data_dir, ignore_errors=True)
     runner = outcome.get("runner")
     if runner is None:
-        return PlaybookResult(status="failed", rc=None, error=outcome.get("exception", "no result"))
+        return PlaybookResult(status=FAILED, rc=None, error=outcome.get("exception", "no result"))
     result = PlaybookResult(
-        status="timeout" if watch.timed_out else runner.status,
+        status=TIMEOUT if watch.timed_out else runner.status,
         rc=runner.rc,
         outputs=outcome.get("outputs", {}),
         changes=changes,
     )
     if watch.timed_out:
         result.error = f"timed out after {timeout:g} seconds"
-    elif runner.status == "canceled":
+    elif runner.status == CANCELED:
         result.error = "canceled"
     elif not result.ok:
         result.error = "; ".join(failures) or _ended(runner, messages)

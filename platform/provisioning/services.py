@@ -104,7 +104,11 @@ def _check_quota(*, team: Team, template: Template) -> None:
 
 
 def _name_taken(*, team: Team, name: str) -> bool:
-    return Service.objects.filter(team=team, name=name).exclude(status="deprovisioned").exists()
+    return (
+        Service.objects.filter(team=team, name=name)
+        .exclude(status=ServiceStatus.DEPROVISIONED)
+        .exists()
+    )
 
 
 def update_service(*, user, service: Service, inputs: dict) -> Run:

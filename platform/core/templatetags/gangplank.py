@@ -1,33 +1,15 @@
 import json
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from ansi2html import Ansi2HTMLConverter
 from django import template
+from django.apps import apps
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
-
-BADGES = {
-    "active": "success",
-    "succeeded": "success",
-    "failed": "danger",
-    "provisioning": "info",
-    "running": "info",
-    "queued": "secondary",
-    "updating": "info",
-    "deprovisioning": "warning",
-    "deprovisioned": "dark",
-    "canceled": "warning",
-    "awaiting_approval": "warning",
-    "pending": "warning",
-    "sent": "success",
-    "approved": "success",
-    "rejected": "danger",
-    "lapsed": "secondary",
-    "withdrawn": "secondary",
-}
 
 # A diff line's class by its start, the first that matches: file headers, hunks, +, -.
 DIFF_CLASSES = (
@@ -68,9 +50,18 @@ def duration(run) -> str:
     return f"{minutes} min {seconds} s"
 
 
+@cache
+def _badge_colours() -> dict[str, str]:
+    """Each status's colour, as the apps' configs declare them in `status_badges`."""
+    colours: dict[str, str] = {}
+    for config in apps.get_app_configs():
+        colours.update(getattr(config, "status_badges", {}))
+    return colours
+
+
 @register.simple_tag
 def status_badge(status: str, label: str = "") -> SafeString:
-    colour = BADGES.get(status, "secondary")
+    colour = _badge_colours().get(status, "secondary")
     return format_html(
         '<span class="badge text-bg-{} status-{}" data-status="{}">{}</span>',
         colour,
