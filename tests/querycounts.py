@@ -2,9 +2,9 @@
 app in tests/query_counts/, keyed by the route's path ("/services/{pk}/"), so that a view
 moving to another module keeps its baseline.
 
-A baseline is an upper bound. `UPDATE_QUERY_COUNTS=1 make test PYTEST_ARGS=tests/test_query_counts.py`
-writes what each route costs now into its file (a new route into its view's app's file):
-review the diff as you would code.
+A baseline is an upper bound. With UPDATE_QUERY_COUNTS=1, tests/test_query_counts.py writes
+what each route costs now into its file (a new route into its view's app's file): review the
+diff as you would code.
 """
 
 import json
@@ -56,9 +56,7 @@ def answers_get(view) -> bool:
 @cache
 def files() -> dict[str, dict[str, int]]:
     """Each app's baselines, by the app's name."""
-    return {
-        path.stem: json.loads(path.read_text()) for path in sorted(BASELINES.glob("*.json"))
-    }
+    return {path.stem: json.loads(path.read_text()) for path in sorted(BASELINES.glob("*.json"))}
 
 
 def baselines() -> dict[str, int]:
@@ -86,5 +84,3 @@ def record(key: str, count: int, *, app: str) -> None:
     counts[key] = count
     path.write_text(json.dumps(dict(sorted(counts.items())), indent=2) + "\n")
     files.cache_clear()
-
-

@@ -179,7 +179,8 @@ def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir)
 
 
 def beat_scheduled_and_worker_ran(log: Path) -> bool:
-    """Beat's own log says it started and sent dispatch-queued-runs; the worker's, that it ran it."""
+    """Beat's own lines say it started and sent dispatch-queued-runs; the worker's, that it
+    ran that task."""
     lines = log.read_text(errors="replace").splitlines()
     said = lambda process, text: any(  # noqa: E731
         re.search(rf"\b{process}\.1\s+\|.*{text}", line) for line in lines

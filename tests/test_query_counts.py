@@ -126,6 +126,7 @@ FILTERED = {
 }
 
 FEW, MORE = 3, 12
+NOWHERE = "json://127.0.0.1:9/"
 METRICS_TOKEN = "query-counts-scrape-token"
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjGMCI8ScN3iZeeEUTuMpBv4TK7r2f2MAT1IzOK/AFF"
 
@@ -165,8 +166,9 @@ class World:
         self.expiring.expires_at = timezone.now() + timedelta(days=2)
         self.expiring.save(update_fields=["expires_at"])
         newer_version(echo)  # the main service has an upgrade available
-        self.destination = add_destination(user=ops, team=teams["alpha"], name="chat",
-                                           url="json://127.0.0.1:9/", events=["run_failed"])  # fmt: skip
+        self.destination = add_destination(
+            user=ops, team=teams["alpha"], name="chat", url=NOWHERE, events=["run_failed"]
+        )
         self.credential = create_credential(
             user=ops, name="main-token", type="token", fields={"token": "t"}
         )
@@ -255,8 +257,13 @@ def add_template(n: int) -> None:
         version="1.0.0",
         digest="x",
         files={},
-        manifest={"name": "T", "version": "1.0.0", "inputs": {"type": "object"},
-                  "playbooks": {}, "outputs": {"o": {"title": "O"}}},  # fmt: skip
+        manifest={
+            "name": "T",
+            "version": "1.0.0",
+            "inputs": {"type": "object"},
+            "playbooks": {},
+            "outputs": {"o": {"title": "O"}},
+        },
     )
     Template.objects.filter(pk=template.pk).update(
         current_version=version,
