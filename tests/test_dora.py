@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.timezone import localtime
+from querycounts import budget
 
 from conftest import api_client_for
 from factories import make_service
@@ -299,4 +300,5 @@ def test_it_costs_the_same_queries_whatever_the_number_of_runs(
 
     assert count_queries(compute) == before <= 6
     assert (count_queries(page), count_queries(endpoint)) == (page_before, endpoint_before)
+    assert page_before <= budget("/dora/") and endpoint_before <= budget("/api/metrics/dora/")
     assert dora(user=ops, team=teams["alpha"], days=90, now=NOW).total.restores == 32

@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from querycounts import budget
 from test_inventories import (  # noqa: F401 (fixtures)
     INVENTORY_CATALOG,
     deploy_key,
@@ -122,7 +123,7 @@ def test_the_inventory_lists_cost_a_constant_number_of_queries(ops, ops_api, cli
         template.inventories.add(inventory)
     with_25 = count()
 
-    assert with_5 == with_25
+    assert with_5 == with_25 <= budget(path)
 
 
 def test_the_schema_documents_hosts_written_inside_their_inventory(client):

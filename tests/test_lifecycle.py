@@ -143,7 +143,7 @@ def test_deprovision_removes_it_and_frees_the_name(worker, catalog, api):
     act(api, service["id"], "update", {"inputs": {}}, expect=409)
 
 
-def test_a_failed_provision_is_retried_or_cleaned_up(worker, catalog, api):
+def test_a_failed_provision_is_retried_or_cleaned_up(worker, catalog, api, client, owner):
     created = request_via_api(api, "failing", "broken", {})
     first = wait_for_run(api, created["last_run"])
     assert first["status"] == "failed"
@@ -153,15 +153,30 @@ def test_a_failed_provision_is_retried_or_cleaned_up(worker, catalog, api):
     retry = api.post(f"/api/runs/{first['id']}/retry/").json()
     assert retry["action"] == "provision" and retry["retry_of"] == first["id"]
     assert wait_for_run(api, retry["id"])["status"] == "failed"
-    api.post(f"/api/runs/{first['id']}/retry/")  # no longer the latest run
-    assert Run.objects.filter(service_id=created["id"]).count() == 2
 
+    stale = api.post(f"/api/runs/{first['id']}/retry/")  # no longer the latest run
+    assert stale.status_code == 409
+    assert stale.json() == {
+        "detail": f"Run {first['id']} is not the service's latest run; start a new action."
+    }
+    client.force_login(owner)
+    page = client.post(f"/runs/{first['id']}/retry/", follow=True)
+    assert page.redirect_chain == [(f"/runs/{first['id']}/", 302)]
+    said = [str(message) for message in page.context["messages"]]
+    assert said == [f"Run {first['id']} is not the service's latest run; start a new action."]
+    runs = Run.objects.filter(service_id=created["id"])
+    assert runs.count() == 2 and not runs.filter(status__in=["queued", "running"]).exists()
+    assert Service.objects.get(pk=created["id"]).last_run_id == retry["id"]
+
+    # The clean-up of a failed provision is a deprovision: its playbook succeeds (the
+    # failing template's removes nothing), so the service is deprovisioned and its name free.
     cleanup = act(api, created["id"], "deprovision")
-    wait_for_run(api, cleanup["id"])
-    assert api.get(f"/api/services/{created['id']}/").json()["status"] in (
-        "failed",
-        "deprovisioned",
-    )
+    assert cleanup["action"] == "deprovision"
+    assert wait_for_run(api, cleanup["id"])["status"] == "succeeded"
+    service = api.get(f"/api/services/{created['id']}/").json()
+    assert (service["status"], service["failed_action"]) == ("deprovisioned", None)
+    again = request_via_api(api, "failing", "broken", {})
+    wait_for_run(api, again["last_run"])
 
 
 def test_a_running_playbook_is_canceled(worker, catalog, api):
