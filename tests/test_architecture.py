@@ -18,7 +18,6 @@ APPS = sorted(set(PACKAGES) - {"core", "gangplank"})
 
 # Cycles still being taken apart (each entry: the modules of one strongly connected part).
 KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset({"core.permissions", "core.querysets", "teams.models"}),
     frozenset({"notifications.services", "notifications.tasks"}),
     frozenset(
         {
@@ -31,7 +30,12 @@ KNOWN_CYCLES: list[frozenset[str]] = [
     ),
 ]
 # Imports from core into an app still being taken out: (importer, imported).
-KNOWN_CORE_TO_APP: set[tuple[str, str]] = {("core.permissions", "teams.models")}
+# The audit trail, on its way out of core into its own app, asks teams' policy.
+KNOWN_CORE_TO_APP: set[tuple[str, str]] = {
+    ("core.audit_views", "teams.permissions"),
+    ("core.models", "teams.access"),
+    ("core.models", "teams.querysets"),
+}
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,10 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, connection, transaction
 
 from conftest import api_client_for, request_via_api, wait_for_run
-from core import audit, permissions
+from core import audit
 from core.models import AuditEvent
 from factories import make_service
+from teams import permissions
 
 
 def actions(events) -> list[str]:

@@ -11,11 +11,12 @@ from django.utils import timezone
 
 from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
 from catalog.approval import Rule
-from core import audit, permissions, states
+from core import audit, states
 from core.errors import Conflict, InvalidRequest
 from notifications import events as notify
 from provisioning.models import Run
 from provisioning.queueing import release_run, stop_unstarted_run
+from teams import permissions
 from teams.models import Team
 
 MAX_COMMENT = 2000

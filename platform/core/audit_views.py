@@ -7,11 +7,11 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 
 from core import audit_export as exports
-from core import permissions
 from core.api import RestrictedReadOnlyViewSet
 from core.filtersets import AuditEventFilterSet
 from core.models import AuditEvent
 from core.views import paginate
+from teams import permissions
 
 
 def _events(request: HttpRequest) -> AuditEventFilterSet:
@@ -51,10 +51,6 @@ class AuditEventViewSet(RestrictedReadOnlyViewSet):
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        permissions.check_audit(request.user)
 
     @extend_schema(
         filters=True,

@@ -11,10 +11,11 @@ from collections.abc import Collection, Mapping
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from core import audit, permissions, secrets
+from core import audit, secrets
 from core.errors import Conflict, InvalidRequest
 from credentials import types
 from credentials.models import Credential, CredentialType
+from teams import permissions
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 REQUIRED = "This field is required."

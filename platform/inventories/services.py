@@ -4,10 +4,11 @@ every change on the audit trail (who, which inventory, which host and fields).""
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from core import audit, permissions
+from core import audit
 from core.errors import Conflict, InvalidRequest
 from inventories import validation
 from inventories.models import Host, Inventory
+from teams import permissions
 
 HOST_DEFAULTS = {"port": 22, "groups": [], "variables": {}}
 

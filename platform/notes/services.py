@@ -2,10 +2,11 @@
 
 from django.db import transaction
 
-from core import audit, permissions
+from core import audit
 from core.errors import InvalidRequest
 from notes.models import MAX_BODY, ServiceNote
 from provisioning.models import Service
+from teams import permissions
 
 
 def add_note(*, user, service: Service, body: str) -> ServiceNote:

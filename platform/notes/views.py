@@ -5,12 +5,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core import permissions
 from core.errors import InvalidRequest
 from notes import services
 from notes.forms import NoteForm
 from provisioning import selectors as provisioning_selectors
 from provisioning.views import render_service
+from teams import permissions
 
 
 @login_required

@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Event(models.TextChoices):
@@ -47,6 +48,7 @@ class Destination(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(team="team", managed=True)
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -82,6 +84,7 @@ class Delivery(models.Model):
     resent_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    access = Access(team="destination__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

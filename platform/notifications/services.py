@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from core import audit, permissions, secrets, states
+from core import audit, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import (
@@ -29,6 +29,7 @@ from notifications.models import (
     Destination,
     Event,
 )
+from teams import permissions
 from teams.models import Team
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.models import Template
-from core import audit, permissions
+from core import audit
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
@@ -25,6 +25,7 @@ from provisioning.states import (
     ServiceStatus,
     available_actions,
 )
+from teams import permissions
 from teams.models import Team
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9-]{1,62}$")

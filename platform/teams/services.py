@@ -2,8 +2,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from core import audit, permissions
+from core import audit
 from core.errors import InvalidRequest
+from teams import permissions
 from teams.models import GlobalRole, Membership, Quota, Team
 
 
