@@ -30,10 +30,10 @@ class RestrictedViewSetMixin:
 
     The action comes from the HTTP method (reading is "view", writing "change"), unless
     `permission_actions` names it for the route (deciding, managing). Before the handler
-    runs, and so before the body is read: the rows as a whole (platform engineers' alone,
-    say), the parent the request names (`get_parent`) and,
-    on a detail route, the object are fetched for that action. One the user cannot see is a
-    404; one they see but may not act on a 403 with the policy's reason.
+    runs, and so before the body is read, the rows as a whole are asked (platform engineers'
+    alone, say), then the parent the request names (`get_parent`) and, on a detail route,
+    the object are fetched for that action: one the user cannot see is a 404, one they see
+    but may not act on a 403 with the policy's reason.
     """
 
     permission_actions: dict[str, Action] = {}  # viewset action -> policy action
@@ -42,9 +42,8 @@ class RestrictedViewSetMixin:
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.permission_action = self.permission_actions.get(self.action) or actions.for_method(
-            request.method
-        )
+        named = self.permission_actions.get(self.action)
+        self.permission_action = named or actions.for_method(request.method)
         if self.action in (None, "metadata"):  # a 405, or OPTIONS: nothing is read or written
             return
         refused = self.queryset.model_refusal(request.user)  # the rows as a whole
