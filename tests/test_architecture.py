@@ -16,13 +16,6 @@ PACKAGES = sorted(
 # Apps that core, the shared toolbox, may not know.
 APPS = sorted(set(PACKAGES) - {"core", "gangplank"})
 
-# Cycles still being taken apart (each entry: the modules of one strongly connected part).
-KNOWN_CYCLES: list[frozenset[str]] = [
-    frozenset({"core.permissions", "core.querysets", "teams.models"}),
-]
-# Imports from core into an app still being taken out: (importer, imported).
-KNOWN_CORE_TO_APP: set[tuple[str, str]] = {("core.permissions", "teams.models")}
-
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
@@ -87,7 +80,7 @@ def test_it_finds_no_cycle_in_a_chain():
 
 def test_it_has_no_import_cycles(graph):
     cycles = strongly_connected(_module_graph(graph))
-    assert sorted(map(sorted, cycles)) == sorted(map(sorted, KNOWN_CYCLES))
+    assert cycles == []
 
 
 def test_it_keeps_core_free_of_the_apps(graph):
@@ -97,7 +90,7 @@ def test_it_keeps_core_free_of_the_apps(graph):
         for imported in graph.find_modules_directly_imported_by(importer)
         if imported.partition(".")[0] in APPS
     }
-    assert found == KNOWN_CORE_TO_APP
+    assert found == set()
 
 
 # provisioning's layers, highest first: a module imports only from the layers below its own

@@ -12,8 +12,8 @@ from django.db import DatabaseError, connection, transaction
 from audit import services as audit
 from audit.models import AuditEvent
 from conftest import api_client_for, request_via_api, wait_for_run
-from core import permissions
 from factories import make_service
+from teams import permissions
 
 
 def actions(events) -> list[str]:

@@ -69,7 +69,7 @@ def test_grant_gives_roles(owner, teams, capsys, args, says):
 
 
 def test_grant_roles_take_effect(owner, teams):
-    from core import permissions
+    from teams import permissions
 
     call_command("grant", "owner", "admin", "--team", "alpha")
     assert permissions.can(owner, permissions.MANAGE, teams["alpha"])

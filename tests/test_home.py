@@ -11,11 +11,11 @@ from django.utils import timezone
 from querycounts import budget
 
 from catalog.models import Template
-from core import permissions
 from dashboard.selectors import FailureRate
 from factories import make_service
 from provisioning.models import Run, Service
 from provisioning.services import request_service
+from teams import permissions
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 
 from approvals.states import ApprovalStatus
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Approval(models.Model):
@@ -36,6 +37,7 @@ class Approval(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     comment = models.TextField(blank=True)
 
+    access = Access(team="service__team", approver="approver_team", requester="requested_by")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

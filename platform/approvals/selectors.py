@@ -1,15 +1,18 @@
-"""Reading approvals, always through core.permissions."""
+"""Reading approvals, always through teams.permissions."""
 
 from django.db.models import QuerySet
 
 from approvals.models import Approval
 from approvals.states import ApprovalStatus
-from core import permissions
+from teams import permissions
 
 
-def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
-    """The approvals `user` may see, oldest pending first, with what the pages show."""
-    approvals = Approval.objects.restrict(user).select_related(
+def approvals_for(
+    *, user, status: str | None = None, action: str = permissions.VIEW
+) -> QuerySet[Approval]:
+    """The approvals `user` may see (or do `action` to), oldest pending first, with what the
+    pages show."""
+    approvals = Approval.objects.restrict(user, action).select_related(
         "run__template_version__template",
         "service__team",
         "approver_team",

@@ -13,11 +13,12 @@ from approvals.models import Approval
 from approvals.states import APPROVAL_TRANSITIONS, ApprovalStatus
 from audit import services as audit
 from catalog.approval import Rule
-from core import permissions, states
+from core import states
 from core.errors import Conflict, InvalidRequest
 from notifications import events as notify
 from provisioning.models import Run
 from provisioning.queueing import release_run, stop_unstarted_run
+from teams import permissions
 from teams.models import Team
 
 MAX_COMMENT = 2000

@@ -1,14 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from approvals import selectors, services
 from approvals.forms import ApprovalFilterForm, DecisionForm
 from approvals.states import ApprovalStatus
-from core import permissions
 from core.errors import Conflict, InvalidRequest
-from core.views import paginate
+from core.views import get_permitted_or_404, paginate
+from teams import permissions
 
 
 @login_required
@@ -28,7 +28,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    approval = _approval(request, pk)
+    # Deciding is asked of the approval before the form is read: a 404, then a 403.
+    decide = permissions.DECIDE if request.method == "POST" else None
+    approval = _approval(request, pk, action=decide)
     form = DecisionForm(request.POST or None)
     status = 200
     if request.method == "POST":
@@ -36,7 +38,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         if status == 200:
             return redirect("approvals:detail", pk=approval.pk)
         if status == 409:  # decided meanwhile: show the decision that won, not the request
-            approval = _approval(request, pk)
+            approval = _approval(request, pk, action=permissions.VIEW)
     context = {
         "approval": approval,
         "form": form,
@@ -47,13 +49,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "approvals/detail.html", context, status=status)
 
 
-def _approval(request: HttpRequest, pk: int):
-    return get_object_or_404(selectors.approvals_for(user=request.user), pk=pk)
+def _approval(request: HttpRequest, pk: int, *, action: str | None = None):
+    return get_permitted_or_404(
+        request, selectors.approvals_for(user=request.user), action=action, pk=pk
+    )
 
 
 def _decide(request: HttpRequest, approval, form: DecisionForm) -> int:
     """Approve or reject as the button says; refusals go onto the form or into a message."""
-    permissions.check(request.user, permissions.DECIDE, approval)  # a 403 before any 400
     decision = request.POST.get("decision")
     if decision not in ("approve", "reject"):
         form.add_error(None, "Choose Approve or Reject.")

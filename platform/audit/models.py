@@ -1,7 +1,8 @@
 import pgtrigger
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class AuditEvent(models.Model):
@@ -24,6 +25,11 @@ class AuditEvent(models.Model):
     team = models.CharField(max_length=50, blank=True)
     changes = models.JSONField(default=dict, blank=True)  # field -> [before, after]
 
+    access = Access(
+        team="team",
+        admins_only=True,
+        refusal="The audit trail is for platform engineers, auditors and team admins.",
+    )
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

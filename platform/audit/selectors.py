@@ -4,5 +4,5 @@ from audit.models import AuditEvent
 
 
 def visible_events(*, user) -> QuerySet[AuditEvent]:
-    """The events `user` may read (see core.permissions), newest first."""
+    """The events `user` may read (see teams.permissions), newest first."""
     return AuditEvent.objects.restrict(user)

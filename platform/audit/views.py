@@ -5,8 +5,8 @@ from django.shortcuts import render
 from audit import export as exports
 from audit import selectors
 from audit.filtersets import AuditEventFilterSet
-from core import permissions
 from core.views import paginate
+from teams import permissions
 
 
 def _events(request: HttpRequest) -> AuditEventFilterSet:

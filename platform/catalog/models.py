@@ -6,7 +6,8 @@ from packaging.version import InvalidVersion, Version
 from catalog import approval
 from catalog.schema import limited
 from core.durations import parse_duration
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Template(models.Model):
@@ -37,6 +38,7 @@ class Template(models.Model):
     synced_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -65,6 +67,7 @@ class TemplateVersion(models.Model):
     files = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

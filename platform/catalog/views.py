@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from catalog import selectors
-from core.permissions import is_platform_engineer
+from teams.permissions import is_platform_engineer
 
 
 @login_required

@@ -1,16 +1,27 @@
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
 
-from core import text
+from core import actions, text
 
 
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = 25) -> Page:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
+
+
+def get_permitted_or_404(
+    request: HttpRequest, queryset: QuerySet, *, action: str | None = None, **lookup
+) -> Model:
+    """The portal's get_object_or_404, asked once per request with the request's action: by
+    its HTTP method (reading is "view", writing "change") unless the view names one. One the
+    user cannot see is a 404, one they see but may not act on a 403 with the policy's reason,
+    before the view reads the form."""
+    action = action or actions.for_method(request.method)
+    return actions.get_permitted(queryset, user=request.user, action=action, **lookup)
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -1,7 +1,8 @@
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
 from core.secrets import EncryptedField
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class CredentialType(models.TextChoices):
@@ -29,6 +30,7 @@ class Credential(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    access = Access(refusal="Only platform engineers manage credentials.")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

@@ -5,10 +5,11 @@ from collections.abc import Sequence
 
 from django.db.models import QuerySet
 
-from core import permissions, secrets
+from core import secrets
 from core.access import Injection
 from credentials import types
 from credentials.models import Credential, CredentialType
+from teams import permissions
 
 
 class UnknownCredential(Exception):

@@ -12,10 +12,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from audit import services as audit
-from core import permissions, secrets
+from core import secrets
 from core.errors import Conflict, InvalidRequest
 from credentials import types
 from credentials.models import Credential, CredentialType
+from teams import permissions
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 REQUIRED = "This field is required."

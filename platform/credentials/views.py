@@ -3,12 +3,12 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from core import permissions
 from core.errors import Conflict, InvalidRequest
 from credentials import selectors, services
 from credentials.forms import CredentialForm
 from credentials.models import Credential, CredentialType
 from credentials.types import KINDS
+from teams import permissions
 
 
 def _credential(request: HttpRequest, pk: int) -> Credential:

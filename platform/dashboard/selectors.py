@@ -1,6 +1,6 @@
 """The home page's reads: what needs the signed-in user now.
 
-Every list goes through core.permissions.restrict, then is narrowed to the user's own
+Every list goes through teams.permissions.restrict, then is narrowed to the user's own
 teams where the section is about "my teams" (a platform engineer sees every team's services
 but is not asked about all of them). Each list is capped at `LIMIT` rows and counted, so
 the page costs the same number of queries whatever the number of rows.
@@ -16,10 +16,10 @@ from django.utils import timezone
 from approvals.models import Approval
 from approvals.states import ApprovalStatus
 from catalog.models import Template
-from core import permissions
 from provisioning.models import Run, Service
 from provisioning.selectors import RunQueue, needing_attention, run_queue
 from provisioning.states import RUN_QUEUED_OR_RUNNING, STATE_CHANGING_ACTIONS, RunStatus
+from teams import permissions
 
 LIMIT = 10
 FAILURE_WINDOW = timedelta(days=7)

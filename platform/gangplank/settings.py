@@ -175,7 +175,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "core.context_processors.roles",
+                "teams.context_processors.roles",
                 "approvals.context_processors.pending",
             ],
         },

@@ -1,6 +1,7 @@
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Inventory(models.Model):
@@ -11,6 +12,7 @@ class Inventory(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    access = Access(refusal="Only platform engineers keep inventories and their hosts.")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -34,6 +36,7 @@ class Host(models.Model):
     # One or more public keys as in known_hosts, without the host part: "<type> <base64>".
     host_key = models.TextField()
 
+    access = Access(refusal="Only platform engineers keep inventories and their hosts.")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

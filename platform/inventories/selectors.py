@@ -9,10 +9,10 @@ host of the inventory.
 
 from django.db.models import Prefetch, QuerySet
 
-from core import permissions
 from core.access import TargetHost
 from inventories.models import Host, Inventory
 from inventories.validation import host_keys
+from teams import permissions
 
 CHOICES = "x-gangplank-choices"
 

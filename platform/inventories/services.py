@@ -5,10 +5,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
 from audit import services as audit
-from core import permissions
 from core.errors import Conflict, InvalidRequest
 from inventories import validation
 from inventories.models import Host, Inventory
+from teams import permissions
 
 HOST_DEFAULTS = {"port": 22, "groups": [], "variables": {}}
 

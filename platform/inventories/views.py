@@ -8,11 +8,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from core import permissions
 from core.errors import Conflict, InvalidRequest
 from inventories import selectors, services
 from inventories.forms import HostForm, InventoryForm
 from inventories.models import Host, Inventory
+from teams import permissions
 
 
 def _inventory(request: HttpRequest, name: str) -> Inventory:

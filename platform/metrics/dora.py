@@ -28,9 +28,9 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from catalog.models import Template
-from core import permissions
 from provisioning.models import Run, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RunStatus, ServiceStatus
+from teams import permissions
 from teams.models import Team
 
 WINDOWS = (7, 30, 90)

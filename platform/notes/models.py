@@ -3,7 +3,8 @@ from django.db import models
 from django.utils.functional import cached_property
 
 from core import markdown
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 MAX_BODY = 10_000
 
@@ -20,6 +21,7 @@ class ServiceNote(models.Model):
     body = models.TextField(max_length=MAX_BODY)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(team="service__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

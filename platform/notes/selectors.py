@@ -1,10 +1,10 @@
-"""Reading service notes, always through core.permissions."""
+"""Reading service notes, always through teams.permissions."""
 
 from django.db.models import QuerySet
 
-from core import permissions
 from notes.models import ServiceNote
 from provisioning.models import Service
+from teams import permissions
 
 THREAD_LIMIT = 50
 

@@ -3,10 +3,10 @@
 from django.db import transaction
 
 from audit import services as audit
-from core import permissions
 from core.errors import InvalidRequest
 from notes.models import MAX_BODY, ServiceNote
 from provisioning.models import Service
+from teams import permissions
 
 
 def add_note(*, user, service: Service, body: str) -> ServiceNote:

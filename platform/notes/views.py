@@ -1,12 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from core import permissions
 from core.errors import InvalidRequest
+from core.views import get_permitted_or_404
 from notes import services
 from notes.forms import NoteForm
 from notes.presentation import notes_and_timeline
@@ -19,8 +19,9 @@ from provisioning.views import render_service
 def add_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Post a note: htmx gets the Notes section (and the timeline) back, a plain form post a
     redirect to the service page, or the page again with the form's error (400)."""
-    service = get_object_or_404(provisioning_selectors.services_for(user=request.user), pk=pk)
-    permissions.check(request.user, permissions.CHANGE, service)  # a 403 before any 400
+    service = get_permitted_or_404(
+        request, provisioning_selectors.services_for(user=request.user), pk=pk
+    )
     form = NoteForm(request.POST)
     status = 400
     if form.is_valid():

@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
 from core.secrets import EncryptedField
 from notifications.states import DeliveryStatus
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Event(models.TextChoices):
@@ -36,6 +37,7 @@ class Destination(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(team="team", managed=True)
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -71,6 +73,7 @@ class Delivery(models.Model):
     resent_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
+    access = Access(team="destination__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

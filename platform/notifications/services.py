@@ -19,11 +19,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from audit import services as audit
-from core import dispatch, masking, permissions, secrets, states
+from core import dispatch, masking, secrets, states
 from core.errors import InvalidRequest
 from notifications import outbound
 from notifications.models import TEST_EVENT, Delivery, Destination, Event
 from notifications.states import DELIVERY_TRANSITIONS, DeliveryStatus
+from teams import permissions
 from teams.models import Team
 
 # The task (notifications.tasks) that makes a delivery's next attempt.

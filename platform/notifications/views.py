@@ -4,15 +4,18 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core import permissions
 from core.errors import InvalidRequest
+from core.views import get_permitted_or_404
 from notifications import selectors, services
 from notifications.forms import DestinationForm
+from teams import permissions
 from teams.models import Team
 
 
 def _team(request: HttpRequest, slug: str) -> Team:
-    return get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    """The team, to see (GET) or to manage its destinations (POST): a 404, then a 403."""
+    manage = permissions.MANAGE if request.method == "POST" else None
+    return get_permitted_or_404(request, Team.objects.all(), action=manage, slug=slug)
 
 
 @login_required
@@ -22,7 +25,6 @@ def destinations(request: HttpRequest, slug: str) -> HttpResponse:
     form = DestinationForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        permissions.check(request.user, permissions.MANAGE, team)
         if form.is_valid():
             try:
                 services.add_destination(user=request.user, team=team, **form.cleaned_data)

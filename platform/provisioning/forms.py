@@ -5,10 +5,10 @@ from django.utils import timezone
 
 from catalog.forms import InputsForm
 from catalog.schema import secret_names
-from core import permissions
 from core.forms import BootstrapFormMixin
 from provisioning.rules import NAME_MAX_LENGTH, NAME_PATTERN
 from teams.models import Team
+from teams.selectors import teams_to_request_for
 
 
 class ServiceRequestForm(BootstrapFormMixin, forms.Form):
@@ -21,7 +21,7 @@ class ServiceRequestForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        teams = Team.objects.restrict(user, permissions.CHANGE)
+        teams = teams_to_request_for(user=user)
         self.fields["team"].queryset = teams
         self.fields["team"].widget.attrs["required"] = True
         self.fields["name"].widget.attrs["required"] = True

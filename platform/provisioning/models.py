@@ -2,7 +2,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from core.querysets import RestrictedQuerySet
 from core.secrets import EncryptedField
 from provisioning.states import (
     CHECK_MODE_ACTIONS,
@@ -13,6 +12,8 @@ from provisioning.states import (
     RunTrigger,
     ServiceStatus,
 )
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
 
 
 class Service(models.Model):
@@ -51,6 +52,7 @@ class Service(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    access = Access(team="team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -112,6 +114,7 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
+    access = Access(team="service__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -173,6 +176,7 @@ class ServiceEvent(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(team="service__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -197,6 +201,7 @@ class RunEvent(models.Model):
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField()
 
+    access = Access(team="run__service__team")
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

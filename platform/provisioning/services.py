@@ -15,13 +15,13 @@ from approvals.services import request_approval, withdraw
 from audit import services as audit
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
-from core import permissions
 from core.errors import Conflict, InvalidRequest
 from provisioning import inputs as inputs_
 from provisioning import rules
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.queueing import queue_run, run_changes, stop_unstarted_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
+from teams import permissions
 from teams.models import Team
 
 IN_PROGRESS = "A run of this service is already queued or running; wait for it or cancel it."

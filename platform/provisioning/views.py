@@ -12,14 +12,15 @@ from django.views.decorators.http import require_POST
 
 from catalog.forms import InputsForm
 from catalog.models import Template
-from core import permissions
+from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
-from core.views import paginate
+from core.views import get_permitted_or_404, paginate
 from provisioning import presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
 from provisioning.models import Service
 from provisioning.states import RunStatus
+from teams.models import Team
 
 
 # Inputs may be secrets: keep them out of Django's error reports.
@@ -32,6 +33,9 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
         current_version__isnull=False,
     )
     data = request.POST if request.method == "POST" else None
+    if data is not None:  # the team named first: one seen but not theirs is a 403
+        teams = Team.objects.all()
+        refuse_if_seen(teams, user=request.user, action=Action.CHANGE, slug=data.get("team", ""))
     form = ServiceRequestForm(data, user=request.user)
     inputs_form = InputsForm(data, schema=template.current_version.inputs_schema, prefix="inputs")
     if data is not None and all([form.is_valid(), inputs_form.is_valid()]):
@@ -133,20 +137,18 @@ def render_service(
     return render(request, "provisioning/service_detail.html", context, status=status)
 
 
-def _service(request: HttpRequest, pk: int, *, action: str = permissions.VIEW) -> Service:
+def _service(request: HttpRequest, pk: int, *, action: str | None = None) -> Service:
     """The service, if the user may see it (another team's is a 404) and, for the pages of
     an action, act on it (else a 403 with the reason)."""
-    service = get_object_or_404(selectors.services_for(user=request.user), pk=pk)
-    if action != permissions.VIEW:
-        permissions.check(request.user, action, service)
-    return service
+    services_ = selectors.services_for(user=request.user)
+    return get_permitted_or_404(request, services_, action=action, pk=pk)
 
 
 @sensitive_post_parameters()
 @login_required
 def update_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The service's inputs, to preview (check mode) or apply with the update playbook."""
-    service = _service(request, pk, action=permissions.CHANGE)
+    service = _service(request, pk, action=Action.CHANGE)
     version = service.template_version
     return _change_inputs(
         request,
@@ -164,7 +166,7 @@ def update_service(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def upgrade_service(request: HttpRequest, pk: int) -> HttpResponse:
     """The inputs of the template's newest version, to preview or apply the upgrade."""
-    service = _service(request, pk, action=permissions.CHANGE)
+    service = _service(request, pk, action=Action.CHANGE)
     target = rules.upgrade_target(service)
     if target is None:
         messages.info(request, f"{service.name} is on the newest version of its template.")
@@ -235,7 +237,7 @@ def _change_inputs(
 @login_required
 def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
     """Confirm by typing the service's name, then run the deprovision playbook."""
-    service = _service(request, pk, action=permissions.CHANGE)
+    service = _service(request, pk, action=Action.CHANGE)
     actions = presentation.service_actions(service)
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
@@ -260,7 +262,7 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def extend_service(request: HttpRequest, pk: int) -> HttpResponse:
     """Move the service's expiry (the form also sits on the service page)."""
-    service = _service(request, pk, action=permissions.CHANGE)
+    service = _service(request, pk, action=Action.CHANGE)
     if request.method == "POST":
         form = ExtendForm(request.POST)
     else:
@@ -300,7 +302,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def cancel_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    run = get_permitted_or_404(request, selectors.runs_for(user=request.user), pk=pk)
     try:
         run = services.cancel_run(user=request.user, run=run)
     except Conflict as exc:
@@ -316,7 +318,7 @@ def cancel_run(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def retry_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    run = get_permitted_or_404(request, selectors.runs_for(user=request.user), pk=pk)
     try:
         retry = services.retry_run(user=request.user, run=run)
     except Conflict as exc:

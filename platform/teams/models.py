@@ -1,7 +1,9 @@
 from django.conf import settings
 from django.db import models
 
-from core.querysets import RestrictedQuerySet
+from teams.access import Access
+from teams.querysets import RestrictedQuerySet
+from teams.roles import PlatformRole, TeamRole
 
 
 class Team(models.Model):
@@ -12,6 +14,7 @@ class Team(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    access = Access(team="pk", managed=True)
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -22,9 +25,7 @@ class Team(models.Model):
 
 
 class Membership(models.Model):
-    class Role(models.TextChoices):
-        MEMBER = "member", "Member"
-        ADMIN = "admin", "Team admin"
+    Role = TeamRole
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
@@ -45,9 +46,7 @@ class Membership(models.Model):
 class GlobalRole(models.Model):
     """A role across all teams: platform engineers (ops) and auditors."""
 
-    class Role(models.TextChoices):
-        PLATFORM = "platform", "Platform engineer"
-        AUDITOR = "auditor", "Auditor"
+    Role = PlatformRole
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="global_role"

@@ -3,8 +3,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from audit import services as audit
-from core import permissions
 from core.errors import InvalidRequest
+from teams import permissions
 from teams.models import GlobalRole, Membership, Quota, Team
 
 

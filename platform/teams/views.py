@@ -4,9 +4,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from core import permissions
 from core.errors import InvalidRequest
-from teams import services
+from core.views import get_permitted_or_404
+from teams import permissions, services
 from teams.forms import MembershipForm, QuotaForm
 from teams.models import Team
 
@@ -17,9 +17,15 @@ def team_list(request: HttpRequest) -> HttpResponse:
     return render(request, "teams/team_list.html", {"teams": teams})
 
 
+def _team(request: HttpRequest, slug: str) -> Team:
+    """The team, to see (GET) or to manage its members (POST): a 404, then a 403."""
+    manage = permissions.MANAGE if request.method == "POST" else None
+    return get_permitted_or_404(request, Team.objects.all(), action=manage, slug=slug)
+
+
 @login_required
 def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    team = _team(request, slug)
     form = MembershipForm(request.POST or None)
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -48,7 +54,7 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def remove_member(request: HttpRequest, slug: str) -> HttpResponse:
-    team = get_object_or_404(Team.objects.restrict(request.user), slug=slug)
+    team = _team(request, slug)
     username = request.POST.get("username", "")
     try:
         services.remove_membership(actor=request.user, team=team, username=username)

@@ -7,28 +7,30 @@ from approvals import selectors, services
 from approvals.api.serializers import ApprovalSerializer, DecisionSerializer
 from approvals.filtersets import ApprovalFilterSet
 from approvals.models import Approval
-from core import permissions
+from core.actions import Action
+from core.api import RestrictedViewSetMixin
 from core.schema import CONFLICT
 
 
-class ApprovalViewSet(viewsets.ReadOnlyModelViewSet):
+class ApprovalViewSet(RestrictedViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Requests waiting for (or decided by) an approver; `?status=pending` for the inbox.
 
-    Read through approvals.selectors, which asks core.permissions, as the portal reads them.
+    Read through approvals.selectors, which asks teams.permissions, as the portal reads them.
     """
 
     queryset = Approval.objects.none()  # for the router and the schema; see get_queryset
     serializer_class = ApprovalSerializer
     filterset_class = ApprovalFilterSet
+    permission_actions = {"approve": Action.DECIDE, "reject": Action.DECIDE}
 
     def get_queryset(self):
         # Read as the inbox reads them: `?status=pending` comes oldest deadline first.
         status = self.request.query_params.get("status") or None
-        return selectors.approvals_for(user=self.request.user, status=status)
+        user, action = self.request.user, self.permission_action
+        return selectors.approvals_for(user=user, status=status, action=action)
 
     def _decide(self, request, decide) -> Response:
-        approval = self.get_object()  # one the user cannot see is a 404 first
-        permissions.check(request.user, permissions.DECIDE, approval)  # then a 403, then a 400
+        approval = self.get_object()  # a 404, then a 403, were answered before the body
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         approval = decide(user=request.user, approval=approval, **body.validated_data)

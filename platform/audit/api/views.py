@@ -7,7 +7,6 @@ from audit import export as exports
 from audit.api.serializers import AuditEventSerializer
 from audit.filtersets import AuditEventFilterSet
 from audit.models import AuditEvent
-from core import permissions
 from core.api import RestrictedReadOnlyViewSet
 
 
@@ -17,10 +16,6 @@ class AuditEventViewSet(RestrictedReadOnlyViewSet):
     queryset = AuditEvent.objects.all()
     serializer_class = AuditEventSerializer
     filterset_class = AuditEventFilterSet
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        permissions.check_audit(request.user)
 
     @extend_schema(
         filters=True,

@@ -3,11 +3,11 @@ from rest_framework import permissions as drf_permissions
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
-from core import permissions
 from core.schema import CONFLICT
 from inventories import selectors, services
 from inventories.api.serializers import InventoryInputSerializer, InventorySerializer
 from inventories.models import Inventory
+from teams import permissions
 
 
 class KeepsInventories(drf_permissions.BasePermission):

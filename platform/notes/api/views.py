@@ -19,14 +19,16 @@ class ServiceNoteViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     serializer_class = NoteSerializer
     filter_backends = []
 
+    def get_parent(self) -> Service:
+        return self.get_object()  # the service, for the request's action, before the body
+
     @extend_schema(
         operation_id="services_notes_list",
         description=DESCRIPTION,
         responses=NoteSerializer(many=True),
     )
     def list(self, request, pk=None, format=None):
-        service = self.get_object()
-        page = self.paginate_queryset(selectors.notes_of(user=request.user, service=service))
+        page = self.paginate_queryset(selectors.notes_of(user=request.user, service=self.parent))
         return self.get_paginated_response(NoteSerializer(page, many=True).data)
 
     @extend_schema(
@@ -36,10 +38,9 @@ class ServiceNoteViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
         responses={201: NoteSerializer},
     )
     def create(self, request, pk=None, format=None):
-        service = self.get_object()
         body = NoteInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         note = services.add_note(
-            user=request.user, service=service, body=body.validated_data["body"]
+            user=request.user, service=self.parent, body=body.validated_data["body"]
         )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)

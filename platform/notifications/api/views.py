@@ -1,11 +1,10 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core import permissions
+from core.actions import Action, get_permitted
 from core.api import RestrictedViewSetMixin
 from notifications import selectors, services
 from notifications.api.serializers import DeliverySerializer, DestinationSerializer
@@ -30,20 +29,26 @@ class DestinationViewSet(
     queryset = Destination.objects.order_by("name")
     serializer_class = DestinationSerializer
     filter_backends = []
+    permission_actions = {
+        "create": Action.MANAGE,
+        "destroy": Action.MANAGE,
+        "test": Action.MANAGE,
+    }
 
-    def team(self) -> Team:
-        slug = self.kwargs["team_slug"]
-        return get_object_or_404(Team.objects.restrict(self.request.user), slug=slug)
+    def get_parent(self) -> Team:
+        """The team in the URL, for the request's action: a 404, then a 403."""
+        user, action, slug = self.request.user, self.permission_action, self.kwargs["team_slug"]
+        return get_permitted(Team.objects.all(), user=user, action=action, slug=slug)
 
     def get_queryset(self):
-        return super().get_queryset().filter(team=self.team())
+        return super().get_queryset().filter(team=self.parent)
 
     def create(self, request, *args, **kwargs):
-        team = self.team()
-        permissions.check(request.user, permissions.MANAGE, team)  # a 403 before any 400
         body = DestinationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        destination = services.add_destination(user=request.user, team=team, **body.validated_data)
+        destination = services.add_destination(
+            user=request.user, team=self.parent, **body.validated_data
+        )
         return Response(DestinationSerializer(destination).data, status=status.HTTP_201_CREATED)
 
     def destroy(self, request, *args, **kwargs):

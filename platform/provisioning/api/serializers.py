@@ -1,12 +1,12 @@
 from rest_framework import serializers
 
 from catalog.models import Template
-from core import permissions
 from core.fields import StrictCharField
 from provisioning.models import Run, RunEvent, Service
 from provisioning.rules import NAME_MAX_LENGTH, upgrade_target
 from provisioning.states import RunAction
 from teams.models import Team
+from teams.selectors import teams_to_request_for
 
 
 class BlankAsNullChoiceField(serializers.ChoiceField):
@@ -99,8 +99,7 @@ class ServiceRequestSerializer(serializers.Serializer):
         self.fields["template"].queryset = Template.objects.restrict(user).select_related(
             "current_version"
         )
-        # Teams the caller can see: one they see but may not use is refused with a 403.
-        self.fields["team"].queryset = Team.objects.restrict(user, permissions.VIEW)
+        self.fields["team"].queryset = teams_to_request_for(user=user)
 
 
 class RunSerializer(serializers.ModelSerializer):

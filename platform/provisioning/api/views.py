@@ -4,6 +4,7 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.actions import refuse_if_seen
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
 from provisioning import selectors, services
@@ -19,6 +20,7 @@ from provisioning.api.serializers import (
 )
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.models import Run, Service
+from teams.models import Team
 
 
 class ServiceViewSet(
@@ -36,6 +38,15 @@ class ServiceViewSet(
 
     def get_serializer_class(self):
         return ServiceRequestSerializer if self.action == "create" else ServiceSerializer
+
+    def get_parent(self) -> None:
+        """A request names its team: one the caller sees but may not use is a 403 before the
+        rest of the body is read (one they cannot see is the `team` field's 400)."""
+        if self.action == "create":
+            named = self.request.data.get("team") if hasattr(self.request.data, "get") else None
+            teams = Team.objects.all()
+            user, action = self.request.user, self.permission_action
+            refuse_if_seen(teams, user=user, action=action, slug=str(named or ""))
 
     @extend_schema(request=ServiceRequestSerializer, responses={201: ServiceSerializer})
     def create(self, request, *args, **kwargs):

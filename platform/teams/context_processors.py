@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from core import permissions
+from teams import permissions
 
 
 def roles(request) -> dict:
