@@ -7,6 +7,8 @@ class CoreConfig(AppConfig):
     verbose_name = "Gangplank core"
 
     def ready(self):
+        from core.checks import check_visibility_timeout
         from core.secrets import check_keys
 
         checks.register(check_keys)
+        checks.register(check_visibility_timeout)
