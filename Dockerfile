@@ -22,6 +22,7 @@ RUN pip install --no-cache-dir "setuptools<81" wheel \
     && pip install --no-cache-dir --no-build-isolation "xstatic-bootstrap>=5.3.8" \
     && pip install --no-cache-dir -e .
 COPY manage.py Procfile ./
+COPY deploy/entrypoint.sh ./deploy/
 COPY templates ./templates
 COPY static ./static
 COPY playbooks ./playbooks
@@ -33,4 +34,6 @@ ENV STATIC_ROOT=/app/var/static
 
 USER gangplank
 EXPOSE 8000
+# Every container prepares the data dir (folders, generated keys) before its command.
+ENTRYPOINT ["/app/deploy/entrypoint.sh"]
 CMD ["gunicorn", "gangplank.wsgi", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--access-logfile", "-"]

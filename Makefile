@@ -38,7 +38,6 @@ lock:
 	  $(LOCK_FLAGS) -o requirements-build.lock
 
 run: install
-	@mkdir -p var
 	@if [ "$${GANGPLANK_SANDBOX:-on}" != off ] && ! command -v bwrap >/dev/null; then \
 	  echo "Gangplank runs every playbook in a bubblewrap sandbox, and bwrap is missing:"; \
 	  echo "  sudo apt-get install bubblewrap    (Debian, Ubuntu; 'dnf install bubblewrap' on Fedora)"; \
@@ -46,6 +45,7 @@ run: install
 	  echo "  GANGPLANK_SANDBOX=off make run"; \
 	  exit 1; \
 	fi
+	$(BIN)/python manage.py prepare_data_dir
 	$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py collectstatic --noinput -v 0
 	$(BIN)/python manage.py create_local_credentials

@@ -41,6 +41,7 @@ def setup_django(env: dict[str, str], *, services: int = SERVICES):
     from provisioning.models import Service
     from teams.models import GlobalRole, Team
 
+    call_command("prepare_data_dir")
     call_command("migrate", interactive=False, verbosity=0)
     call_command("create_local_credentials")  # postgres-database needs shared-postgres
     sync_catalog(directory=ROOT / "playbooks")

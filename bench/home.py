@@ -32,6 +32,7 @@ def setup_django(env: dict[str, str]) -> None:
     django.setup()
     from django.core.management import call_command
 
+    call_command("prepare_data_dir")
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
 

@@ -65,6 +65,7 @@ def setup_django(env: dict[str, str]):
     from catalog.services import sync_catalog
     from teams.models import Team
 
+    call_command("prepare_data_dir")
     call_command("migrate", interactive=False, verbosity=0)
     sync_catalog(directory=ROOT / "playbooks")
     team = Team.objects.create(slug=TEAM, name="Bench")

@@ -47,6 +47,15 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session", autouse=True)
+def prepared_data_dir():
+    """GANGPLANK_DATA_DIR prepared as `make run` and the image's entrypoint do, before the
+    suite uses it or starts processes on it."""
+    from django.core.management import call_command
+
+    call_command("prepare_data_dir")
+
+
+@pytest.fixture(scope="session", autouse=True)
 def fast_password_hashing():
     """Passwords hashed in this process with a fast hasher: production's PBKDF2 costs 0.3 s a
     hash here, a second or more for each test's users and logins. Processes the suite

@@ -13,8 +13,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core import checks
 
 from conftest import ROOT, free_port, wait_for
+from core.checks import check_visibility_timeout
+from core.durations import MAX_RUN_TIME
 
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
 
@@ -45,26 +49,90 @@ def test_production_settings_pass_the_deploy_check(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_debug_is_off_and_a_secret_key_is_generated_by_default(tmp_path):
-    code = "from django.conf import settings as s; print(s.DEBUG, len(s.SECRET_KEY))"
-    env = clean_env(GANGPLANK_DATA_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="gangplank.settings")
+def settings_in(env: dict, code: str) -> subprocess.CompletedProcess:
+    """`code` run after Django is set up with `env`'s settings."""
+    return subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup(); {code}"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "gangplank.settings"},
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT / "platform",
+    )
+
+
+def test_the_settings_only_read_they_create_nothing(tmp_path):
+    data = tmp_path / "data"
+    env = clean_env(GANGPLANK_DATA_DIR=str(data))
     env.pop("SECRET_KEY", None)
 
-    def run() -> str:
-        return subprocess.run(
-            [sys.executable, "-c", f"import django; django.setup(); {code}"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=ROOT / "platform",
-        ).stdout
+    read = settings_in(env, "from django.conf import settings as s; print(s.DEBUG)")
+    used = settings_in(env, "from django.conf import settings as s; print(len(s.SECRET_KEY))")
 
-    assert run().split()[0] == "False"
-    key = (tmp_path / "secret_key").read_text()
-    assert len(key) >= 50 and (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
-    run()
-    assert (tmp_path / "secret_key").read_text() == key  # kept across restarts
+    assert read.returncode == 0 and read.stdout.split() == ["False"], read.stderr
+    assert not data.exists()
+    assert used.returncode != 0
+    assert (
+        f"ImproperlyConfigured: SECRET_KEY is not set and {data / 'secret_key'} does not exist: "
+        "set SECRET_KEY, or run `python manage.py prepare_data_dir` first"
+    ) in used.stderr
+
+
+def test_prepare_data_dir_makes_the_folders_and_a_secret_key_kept_across_restarts(tmp_path):
+    data = tmp_path / "data"
+    env = clean_env(GANGPLANK_DATA_DIR=str(data))
+    env.pop("SECRET_KEY", None)
+    env.pop("GANGPLANK_ENCRYPTION_KEYS", None)
+
+    def prepare() -> None:
+        subprocess.run([*MANAGE, "prepare_data_dir"], env=env, check=True, capture_output=True)
+
+    prepare()
+    key = (data / "secret_key").read_text().strip()
+    encryption_keys = (data / "encryption-keys").read_text()
+    prepare()
+
+    assert len(key) >= 50
+    for name in ("secret_key", "encryption-keys"):
+        assert (data / name).stat().st_mode & 0o777 == 0o600
+    assert (data / "secret_key").read_text().strip() == key  # kept across restarts
+    assert (data / "encryption-keys").read_text() == encryption_keys
+    for folder in ("resources", "runs", "broker/queue", "broker/processed", "broker/control"):
+        assert (data / folder).is_dir(), folder
+    used = settings_in(env, "from django.conf import settings as s; print(s.SECRET_KEY)")
+    assert used.stdout.strip() == key, used.stderr
+
+
+def test_prepare_data_dir_generates_no_key_the_environment_sets(tmp_path):
+    env = clean_env(
+        GANGPLANK_DATA_DIR=str(tmp_path),
+        SECRET_KEY=secrets.token_urlsafe(50),
+        GANGPLANK_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+    )
+
+    subprocess.run([*MANAGE, "prepare_data_dir"], env=env, check=True, capture_output=True)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["resources", "runs"]
+
+
+def test_the_image_prepares_the_data_dir_before_its_command(tmp_path):
+    dockerfile = (ROOT / "Dockerfile").read_text().splitlines()
+    env = clean_env(GANGPLANK_DATA_DIR=str(tmp_path / "data"))
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+
+    result = subprocess.run(
+        [str(ROOT / "deploy" / "entrypoint.sh"), "sh", "-c", 'ls "$GANGPLANK_DATA_DIR"'],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in dockerfile
+    assert "COPY deploy/entrypoint.sh ./deploy/" in dockerfile
+    assert result.returncode == 0, result.stderr
+    assert {"resources", "runs", "secret_key"} <= set(result.stdout.split())
 
 
 def procfile() -> dict[str, str]:
@@ -130,6 +198,7 @@ def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir)
             [*MANAGE, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
 
+    manage("prepare_data_dir")
     manage("migrate", "--noinput", "-v", "0")
     manage("sync_catalog")
     assert "password" in manage("create_admin")
@@ -199,3 +268,39 @@ def _answers(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+def test_the_checks_refuse_a_visibility_timeout_not_above_the_longest_run(settings):
+    longest = MAX_RUN_TIME.total_seconds()
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    for timeout in (longest, longest - 1):
+        settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": timeout}
+
+        errors = check_visibility_timeout()
+
+        assert [error.id for error in errors] == ["gangplank.E002"], timeout
+        assert "is not longer than the longest run" in errors[0].msg
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}  # kombu's default, one hour
+    assert [error.id for error in check_visibility_timeout()] == ["gangplank.E002"]
+    assert "gangplank.E002" in {message.id for message in checks.run_checks()}  # registered
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": longest + 1}
+    assert check_visibility_timeout() == []
+
+
+def test_the_checks_accept_the_settings_visibility_timeout_and_a_broker_without_one(settings):
+    production = subprocess.run(
+        [*MANAGE, "check", "--fail-level", "ERROR"],
+        env=clean_env(
+            GANGPLANK_DATA_DIR=os.environ["GANGPLANK_DATA_DIR"],
+            CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"data_folder_in": "/nowhere"}
+
+    assert production.returncode == 0, production.stdout + production.stderr
+    assert "gangplank.E002" not in production.stderr
+    assert check_visibility_timeout() == []

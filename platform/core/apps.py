@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Gangplank core"
 
     def ready(self):
-        from core.checks import check_keys
+        from core.checks import check_keys, check_visibility_timeout
 
         checks.register(check_keys)
+        checks.register(check_visibility_timeout)

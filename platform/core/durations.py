@@ -13,5 +13,5 @@ def parse_duration(text: str) -> timedelta:
 
 
 # No run may take longer than this: Redis' visibility timeout (settings) is set above it, so
-# that a long run's message is never redelivered while the run goes on.
+# that a long run's message is never redelivered while the run goes on (core.checks).
 MAX_RUN_TIME = timedelta(hours=5)

@@ -1,14 +1,15 @@
 """Gangplank settings: everything configurable comes from the environment (see README)."""
 
+import functools
 import ipaddress
 import os
-import secrets
 from pathlib import Path
 
 import dj_database_url
 import xstatic.pkg.bootstrap
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -26,22 +27,29 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 DATA_DIR = Path(os.environ.get("GANGPLANK_DATA_DIR") or BASE_DIR / "var").resolve()
 CATALOG_DIR = Path(os.environ.get("GANGPLANK_CATALOG_DIR") or BASE_DIR / "playbooks").resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """SECRET_KEY from the environment, or one generated once into the data dir."""
-    if key := os.environ.get("SECRET_KEY"):
-        return key
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(50))
-    return path.read_text().strip()
+# SECRET_KEY from the environment, or else the one `manage.py prepare_data_dir` generates
+# into the data dir (`make run` and the image's entrypoint run it first). Settings only read:
+# the file is read when the key is first used, and its absence is an error only then.
+@functools.cache
+def _secret_key_from_file(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not set and {path} does not exist: set SECRET_KEY, or run "
+            "`python manage.py prepare_data_dir` first (make run and the image's entrypoint do)."
+        ) from None
 
 
-SECRET_KEY = _secret_key()
+GANGPLANK_SECRET_KEY_FILE: Path | None
+if os.environ.get("SECRET_KEY"):
+    SECRET_KEY = os.environ["SECRET_KEY"]
+    GANGPLANK_SECRET_KEY_FILE = None
+else:
+    GANGPLANK_SECRET_KEY_FILE = DATA_DIR / "secret_key"
+    SECRET_KEY = lazy(_secret_key_from_file, str)(GANGPLANK_SECRET_KEY_FILE)
 # Fernet keys for secret inputs, newest first; unset, they live in DATA_DIR/encryption-keys
 # (see core.secrets and `manage.py rotate_encryption_keys`).
 GANGPLANK_ENCRYPTION_KEYS = env_list("GANGPLANK_ENCRYPTION_KEYS")
@@ -277,8 +285,7 @@ REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False, "AUTH_HEADER_PREFIX": "To
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    for sub in ("queue", "processed", "control"):
-        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    # Its folders are made by `manage.py prepare_data_dir`.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
@@ -289,7 +296,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     }
 else:
     # Above the longest run a template may take (core.durations.MAX_RUN_TIME, 5 h), so that a
-    # late ack never causes a redelivery while the run goes on.
+    # late ack never causes a redelivery while the run goes on (a system check, core.checks).
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("GANGPLANK_QUEUE", "gangplank")
 CELERY_TASK_IGNORE_RESULT = True
@@ -354,7 +361,6 @@ GANGPLANK_METRICS_TOKEN = os.environ.get("GANGPLANK_METRICS_TOKEN", "")
 # Where templates' playbooks may create files (workspaces, sites) and where runs get their
 # private data dirs.
 RESOURCES_DIR = Path(os.environ.get("GANGPLANK_RESOURCES_DIR") or DATA_DIR / "resources").resolve()
-RESOURCES_DIR.mkdir(parents=True, exist_ok=True)
 RUNS_DIR = DATA_DIR / "runs"
 # Every run in a bubblewrap sandbox of its own (see provisioning.sandbox). "off" runs
 # playbooks as the worker itself: unsafe, for machines without bubblewrap; every page then
