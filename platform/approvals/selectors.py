@@ -4,9 +4,10 @@ from django.db.models import QuerySet
 
 from approvals.models import Approval, ApprovalStatus
 from core import permissions
+from core.types import AnyUser
 
 
-def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
+def approvals_for(*, user: AnyUser, status: str | None = None) -> QuerySet[Approval]:
     """The approvals `user` may see, oldest pending first, with what the pages show."""
     approvals = Approval.objects.restrict(user).select_related(
         "run__template_version__template",
@@ -20,7 +21,7 @@ def approvals_for(*, user, status: str | None = None) -> QuerySet[Approval]:
     return approvals.order_by("expires_at", "pk") if status == "pending" else approvals
 
 
-def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
+def decidable_ids(*, user: AnyUser, approvals: QuerySet[Approval]) -> set[int]:
     """Which of `approvals` the user may decide (one query)."""
     return set(
         permissions.restrict(
@@ -31,7 +32,7 @@ def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
     )
 
 
-def pending_for_count(*, user) -> int:
+def pending_for_count(*, user: AnyUser) -> int:
     """How many pending requests wait for `user`'s decision."""
     if not user.is_authenticated:
         return 0

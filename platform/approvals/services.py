@@ -6,6 +6,8 @@ The approval row is always changed before its run, whichever path, so that no tw
 transactions lock them in opposite orders.
 """
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -13,6 +15,7 @@ from approvals.models import APPROVAL_TRANSITIONS, Approval, ApprovalStatus
 from catalog.approval import Rule
 from core import audit, permissions, states
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from notifications import events as notify
 from provisioning.models import Run
 from provisioning.queueing import release_run, stop_unstarted_run
@@ -46,7 +49,7 @@ def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
     return approval
 
 
-def approve(*, user, approval: Approval, comment: str = "") -> Approval:
+def approve(*, user: AnyUser, approval: Approval, comment: str = "") -> Approval:
     """Approve the request: its run is queued once the decision commits."""
     permissions.check(user, permissions.DECIDE, approval)
     comment = _checked_comment(comment, required=False)
@@ -57,7 +60,7 @@ def approve(*, user, approval: Approval, comment: str = "") -> Approval:
     return approval
 
 
-def reject(*, user, approval: Approval, comment: str) -> Approval:
+def reject(*, user: AnyUser, approval: Approval, comment: str) -> Approval:
     """Reject the request with a reason: its run is canceled and nothing runs."""
     permissions.check(user, permissions.DECIDE, approval)
     comment = _checked_comment(comment, required=True)
@@ -93,7 +96,7 @@ def lapse_overdue() -> int:
     return lapsed
 
 
-def withdraw(*, run: Run, user) -> bool:
+def withdraw(*, run: Run, user: AnyUser) -> bool:
     """The requester (or anyone who may change the service) cancels a waiting run: its
     approval is withdrawn. Inside the caller's transaction, before the run changes."""
     approval = Approval.objects.filter(run=run).select_related("service__team").first()
@@ -109,7 +112,7 @@ def withdraw(*, run: Run, user) -> bool:
     return True
 
 
-def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
+def _decide(approval: Approval, *, to: str, user: AnyUser, comment: str) -> None:
     if not _move(approval, to=to, decided_by=user, comment=comment):
         current = Approval.objects.filter(pk=approval.pk).values_list("status", flat=True).get()
         raise Conflict(f"This request is already {current}; it can be decided only once.")
@@ -132,7 +135,7 @@ def _reload_decision(approval: Approval) -> None:
     )
 
 
-def _move(approval: Approval, *, to: str, **fields) -> bool:
+def _move(approval: Approval, *, to: str, **fields: Any) -> bool:
     return bool(
         states.move(
             Approval.objects.filter(pk=approval.pk),

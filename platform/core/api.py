@@ -27,7 +27,9 @@ class RestrictedViewSetMixin:
 
     def get_queryset(self):
         return permissions.restrict(
-            super().get_queryset(), user=self.request.user, action=self.permission_action
+            super().get_queryset(),  # type: ignore[misc]
+            user=self.request.user,  # type: ignore[attr-defined]
+            action=self.permission_action,
         )
 
 

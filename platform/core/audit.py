@@ -12,13 +12,14 @@ from django.db import models
 
 from core.addresses import client_address
 from core.models import AuditEvent
+from core.types import AnyUser
 
 
 @dataclass(frozen=True)
 class Origin:
     address: str | None = None
     token: str = ""
-    user: object = None
+    user: AnyUser | None = None
 
 
 _origin: contextvars.ContextVar[Origin | None] = contextvars.ContextVar(
@@ -30,7 +31,7 @@ NOWHERE = Origin()
 def record(
     *,
     action: str,
-    actor=None,
+    actor: AnyUser | None = None,
     obj: models.Model | None = None,
     team=None,
     changes: dict | None = None,
@@ -41,8 +42,8 @@ def record(
     if team is None and obj is not None:
         team = getattr(obj, "team", None)
     return AuditEvent.objects.create(
-        actor=actor.get_username() if authenticated else "",
-        actor_id=actor.pk if authenticated else None,
+        actor=actor.get_username() if actor and authenticated else "",
+        actor_id=actor.pk if actor and authenticated else None,
         token=origin.token,
         address=origin.address,
         action=action,
@@ -68,7 +69,7 @@ def set_token(token_key: str) -> None:
     _origin.set(replace(_origin.get() or NOWHERE, token=token_key))
 
 
-def request_user():
+def request_user() -> AnyUser | None:
     """The signed-in user of the request being served, for forms that save without a view
     (Django's admin); None outside a request or when nobody is signed in."""
     user = (_origin.get() or NOWHERE).user

@@ -14,8 +14,11 @@ naming the path from itself to its owning team in `TEAM_PATHS`; a model that is 
 is visible to no one but superusers and platform engineers.
 """
 
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
+
+from core.types import AnyUser
 
 VIEW = "view"
 CHANGE = "change"
@@ -57,7 +60,7 @@ PLATFORM_MODELS: dict[str, str] = {
 }
 
 
-def global_role(user) -> str | None:
+def global_role(user: AnyUser) -> str | None:
     """The user's role across teams ("platform", "auditor" or None), read once per user."""
     if not user.is_authenticated or not user.is_active:
         return None
@@ -67,21 +70,21 @@ def global_role(user) -> str | None:
         from teams.models import GlobalRole
 
         role = GlobalRole.objects.filter(user=user).values_list("role", flat=True).first()
-        user._gangplank_role = role
-    return user._gangplank_role
+        user._gangplank_role = role  # type: ignore[attr-defined]
+    return user._gangplank_role  # type: ignore[attr-defined]
 
 
-def is_platform_engineer(user) -> bool:
+def is_platform_engineer(user: AnyUser) -> bool:
     return global_role(user) == PLATFORM
 
 
-def can_see_operations(user) -> bool:
+def can_see_operations(user: AnyUser) -> bool:
     """Platform engineers and auditors see the platform's own state: the run queue, failure
     rates by template, pending approvals and broken templates."""
     return global_role(user) in (PLATFORM, AUDITOR)
 
 
-def _rule(user, action: str, label: str) -> Q | None:
+def _rule(user: AnyUser, action: str, label: str) -> Q | None:
     """A filter for what `user` may do on `label`, or None for everything."""
     nothing = Q(pk__in=[])
     if action not in ACTIONS or not user.is_authenticated or not user.is_active:
@@ -110,7 +113,7 @@ def _rule(user, action: str, label: str) -> Q | None:
     return rule
 
 
-def _decide_rule(user, role: str | None, label: str) -> Q:
+def _decide_rule(user: User, role: str | None, label: str) -> Q:
     if label not in APPROVER_PATHS or role == AUDITOR:
         return Q(pk__in=[])
     team, requester = APPROVER_PATHS[label]
@@ -120,17 +123,17 @@ def _decide_rule(user, role: str | None, label: str) -> Q:
     return not_theirs & Q(**{f"{team}_id__in": user.memberships.values("team_id")})
 
 
-def restrict(queryset: QuerySet, *, user, action: str = VIEW) -> QuerySet:
+def restrict(queryset: QuerySet, *, user: AnyUser, action: str = VIEW) -> QuerySet:
     rule = _rule(user, action, queryset.model._meta.label_lower)
     return queryset if rule is None else queryset.filter(rule)
 
 
-def can(user, action: str, obj: Model) -> bool:
+def can(user: AnyUser, action: str, obj: Model) -> bool:
     model = type(obj)
     return restrict(model._default_manager.filter(pk=obj.pk), user=user, action=action).exists()
 
 
-def check(user, action: str, obj: Model) -> None:
+def check(user: AnyUser, action: str, obj: Model) -> None:
     """Raise PermissionDenied, with the reason, unless `user` may do `action` on `obj`."""
     if can(user, action, obj):
         return
@@ -150,7 +153,7 @@ def check(user, action: str, obj: Model) -> None:
     raise PermissionDenied("Only the owning team's members and platform engineers can do this.")
 
 
-def check_model(user, model: type[Model]) -> None:
+def check_model(user: AnyUser, model: type[Model]) -> None:
     """Raise PermissionDenied, with the reason, unless `user` may work with `model` at all
     (list it, create one): for the models of PLATFORM_MODELS, platform engineers only."""
     label = model._meta.label_lower
@@ -158,14 +161,14 @@ def check_model(user, model: type[Model]) -> None:
         raise PermissionDenied(PLATFORM_MODELS[label])
 
 
-def can_read_audit(user) -> bool:
+def can_read_audit(user: AnyUser) -> bool:
     """Platform engineers and auditors read the whole trail, team admins their teams'."""
     if global_role(user) in (PLATFORM, AUDITOR):
         return True
     return bool(user.is_authenticated and user.memberships.filter(role="admin").exists())
 
 
-def check_audit(user) -> None:
+def check_audit(user: AnyUser) -> None:
     """Raise PermissionDenied, with the reason, unless `user` may read the audit trail."""
     if not can_read_audit(user):
         raise PermissionDenied(

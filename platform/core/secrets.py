@@ -12,6 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.apps import apps
@@ -177,19 +178,21 @@ def reencrypt_all() -> dict[str, int]:
     """Every row's `secrets` (services, runs, notification destinations: every model with
     that column) re-encrypted with the first key, in one transaction (rows locked
     meanwhile); returns how many of each."""
-    counts = {}
+    counts: dict[str, int] = {}
     models = [m for m in apps.get_models() if any(f.name == "secrets" for f in m._meta.fields)]
     with transaction.atomic():
         for model in models:
-            rows = list(model.objects.select_for_update().exclude(secrets="").only("secrets"))
+            rows: list[Any] = list(
+                model._default_manager.select_for_update().exclude(secrets="").only("secrets")
+            )
             for row in rows:
                 try:
                     row.secrets = rotate(token=row.secrets)
                 except UnreadableSecrets as exc:
                     label = model._meta.verbose_name
                     raise UnreadableSecrets(f"{label} {row.pk}: {exc}") from None
-            model.objects.bulk_update(rows, ["secrets"], batch_size=500)
-            counts[model._meta.verbose_name_plural] = len(rows)
+            model._default_manager.bulk_update(rows, ["secrets"], batch_size=500)
+            counts[str(model._meta.verbose_name_plural)] = len(rows)
     return counts
 
 

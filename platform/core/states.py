@@ -5,10 +5,11 @@ conditional UPDATE, so two processes racing for the same change cannot both win.
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.db.models import QuerySet
 
-TransitionTable = Mapping[str, frozenset[str]]
+TransitionTable = Mapping[Any, frozenset[str]]  # keys: a TextChoices enum or str
 
 
 class InvalidTransition(Exception):

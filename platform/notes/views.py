@@ -1,12 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core import permissions
 from core.errors import InvalidRequest
+from core.types import HtmxHttpRequest
 from notes import services
 from notes.forms import NoteForm
 from provisioning import selectors as provisioning_selectors
@@ -15,7 +16,7 @@ from provisioning.views import render_service
 
 @login_required
 @require_POST
-def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Post a note: htmx gets the Notes section (and the timeline) back, a plain form post a
     redirect to the service page, or the page again with the form's error (400)."""
     service = get_object_or_404(provisioning_selectors.services_for(user=request.user), pk=pk)

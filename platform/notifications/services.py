@@ -9,17 +9,20 @@ by beat's `resend_lost_deliveries`.
 """
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import timedelta
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core import audit, permissions, secrets, states
 from core.errors import InvalidRequest
+from core.types import AnyUser
 from notifications import outbound
 from notifications.models import (
     DELIVERY_TRANSITIONS,
@@ -29,6 +32,7 @@ from notifications.models import (
     Destination,
     Event,
 )
+from provisioning.models import Service
 from teams.models import Team
 
 log = logging.getLogger(__name__)
@@ -40,7 +44,7 @@ MAX_LOGGED = 2000
 
 
 def add_destination(
-    *, user, team: Team, name: str, url: str, events: Collection[str]
+    *, user: AnyUser, team: Team, name: str, url: str, events: Collection[str]
 ) -> Destination:
     """A new destination for the team (its admins and platform engineers add them)."""
     permissions.check(user, permissions.MANAGE, team)
@@ -66,7 +70,7 @@ def add_destination(
                 secrets=secrets.encrypt(values={"url": url}),
                 url_redacted=plugin.url(privacy=True)[:500],
                 events=[e for e in Event.values if e in events],
-                created_by=user,
+                created_by=cast(User, user),
             )
             audit.record(
                 action="destination.added",
@@ -80,7 +84,7 @@ def add_destination(
     return destination
 
 
-def remove_destination(*, user, destination: Destination) -> None:
+def remove_destination(*, user: AnyUser, destination: Destination) -> None:
     permissions.check(user, permissions.MANAGE, destination.team)
     with transaction.atomic():
         audit.record(
@@ -89,7 +93,7 @@ def remove_destination(*, user, destination: Destination) -> None:
         destination.delete()
 
 
-def test_destination(*, user, destination: Destination) -> Delivery:
+def test_destination(*, user: AnyUser, destination: Destination) -> Delivery:
     """Send a test message to the destination now (after the commit)."""
     permissions.check(user, permissions.MANAGE, destination.team)
     with transaction.atomic():
@@ -103,14 +107,21 @@ def test_destination(*, user, destination: Destination) -> Delivery:
     return delivery
 
 
-def notify(*, event: str, team: Team, title: str, body: str, service=None) -> int:
+def notify(*, event: str, team: Team, title: str, body: str, service: Service | None = None) -> int:
     """Record a delivery for each of the team's destinations that want `event`; they are
     sent once the caller's transaction commits. Returns how many."""
     wanting = [d for d in team.destinations.all() if event in d.events]
     return len(_record(wanting, event=event, title=title, body=body, service=service))
 
 
-def _record(destinations, *, event: str, title: str, body: str, service=None) -> list[Delivery]:
+def _record(
+    destinations: Iterable[Destination],
+    *,
+    event: str,
+    title: str,
+    body: str,
+    service: Service | None = None,
+) -> list[Delivery]:
     from notifications.tasks import deliver
 
     deliveries = Delivery.objects.bulk_create(
@@ -121,7 +132,7 @@ def _record(destinations, *, event: str, title: str, body: str, service=None) ->
         delivery_id = delivery.pk
         # robust: a broker outage must not undo the news; the delivery stays pending and
         # resend_lost_deliveries sends it later.
-        transaction.on_commit(lambda d=delivery_id: deliver.delay(d), robust=True)
+        transaction.on_commit(lambda d=delivery_id: deliver.delay(d), robust=True)  # type: ignore[misc]
     return deliveries
 
 
@@ -197,7 +208,7 @@ def resend_lost_deliveries() -> int:
     return sent
 
 
-def _finish(delivery: Delivery, *, to: str, **fields) -> None:
+def _finish(delivery: Delivery, *, to: str, **fields: Any) -> None:
     states.move(
         Delivery.objects.filter(pk=delivery.pk), table=DELIVERY_TRANSITIONS, to=to, **fields
     )

@@ -7,6 +7,7 @@ from catalog.forms import InputsForm
 from catalog.schema import secret_names
 from core import permissions
 from core.forms import BootstrapFormMixin
+from core.types import AnyUser
 from teams.models import Team
 
 
@@ -18,10 +19,10 @@ class ServiceRequestForm(BootstrapFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"pattern": "[a-z][a-z0-9\\-]{1,62}", "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user: AnyUser, **kwargs):
         super().__init__(*args, **kwargs)
         teams = Team.objects.restrict(user, permissions.CHANGE)
-        self.fields["team"].queryset = teams
+        self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["team"].widget.attrs["required"] = True
         self.fields["name"].widget.attrs["required"] = True
         if len(teams) == 1:
@@ -47,7 +48,7 @@ class ChangeInputsForm(InputsForm):
             field = self.fields[name]
             field.widget.attrs.pop("required", None)
             field.widget.attrs.pop("minlength", None)
-            field.help_text = " ".join(filter(None, [field.help_text, self.KEEP_HELP]))
+            field.help_text = " ".join(filter(None, [str(field.help_text), self.KEEP_HELP]))
         for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True

@@ -3,12 +3,16 @@ stop one that has not started, and move a service through its statuses. Every fu
 works inside its caller's transaction; `services` and `approvals` call them.
 """
 
+from typing import Any, cast
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import TemplateVersion
 from core import audit, states
 from core.errors import Conflict
+from core.types import AnyUser
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.states import (
@@ -27,7 +31,7 @@ def queue_run(
     *,
     service: Service,
     action: str,
-    user,
+    user: AnyUser | None,
     inputs: dict,
     secrets: str = "",
     version: TemplateVersion | None = None,
@@ -60,7 +64,7 @@ def queue_run(
         template_version=version,
         inputs=inputs,
         secrets=secrets,
-        created_by=user,
+        created_by=cast(User | None, user),
         retry_of=retry_of,
         trigger=trigger,
         service_status_before=service.status if action != RunAction.PROVISION else "",
@@ -82,7 +86,7 @@ def queue_run(
     return run
 
 
-def release_run(*, run: Run, actor) -> None:
+def release_run(*, run: Run, actor: AnyUser | None) -> None:
     """Queue an approved run (inside the caller's transaction)."""
     if not states.move(Run.objects.filter(pk=run.pk), table=RUN_TRANSITIONS, to=RunStatus.QUEUED):
         raise Conflict(f"Run {run.pk} is no longer waiting for approval.")
@@ -91,7 +95,7 @@ def release_run(*, run: Run, actor) -> None:
     )
 
 
-def _start(*, run: Run, service: Service, actor) -> None:
+def _start(*, run: Run, service: Service, actor: AnyUser | None) -> None:
     """Move the service to its status during the run and send the run once committed."""
     from provisioning.execution import dispatch_run
 
@@ -115,10 +119,10 @@ def set_service_status(
     service: Service,
     to: str,
     run: Run | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     message: str = "",
     from_status: str | None = None,
-    **fields,
+    **fields: Any,
 ) -> bool:
     """Move a service through the transition table and record it on its timeline and the
     audit trail. `service` (its team loaded, ideally) names it on the trail; its status is
@@ -138,9 +142,9 @@ def set_service_status(
             service_id=service.pk,
             kind=ServiceEvent.Kind.STATUS,
             run=run,
-            from_status=from_status,
+            from_status=cast(str, from_status),  # it moved: it had one
             to_status=to,
-            actor=actor,
+            actor=cast(User | None, actor),
             message=message,
         )
         audit.record(
@@ -152,7 +156,7 @@ def set_service_status(
     return bool(moved)
 
 
-def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
+def stop_unstarted_run(*, run: Run, actor: AnyUser | None, reason: str) -> bool:
     """Cancel a run still waiting (for approval or a worker); its service goes back to where
     it was. Inside the caller's transaction; False when the run had started or ended."""
     if not states.move(

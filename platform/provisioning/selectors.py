@@ -1,12 +1,14 @@
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
-from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, Model, Q, QuerySet, Value, When
 
 from catalog.models import TemplateVersion
 from core import secrets
+from core.types import AnyUser
 from notes import selectors as notes_selectors
 from notes.models import ServiceNote
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
@@ -22,7 +24,7 @@ from provisioning.states import (
 EVENTS_PAGE = 500
 
 
-def services_for(*, user) -> QuerySet[Service]:
+def services_for(*, user: AnyUser) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
         "team", "template__current_version", "template_version", "created_by", "last_run"
     )
@@ -62,7 +64,7 @@ def runs_of(*, service: Service) -> QuerySet[Run]:
     )
 
 
-def runs_for(*, user) -> QuerySet[Run]:
+def runs_for(*, user: AnyUser) -> QuerySet[Run]:
     return Run.objects.restrict(user).select_related(
         "service__team", "service__template", "template_version", "created_by"
     )
@@ -89,7 +91,7 @@ class RunQueue:
 def run_queue(*, runs: QuerySet[Run], with_oldest: bool = False) -> RunQueue:
     """The queue of `runs` (all, or those a user may see): one grouped query, and one more
     for the oldest queued run itself, with its service and team, when `with_oldest`."""
-    counts = dict.fromkeys(RUN_IN_PROGRESS, 0)
+    counts: dict[str, int] = dict.fromkeys(RUN_IN_PROGRESS, 0)
     oldest_at = None
     rows = (
         runs.filter(status__in=RUN_IN_PROGRESS)
@@ -182,7 +184,7 @@ def service_actions(service: Service) -> ServiceActions:
     last = service.last_run
     in_progress = last is not None and last.status in RUN_IN_PROGRESS
     status = service.status
-    if in_progress and last.service_status_before:
+    if in_progress and last and last.service_status_before:
         status = last.service_status_before
     allowed = available_actions(status, service.failed_action)
     live = service.status != ServiceStatus.DEPROVISIONED
@@ -286,7 +288,7 @@ class TimelineEntry:
         return "run" if self.run is not None else "note" if self.note is not None else "event"
 
 
-def notes_and_timeline(*, user, service: Service) -> dict:
+def notes_and_timeline(*, user: AnyUser, service: Service) -> dict:
     """The service page's Notes section and timeline, for the page and the notes form's htmx
     answer alike: one fetch of the notes for both, so that each is rendered once."""
     limit = max(notes_selectors.THREAD_LIMIT + 1, TIMELINE_LIMIT)
@@ -336,7 +338,12 @@ def timeline(
     entries += [TimelineEntry(at=n.created_at, who=n.author_name, note=n) for n in notes[:limit]]
     # A run and the status change it caused share a transaction: the change shows above it.
     entries.sort(
-        key=lambda e: (e.at, e.run is None, e.note is not None, (e.event or e.note or e.run).pk),
+        key=lambda e: (
+            e.at,
+            e.run is None,
+            e.note is not None,
+            cast(Model, e.event or e.note or e.run).pk,
+        ),
         reverse=True,
     )
     return entries[:limit]
@@ -346,7 +353,7 @@ def _system(run: Run) -> str:
     return f"system ({run.get_trigger_display().lower()})"
 
 
-def _baselines(service: Service):
+def _baselines(service: Service) -> Callable[[int], tuple[dict, str] | None]:
     """A function of a run's pk giving the inputs (and encrypted secrets) the service had
     when that run was queued: those of the latest earlier provision, update or upgrade that
     succeeded (or of the first provision when none has), in one query."""
@@ -375,20 +382,18 @@ def _input_changes(before: tuple[dict, str] | None, after: tuple[dict, str]) -> 
     """What changed between two (inputs, encrypted secrets); a secret as ******** -> ********."""
     if before is None:
         return []
-    (before, before_secrets), (after, after_secrets) = before, after
+    (old, before_secrets), (new, after_secrets) = before, after
     try:
         hidden = secrets.differences(before=before_secrets, after=after_secrets)
     except secrets.UnreadableSecrets:
         hidden = {}
     changes = [
-        InputChange(name, value, after.get(name), removed=name not in after)
-        for name, value in before.items()
-        if after.get(name, _MISSING) != value
+        InputChange(name, value, new.get(name), removed=name not in new)
+        for name, value in old.items()
+        if new.get(name, _MISSING) != value
     ]
     changes += [
-        InputChange(name, None, value, added=True)
-        for name, value in after.items()
-        if name not in before
+        InputChange(name, None, value, added=True) for name, value in new.items() if name not in old
     ]
     changes = [change for change in changes if change.name not in hidden]
     changes += [

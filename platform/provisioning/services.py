@@ -6,14 +6,17 @@ is sent to the workers once that transaction commits.
 
 import re
 from datetime import datetime
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 from core import audit, permissions
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.queueing import queue_run, stop_unstarted_run
@@ -32,7 +35,9 @@ NAME_RULE = "Use 2 to 63 lowercase letters, digits and hyphens, starting with a 
 IN_PROGRESS = "A run of this service is already queued or running; wait for it or cancel it."
 
 
-def request_service(*, user, template: Template, team: Team, name: str, inputs: dict) -> Service:
+def request_service(
+    *, user: AnyUser, template: Template, team: Team, name: str, inputs: dict
+) -> Service:
     """Create a service and queue its provision run."""
     errors: dict = {}
     if not template.is_requestable:
@@ -54,6 +59,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors.update(exc.errors)
     if errors:
         raise InvalidRequest(errors)
+    version = cast(TemplateVersion, version)  # a requestable template has one
     lifetime = version.lifetime_default
     try:
         with transaction.atomic():
@@ -65,7 +71,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 template_version=version,
                 inputs=inputs,
                 secrets=secrets,
-                created_by=user,
+                created_by=cast(User, user),
                 expires_at=timezone.now() + lifetime if lifetime else None,
             )
             audit.record(
@@ -112,7 +118,7 @@ def _name_taken(*, team: Team, name: str) -> bool:
     return Service.objects.filter(team=team, name=name).exclude(status="deprovisioned").exists()
 
 
-def update_service(*, user, service: Service, inputs: dict) -> Run:
+def update_service(*, user: AnyUser, service: Service, inputs: dict) -> Run:
     """Run the update playbook with new inputs; they become the service's on success."""
     _check_action(user=user, service=service, action=RunAction.UPDATE)
     version = service.template_version
@@ -122,7 +128,7 @@ def update_service(*, user, service: Service, inputs: dict) -> Run:
     )
 
 
-def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Run:
+def upgrade_service(*, user: AnyUser, service: Service, inputs: dict | None = None) -> Run:
     """Run the newest version's update playbook; inputs carry over, new defaults fill in."""
     _check_action(user=user, service=service, action=RunAction.UPGRADE)
     target = upgrade_target(service)
@@ -139,10 +145,10 @@ def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Ru
     )
 
 
-def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = False) -> Run:
+def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bool = False) -> Run:
     """Run the update (or upgrade) in check mode with diff: nothing is applied."""
     _check_action(user=user, service=service, action=RunAction.PREVIEW)
-    version = service.template_version
+    version: TemplateVersion | None = service.template_version
     if upgrade:
         version = upgrade_target(service)
         if version is None:
@@ -158,7 +164,7 @@ def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = Fals
     )
 
 
-def deprovision_service(*, user, service: Service, confirm: str | None = None) -> Run:
+def deprovision_service(*, user: AnyUser, service: Service, confirm: str | None = None) -> Run:
     """Run the deprovision playbook; the service stays as history and frees its name."""
     if confirm is not None and confirm != service.name:
         raise InvalidRequest({"confirm": [f"Type the service's name, {service.name}, to confirm."]})
@@ -172,7 +178,7 @@ def deprovision_service(*, user, service: Service, confirm: str | None = None) -
     )
 
 
-def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
+def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> Service:
     """Move the service's expiry, up to its template's maximum lifetime from creation."""
     _check_permission(user=user, service=service)
     limit = service.template_version.lifetime_max
@@ -191,7 +197,7 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
         ServiceEvent.objects.create(
             service=service,
             kind=ServiceEvent.Kind.EXTENDED,
-            actor=user,
+            actor=cast(User, user),
             message=f"expiry moved from {before:%Y-%m-%d %H:%M} to {expires_at:%Y-%m-%d %H:%M}",
         )
         audit.record(
@@ -204,7 +210,7 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
     return service
 
 
-def cancel_run(*, user, run: Run) -> Run:
+def cancel_run(*, user: AnyUser, run: Run) -> Run:
     """Cancel a run that has not started at once; ask the worker to stop a running one."""
     from approvals.services import withdraw
 
@@ -224,7 +230,7 @@ def cancel_run(*, user, run: Run) -> Run:
     return run
 
 
-def retry_run(*, user, run: Run) -> Run:
+def retry_run(*, user: AnyUser, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
     _check_permission(user=user, service=service)
@@ -244,18 +250,18 @@ def retry_run(*, user, run: Run) -> Run:
     )
 
 
-def _check_permission(*, user, service: Service) -> None:
+def _check_permission(*, user: AnyUser, service: Service) -> None:
     permissions.check(user, permissions.CHANGE, service)
 
 
-def _check_action(*, user, service: Service, action: str) -> None:
+def _check_action(*, user: AnyUser, service: Service, action: str) -> None:
     _check_permission(user=user, service=service)
     if action not in available_actions(service.status, service.failed_action):
         label = RunAction(action).label.lower()
         raise Conflict(f"{service.name} is {service.status}: it cannot {label} now.")
 
 
-def _queue_checked(*, service: Service, **kwargs) -> Run:
+def _queue_checked(*, service: Service, **kwargs: Any) -> Run:
     try:
         with transaction.atomic():
             return queue_run(service=service, **kwargs)

@@ -96,11 +96,11 @@ class ServiceRequestSerializer(serializers.Serializer):
         if request is None:  # schema generation
             return
         user = request.user
-        self.fields["template"].queryset = Template.objects.restrict(user).select_related(
+        self.fields["template"].queryset = Template.objects.restrict(user).select_related(  # type: ignore[attr-defined]
             "current_version"
         )
         # Teams the caller can see: one they see but may not use is refused with a 403.
-        self.fields["team"].queryset = Team.objects.restrict(user, permissions.VIEW)
+        self.fields["team"].queryset = Team.objects.restrict(user, permissions.VIEW)  # type: ignore[attr-defined]
 
 
 class RunSerializer(serializers.ModelSerializer):
