@@ -73,6 +73,7 @@ test-fast:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy platform
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -98,4 +99,4 @@ bench-home: install
 	$(BIN)/python bench/home.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) var/test .pytest_cache
+	rm -rf $(VENV) var/test .pytest_cache .mypy_cache

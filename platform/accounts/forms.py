@@ -1,6 +1,9 @@
+from typing import Any
+
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth import forms as auth_forms
+from django.contrib.auth.models import User
 from django.core.validators import MaxLengthValidator
 
 from accounts import services
@@ -23,6 +26,8 @@ class BoundedUsernameMixin:
     """Django's login forms cap the username's widget but never check its length, so an
     over-long one reached django-axes' table (255 characters) and failed there."""
 
+    fields: dict[str, Any]  # of the form it is mixed into
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["username"]
@@ -41,7 +46,9 @@ class ServicePasswordMixin:
     """Saves the new password with `accounts.services.set_password` (tokens revoked,
     audited) instead of Django's own save, for every form that sets one."""
 
-    def set_password_and_save(self, user, password_field_name="password1", commit=True):
+    cleaned_data: dict[str, Any]  # of the form it is mixed into
+
+    def set_password_and_save(self, user: User, password_field_name="password1", commit=True):
         usable = self.cleaned_data.get("set_usable_password", True)
         password = self.cleaned_data[password_field_name] if usable else None
         services.set_password(user=user, password=password, actor=audit_context.request_user())

@@ -1,18 +1,23 @@
 from datetime import datetime
+from typing import cast
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken
 from audit import services as audit
 from core.errors import InvalidRequest
+from core.types import AnyUser
 
 
 @transaction.atomic
-def create_token(*, user, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+def create_token(
+    *, user: AnyUser, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
     """A new token for `user`; the key is returned once and only its hash is kept."""
     name = (name or "").strip()
-    errors = {}
+    errors: dict[str, list[str]] = {}
     if not name:
         errors["name"] = ["Give the token a name, to know it again."]
     if expires_at is not None and expires_at <= timezone.now():
@@ -21,24 +26,29 @@ def create_token(*, user, name: str, expires_at: datetime | None = None) -> tupl
         raise InvalidRequest(errors)
     expiry = expires_at - timezone.now() if expires_at else None
     token, key = ApiToken.objects.create(user=user, expiry=expiry, name=name)
-    audit.record(action="token.created", actor=user, obj=user,
+    audit.record(action="token.created", actor=user, obj=cast(User, user),
                  changes={"token": [None, f"{name} ({token.token_key}…)"]})  # fmt: skip
     return token, key
 
 
 @transaction.atomic
-def revoke_token(*, user, token_key: str) -> int:
+def revoke_token(*, user: AnyUser, token_key: str) -> int:
     """Delete the user's tokens with that key (its first characters); return how many."""
     tokens = ApiToken.objects.filter(user=user, token_key=token_key)
     names = [f"{t.name} ({t.token_key}…)" for t in tokens]
     deleted, _ = tokens.delete()
     for name in names:
-        audit.record(action="token.revoked", actor=user, obj=user, changes={"token": [name, None]})
+        audit.record(
+            action="token.revoked",
+            actor=user,
+            obj=cast(User, user),
+            changes={"token": [name, None]},
+        )
     return deleted
 
 
 @transaction.atomic
-def set_password(*, user, password: str | None, actor=None) -> int:
+def set_password(*, user: User, password: str | None, actor: AnyUser | None = None) -> int:
     """The one way a password changes (portal, admin, `changepassword`): set it (None makes
     it unusable), revoke every API token of the user, and record it; return the tokens
     revoked. The user's other sessions end by themselves: Django checks each session's

@@ -57,6 +57,6 @@ class Approval(models.Model):
 
     @property
     def approvers_label(self) -> str:
-        if self.approver_team_id:
+        if self.approver_team:
             return f"{self.approver_team.name} or platform engineers"
         return "platform engineers"

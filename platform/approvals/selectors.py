@@ -4,11 +4,12 @@ from django.db.models import QuerySet
 
 from approvals.models import Approval
 from approvals.states import ApprovalStatus
+from core.types import AnyUser
 from teams import permissions
 
 
 def approvals_for(
-    *, user, status: str | None = None, action: str = permissions.VIEW
+    *, user: AnyUser, status: str | None = None, action: str = permissions.VIEW
 ) -> QuerySet[Approval]:
     """The approvals `user` may see (or do `action` to), oldest pending first, with what the
     pages show."""
@@ -24,7 +25,7 @@ def approvals_for(
     return approvals.order_by("expires_at", "pk") if status == ApprovalStatus.PENDING else approvals
 
 
-def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
+def decidable_ids(*, user: AnyUser, approvals: QuerySet[Approval]) -> set[int]:
     """Which of `approvals` the user may decide (one query)."""
     return set(
         permissions.restrict(
@@ -35,7 +36,7 @@ def decidable_ids(*, user, approvals: QuerySet[Approval]) -> set[int]:
     )
 
 
-def pending_for_count(*, user) -> int:
+def pending_for_count(*, user: AnyUser) -> int:
     """How many pending requests wait for `user`'s decision."""
     if not user.is_authenticated:
         return 0

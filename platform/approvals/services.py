@@ -6,6 +6,8 @@ The approval row is always changed before its run, whichever path, so that no tw
 transactions lock them in opposite orders.
 """
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from audit import services as audit
 from catalog.approval import Rule
 from core import states
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from notifications import events as notify
 from provisioning.models import Run
 from provisioning.queueing import release_run, stop_unstarted_run
@@ -49,7 +52,7 @@ def request_approval(*, run: Run, rule: Rule, changes: dict) -> Approval:
     return approval
 
 
-def approve(*, user, approval: Approval, comment: str = "") -> Approval:
+def approve(*, user: AnyUser, approval: Approval, comment: str = "") -> Approval:
     """Approve the request: its run is queued once the decision commits."""
     permissions.check(user, permissions.DECIDE, approval)
     comment = _checked_comment(comment, required=False)
@@ -60,7 +63,7 @@ def approve(*, user, approval: Approval, comment: str = "") -> Approval:
     return approval
 
 
-def reject(*, user, approval: Approval, comment: str) -> Approval:
+def reject(*, user: AnyUser, approval: Approval, comment: str) -> Approval:
     """Reject the request with a reason: its run is canceled and nothing runs."""
     permissions.check(user, permissions.DECIDE, approval)
     comment = _checked_comment(comment, required=True)
@@ -96,7 +99,7 @@ def lapse_overdue() -> int:
     return lapsed
 
 
-def withdraw(*, run: Run, user) -> bool:
+def withdraw(*, run: Run, user: AnyUser) -> bool:
     """The requester (or anyone who may change the service) cancels a waiting run: its
     approval is withdrawn. Inside the caller's transaction, before the run changes."""
     approval = Approval.objects.filter(run=run).select_related("service__team").first()
@@ -112,7 +115,7 @@ def withdraw(*, run: Run, user) -> bool:
     return True
 
 
-def _decide(approval: Approval, *, to: str, user, comment: str) -> None:
+def _decide(approval: Approval, *, to: str, user: AnyUser, comment: str) -> None:
     try:
         states.move_one(
             Approval.objects.filter(pk=approval.pk),
@@ -144,7 +147,7 @@ def _reload_decision(approval: Approval) -> None:
     )
 
 
-def _move(approval: Approval, *, to: str, **fields) -> bool:
+def _move(approval: Approval, *, to: str, **fields: Any) -> bool:
     return bool(
         states.move(
             Approval.objects.filter(pk=approval.pk),

@@ -37,7 +37,7 @@ def request_user():
     """The signed-in user of the request being served, for forms that save without a view
     (Django's admin); None outside a request or when nobody is signed in."""
     user = current().user
-    return user if user is not None and user.is_authenticated else None
+    return user if user is not None and getattr(user, "is_authenticated", False) else None
 
 
 class AuditContextMiddleware:

@@ -4,28 +4,31 @@ Who and from where come from the request being served (`audit.context`); outside
 request (beat, workers) the actor is the system unless a user is given.
 """
 
+from typing import Any
+
 from django.db import models
 
 from audit import context
 from audit.models import AuditEvent
+from core.types import AnyUser
 
 
 def record(
     *,
     action: str,
-    actor=None,
+    actor: AnyUser | None = None,
     obj: models.Model | None = None,
-    team=None,
+    team: Any = None,
     changes: dict | None = None,
     label: str = "",
 ) -> AuditEvent:
     origin = context.current()
-    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    user = actor if actor is not None and actor.is_authenticated else None
     if team is None and obj is not None:
         team = getattr(obj, "team", None)
     return AuditEvent.objects.create(
-        actor=actor.get_username() if authenticated else "",
-        actor_id=actor.pk if authenticated else None,
+        actor=user.get_username() if user is not None else "",
+        actor_id=user.pk if user is not None else None,
         token=origin.token,
         address=origin.address,
         action=action,

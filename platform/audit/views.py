@@ -1,5 +1,6 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 
 from audit import export as exports
@@ -26,7 +27,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def audit_export(request: HttpRequest) -> HttpResponse:
+def audit_export(request: HttpRequest) -> HttpResponseBase:
     fmt = request.GET.get("as", "csv")
     if fmt not in exports.FORMATS:
         return HttpResponseBadRequest("as must be csv or jsonl")

@@ -39,7 +39,7 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
                 attrs[attr] = prop[key]
         if kind == "number":
             attrs["step"] = "any"
-        widget = forms.NumberInput(attrs=attrs)
+        widget: forms.widgets.Input = forms.NumberInput(attrs=attrs)
         return (forms.IntegerField if kind == "integer" else forms.FloatField)(
             widget=widget, **common
         )
@@ -68,7 +68,7 @@ def _hosts_field(prop: dict, required: bool, common: dict) -> forms.Field:
         f"Hosts of group {source['group']} in inventory {source['inventory']}."
     )
     if prop["type"] == "array":
-        widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
+        widget: forms.Widget = forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"})
         return forms.MultipleChoiceField(choices=names, widget=widget, **common)
     widget = forms.Select(attrs={"required": True} if required else {})
     return forms.ChoiceField(choices=[("", "---------"), *names], widget=widget, **common)

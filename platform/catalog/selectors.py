@@ -1,9 +1,10 @@
 from django.db.models import Q, QuerySet
 
 from catalog.models import CatalogSync, Template
+from core.types import AnyUser
 
 
-def requestable_templates(*, user, query: str = "") -> QuerySet[Template]:
+def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Template]:
     templates = (
         Template.objects.restrict(user)
         .filter(current_version__isnull=False, retired_at__isnull=True)
@@ -18,7 +19,7 @@ def requestable_templates(*, user, query: str = "") -> QuerySet[Template]:
     return templates.order_by("category", "name")
 
 
-def catalog_status(*, user) -> dict:
+def catalog_status(*, user: AnyUser) -> dict:
     templates = Template.objects.restrict(user).select_related("current_version")
     return {
         "broken": [t for t in templates if t.is_broken],

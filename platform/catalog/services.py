@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -69,7 +70,7 @@ def _sync_folder(folder: Folder) -> str | None:
         template.save()
         return None
     changed = template.current_version_id != version.pk
-    manifest = folder.manifest
+    manifest = cast(dict, folder.manifest)
     template.current_version = version
     template.name = manifest["name"]
     template.description = manifest.get("description", "")
@@ -85,7 +86,7 @@ def _sync_folder(folder: Folder) -> str | None:
 
 def _credentials_for(folder: Folder) -> list[Credential]:
     """The credentials the manifest names; an unknown one is the folder's problem."""
-    names = folder.manifest.get("credentials") or []
+    names = cast(dict, folder.manifest).get("credentials") or []
     found = {c.name: c for c in Credential.objects.filter(name__in=names)}
     for name in names:
         if name not in found:
@@ -103,7 +104,7 @@ def _credentials_for(folder: Folder) -> list[Credential]:
 def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Problem]:
     """What the manifest names of inventories that does not exist, and a missing SSH
     credential to reach their hosts (`credentials`: those it names that exist)."""
-    manifest, file = folder.manifest, f"{folder.slug}/template.yml"
+    manifest, file = cast(dict, folder.manifest), f"{folder.slug}/template.yml"
     known = set(
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest)).values_list(
             "name", flat=True
@@ -135,7 +136,7 @@ def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Prob
 
 def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:
     """The stored version matching the folder, a new one, or None if the version was not bumped."""
-    label = folder.manifest["version"]
+    label = cast(dict, folder.manifest)["version"]
     existing = template.versions.filter(version=label).first()
     if existing is None:
         return TemplateVersion.objects.create(

@@ -1,3 +1,5 @@
+from typing import TYPE_CHECKING, cast
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model
 from django.http import Http404
@@ -24,7 +26,13 @@ def exception_handler(exc, context):
     return drf_exception_handler(exc, context)
 
 
-class RestrictedViewSetMixin:
+if TYPE_CHECKING:
+    _ViewSet = viewsets.GenericViewSet
+else:
+    _ViewSet = object
+
+
+class RestrictedViewSetMixin(_ViewSet):
     """Every viewset's rows go through the policy once per request, in this one place, as
     NetBox's BaseViewSet.initial does.
 
@@ -46,7 +54,8 @@ class RestrictedViewSetMixin:
         self.permission_action = named or actions.for_method(request.method)
         if self.action in (None, "metadata"):  # a 405, or OPTIONS: nothing is read or written
             return
-        refused = self.queryset.model_refusal(request.user)  # the rows as a whole
+        rows = cast(actions.Restrictable, self.queryset)  # type: ignore[arg-type]
+        refused = rows.model_refusal(request.user)  # the rows as a whole
         if refused is not None:
             raise PermissionDenied(refused)
         self.parent = self.get_parent()
@@ -59,7 +68,8 @@ class RestrictedViewSetMixin:
         return None
 
     def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, self.permission_action)
+        rows = cast(actions.Restrictable, super().get_queryset())
+        return rows.restrict(self.request.user, self.permission_action)
 
     def get_object(self):
         if not hasattr(self, "_permitted_object"):

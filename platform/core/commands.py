@@ -6,7 +6,7 @@ surrogates (Python's surrogateescape), and `call_command` passes anything; model
 the lengths and validators, as the portal's forms do.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.management.base import CommandError
@@ -18,8 +18,8 @@ from core import text
 def field(model: type[models.Model], name: str, **overrides) -> forms.Field:
     """The form field of `model`'s field `name`, with its max_length and, as a ModelForm
     would check them, the model field's validators (a username's characters)."""
-    model_field = model._meta.get_field(name)
-    form_field = model_field.formfield(**overrides)
+    model_field = cast(models.Field, model._meta.get_field(name))
+    form_field = cast(forms.Field, model_field.formfield(**overrides))
     form_field.validators += [v for v in model_field.validators if v not in form_field.validators]
     return form_field
 

@@ -1,3 +1,6 @@
+from collections.abc import Mapping
+
+
 class InvalidRequest(Exception):
     """A request a service refused, with messages keyed by field.
 
@@ -5,7 +8,7 @@ class InvalidRequest(Exception):
     messages (the key "" holds messages about the inputs as a whole).
     """
 
-    def __init__(self, errors: dict[str, list[str] | dict[str, list[str]]]):
+    def __init__(self, errors: Mapping[str, list[str] | dict[str, list[str]]]):
         super().__init__(errors)
         self.errors = errors
 

@@ -4,6 +4,8 @@ from django import forms
 class BootstrapFormMixin:
     """Gives every widget Bootstrap's classes, marking fields with errors as invalid."""
 
+    fields: dict[str, forms.Field]  # of the form it is mixed into
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.style_widgets()
@@ -22,11 +24,11 @@ class BootstrapFormMixin:
             widget.attrs["class"] = f"{widget.attrs.get('class', '')} {css}".strip()
 
     def full_clean(self):
-        super().full_clean()
+        super().full_clean()  # type: ignore[misc]
         self.mark_invalid()
 
     def add_error(self, field, error):
-        super().add_error(field, error)
+        super().add_error(field, error)  # type: ignore[misc]
         self.mark_invalid()
 
     def add_refusal(self, refusal) -> None:

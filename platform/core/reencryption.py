@@ -19,11 +19,11 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[str]]]:
 def reencrypt_all() -> dict[str, int]:
     """Every stored token re-encrypted with the first key, in one transaction (rows locked
     meanwhile); returns how many rows of each model (by its verbose plural name)."""
-    counts = {}
+    counts: dict[str, int] = {}
     with transaction.atomic():
         for model, names in encrypted_fields():
             rows = list(
-                model.objects.select_for_update()
+                model._default_manager.select_for_update()
                 .exclude(**{name: "" for name in names})
                 .only(*names)
             )
@@ -34,6 +34,6 @@ def reencrypt_all() -> dict[str, int]:
                     except UnreadableSecrets as exc:
                         label = model._meta.verbose_name
                         raise UnreadableSecrets(f"{label} {row.pk}: {exc}") from None
-            model.objects.bulk_update(rows, names, batch_size=500)
-            counts[model._meta.verbose_name_plural] = len(rows)
+            model._default_manager.bulk_update(rows, names, batch_size=500)
+            counts[str(model._meta.verbose_name_plural)] = len(rows)
     return counts

@@ -6,10 +6,11 @@ does the same for one row that must move, and says which status refused it.
 """
 
 from collections.abc import Mapping
+from typing import Any
 
 from django.db.models import QuerySet
 
-TransitionTable = Mapping[str, frozenset[str]]
+TransitionTable = Mapping[Any, frozenset[str]]  # keys: a TextChoices enum or str
 
 
 class InvalidTransition(Exception):

@@ -1,3 +1,5 @@
+from typing import Any, TypeVar
+
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
@@ -8,19 +10,21 @@ from django.views import defaults
 
 from core import actions, text
 
+M = TypeVar("M", bound=Model)
+
 
 def paginate(request: HttpRequest, queryset: QuerySet, per_page: int = 25) -> Page:
     return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def get_permitted_or_404(
-    request: HttpRequest, queryset: QuerySet, *, action: str | None = None, **lookup
-) -> Model:
+    request: HttpRequest, queryset: QuerySet[M], *, action: str | None = None, **lookup: Any
+) -> M:
     """The portal's get_object_or_404, asked once per request with the request's action: by
     its HTTP method (reading is "view", writing "change") unless the view names one. One the
     user cannot see is a 404, one they see but may not act on a 403 with the policy's reason,
     before the view reads the form."""
-    action = action or actions.for_method(request.method)
+    action = action or actions.for_method(request.method or "GET")
     return actions.get_permitted(queryset, user=request.user, action=action, **lookup)
 
 

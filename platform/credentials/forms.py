@@ -1,3 +1,5 @@
+from typing import cast
+
 from django import forms
 
 from core.errors import InvalidRequest
@@ -33,7 +35,7 @@ class CredentialForm(BootstrapForm):
     def _field_for(self, field) -> forms.Field:
         editing = self.credential is not None
         if field.multiline:
-            widget = forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
+            widget: forms.Widget = forms.Textarea(attrs={"rows": 6, "spellcheck": "false"})
         elif field.secret:
             widget = forms.PasswordInput(render_value=False)
         else:
@@ -45,15 +47,17 @@ class CredentialForm(BootstrapForm):
             strip=not field.secret,
             widget=widget,
             help_text=help_text,
-            initial=None if field.secret or not editing else self.credential.values.get(field.name),
+            initial=None
+            if field.secret or not editing
+            else cast(Credential, self.credential).values.get(field.name),
         )
 
     def _add_variables(self) -> None:
         editing = self.credential is not None
         lines, plain = [], []
         if editing:
-            plain = plain_variables_of(self.credential)
-            for name, value in fields_of(self.credential).items():
+            plain = plain_variables_of(cast(Credential, self.credential))
+            for name, value in fields_of(cast(Credential, self.credential)).items():
                 lines.append(f"{name}={value if name in plain else ''}")
         self.fields["variables"] = forms.CharField(
             widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
@@ -95,7 +99,7 @@ class CredentialForm(BootstrapForm):
         """A service's refusal on the form: a field's messages on it (for env, variables'
         messages on the variables, each naming its variable)."""
         errors = dict(refusal.errors)
-        by_field = errors.pop("fields", {})
+        by_field = cast(dict, errors.pop("fields", {}))
         for name, messages in by_field.items():
             if name in self.fields:
                 self.add_error(name, messages)

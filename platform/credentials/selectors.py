@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from core import secrets
 from core.access import Injection
+from core.types import AnyUser
 from credentials import types
 from credentials.models import Credential, CredentialType
 from teams import permissions
@@ -40,7 +41,7 @@ def injection_for(*, names: Sequence[str]) -> Injection:
     return total
 
 
-def credentials_for(*, user) -> QuerySet[Credential]:
+def credentials_for(*, user: AnyUser) -> QuerySet[Credential]:
     """The credentials the user may see (platform engineers: all), with their templates."""
     return permissions.restrict(
         Credential.objects.prefetch_related("templates").order_by("name"), user=user

@@ -7,6 +7,7 @@ the request's user.
 
 import re
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
@@ -14,6 +15,7 @@ from django.db.models import ProtectedError
 from audit import services as audit
 from core import secrets
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from credentials import types
 from credentials.models import Credential, CredentialType
 from teams import permissions
@@ -24,7 +26,7 @@ REQUIRED = "This field is required."
 
 def create_credential(
     *,
-    user,
+    user: AnyUser | None,
     name: str,
     type: str,
     fields: Mapping[str, str | None],
@@ -69,7 +71,7 @@ def create_credential(
 
 def update_credential(
     *,
-    user,
+    user: AnyUser | None,
     credential: Credential,
     fields: Mapping[str, str | None] | None = None,
     description: str | None = None,
@@ -125,7 +127,7 @@ def update_credential(
     return credential
 
 
-def delete_credential(*, user, credential: Credential) -> None:
+def delete_credential(*, user: AnyUser | None, credential: Credential) -> None:
     """Delete a credential that no template uses (refused, naming them, otherwise)."""
     _check_user(user)
     try:
@@ -140,7 +142,7 @@ def delete_credential(*, user, credential: Credential) -> None:
         ) from None
 
 
-def _check_user(user) -> None:
+def _check_user(user: AnyUser | None) -> None:
     if user is not None:
         permissions.check_model(user, Credential)
 
@@ -179,11 +181,11 @@ def _resolve(
     return plain, hidden
 
 
-def _kept_or_new(raw, before: str | None) -> str | None:
+def _kept_or_new(raw: Any, before: str | None) -> str | None:
     return before if raw in (None, "", secrets.PLACEHOLDER) else raw
 
 
-def _text_problem(raw) -> str | None:
+def _text_problem(raw: Any) -> str | None:
     if raw is not None and not isinstance(raw, str):
         return "Must be text."
     if raw and len(raw) > types.MAX_VALUE:
@@ -191,8 +193,11 @@ def _text_problem(raw) -> str | None:
     return None
 
 
-def _resolve_fields(kind, fields, values, stored, problems) -> tuple[dict, dict]:
-    plain, hidden = {}, {}
+def _resolve_fields(
+    kind: types.Kind, fields: Mapping, values: Mapping, stored: Mapping, problems: dict
+) -> tuple[dict, dict]:
+    plain: dict = {}
+    hidden: dict = {}
     known = {field.name for field in kind.fields}
     for name in sorted(set(fields) - known):
         problems[name] = [f"Not a field of {kind.type} credentials ({', '.join(sorted(known))})."]
@@ -216,9 +221,15 @@ def _resolve_fields(kind, fields, values, stored, problems) -> tuple[dict, dict]
 
 
 def _resolve_variables(
-    fields, plain_variables, values, stored, problems, errors
+    fields: Mapping,
+    plain_variables: Collection[str] | None,
+    values: Mapping,
+    stored: Mapping,
+    problems: dict,
+    errors: dict,
 ) -> tuple[dict, dict]:
-    plain, hidden = {}, {}
+    plain: dict = {}
+    hidden: dict = {}
     if not fields:
         problems[""] = ["Give at least one variable."]
     if len(fields) > types.MAX_VARIABLES:

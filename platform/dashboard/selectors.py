@@ -8,7 +8,9 @@ the page costs the same number of queries whatever the number of rows.
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db.models import Count, F, FloatField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -16,6 +18,7 @@ from django.utils import timezone
 from approvals.models import Approval
 from approvals.states import ApprovalStatus
 from catalog.models import Template
+from core.types import AnyUser
 from provisioning.models import Run, Service
 from provisioning.selectors import RunQueue, needing_attention, run_queue
 from provisioning.states import RUN_QUEUED_OR_RUNNING, STATE_CHANGING_ACTIONS, RunStatus
@@ -95,18 +98,18 @@ class Home:
 NOTHING = Section(items=[], total=0)
 
 
-def home(*, user, now: datetime | None = None) -> Home:
+def home(*, user: AnyUser, now: datetime | None = None) -> Home:
     now = now or timezone.now()
-    teams = user.memberships.values("team_id")
+    teams = cast(User, user).memberships.values("team_id")  # views sign in first
     has_teams = teams.exists()
     pending = Approval.objects.filter(status=ApprovalStatus.PENDING).select_related(
         "service__team", "run", "approver_team", "requested_by"
     )
     to_decide = permissions.restrict(pending, user=user, action=permissions.DECIDE)
-    sections = {"attention": NOTHING, "runs": NOTHING, "awaiting": NOTHING}
+    sections: dict[str, Any] = {"attention": NOTHING, "runs": NOTHING, "awaiting": NOTHING}
     if has_teams:  # a platform engineer or auditor outside any team skips these queries
         sections = team_sections(user=user, teams=teams, pending=pending, now=now)
-    extra = {}
+    extra: dict[str, Any] = {}
     if permissions.can_see_operations(user):
         extra = {
             "operations": True,
@@ -123,7 +126,7 @@ def home(*, user, now: datetime | None = None) -> Home:
     )
 
 
-def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) -> dict:
+def team_sections(*, user: AnyUser, teams: QuerySet, pending: QuerySet, now: datetime) -> dict:
     """The user's teams' services needing attention, runs in progress and requests waiting
     for approval."""
     services = (
@@ -147,7 +150,7 @@ def team_sections(*, user, teams: QuerySet, pending: QuerySet, now: datetime) ->
     }
 
 
-def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureRate]:
+def failure_rates(*, user: AnyUser, since: datetime, limit: int = LIMIT) -> list[FailureRate]:
     """Per template, the runs that changed a service's status (deprovisions included, unlike
     DORA's change failure rate: a playbook that fails to clean up is broken too) finished
     since `since`: failed / (succeeded + failed), worst first; one grouped query."""
@@ -171,5 +174,5 @@ def failure_rates(*, user, since: datetime, limit: int = LIMIT) -> list[FailureR
     return [FailureRate(**row) for row in rows]
 
 
-def broken_templates(*, user) -> QuerySet[Template]:
+def broken_templates(*, user: AnyUser) -> QuerySet[Template]:
     return Template.objects.restrict(user).exclude(errors=[]).order_by("name")

@@ -7,9 +7,12 @@ reaches every host of the group) and, on an input, `x-gangplank-choices: {invent
 host of the inventory.
 """
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, QuerySet
 
 from core.access import TargetHost
+from core.types import AnyUser
 from inventories.models import Host, Inventory
 from inventories.validation import host_keys
 from teams import permissions
@@ -21,7 +24,7 @@ class TargetError(Exception):
     """The hosts a run was to reach are not there any more (deleted since the request)."""
 
 
-def inventories_for(*, user) -> QuerySet[Inventory]:
+def inventories_for(*, user: AnyUser) -> QuerySet[Inventory]:
     """Every inventory with its hosts and the templates using it, in a constant number of
     queries (platform engineers only)."""
     permissions.check_model(user, Inventory)
@@ -30,7 +33,7 @@ def inventories_for(*, user) -> QuerySet[Inventory]:
     )
 
 
-def _in_group(hosts, group: str) -> list:
+def _in_group(hosts: Iterable[Host], group: str) -> list:
     return [host for host in hosts if group == "all" or group in host.groups]
 
 
@@ -55,7 +58,7 @@ def choice_inputs(schema: dict) -> dict[str, dict]:
     }
 
 
-def _picked(value) -> list[str]:
+def _picked(value: object) -> list[str]:
     if isinstance(value, str):
         return [value]
     if isinstance(value, list):

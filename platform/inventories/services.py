@@ -6,6 +6,7 @@ from django.db.models import ProtectedError
 
 from audit import services as audit
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from inventories import validation
 from inventories.models import Host, Inventory
 from teams import permissions
@@ -15,7 +16,7 @@ HOST_DEFAULTS = {"port": 22, "groups": [], "variables": {}}
 
 @transaction.atomic
 def create_inventory(
-    *, actor, name: str, description: str = "", hosts: list[dict] | None = None
+    *, actor: AnyUser, name: str, description: str = "", hosts: list[dict] | None = None
 ) -> Inventory:
     """A new inventory, with `hosts` (each a dict of validation.HOST_FIELDS) if given."""
     permissions.check_model(actor, Inventory)
@@ -42,7 +43,7 @@ def create_inventory(
 @transaction.atomic
 def update_inventory(
     *,
-    actor,
+    actor: AnyUser,
     inventory: Inventory,
     name: str | None = None,
     description: str | None = None,
@@ -80,7 +81,7 @@ def update_inventory(
 
 
 @transaction.atomic
-def delete_inventory(*, actor, inventory: Inventory) -> None:
+def delete_inventory(*, actor: AnyUser, inventory: Inventory) -> None:
     """Delete an inventory and its hosts; refused while templates use it."""
     permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=inventory.pk)
@@ -98,7 +99,7 @@ def delete_inventory(*, actor, inventory: Inventory) -> None:
         inventory.delete()
     except ProtectedError as exc:
         # The whole transaction, audit event included, is rolled back by the raise.
-        names = sorted({link.template.name for link in exc.protected_objects})
+        names = sorted({link.template.name for link in exc.protected_objects})  # type: ignore[attr-defined]
         raise Conflict(
             f"Inventory {inventory.name} is used by templates: {', '.join(names)}. "
             "Remove it from their manifests (and sync) first."
@@ -108,7 +109,7 @@ def delete_inventory(*, actor, inventory: Inventory) -> None:
 @transaction.atomic
 def add_host(
     *,
-    actor,
+    actor: AnyUser,
     inventory: Inventory,
     name: str,
     address: str,
@@ -133,7 +134,7 @@ def add_host(
 @transaction.atomic
 def change_host(
     *,
-    actor,
+    actor: AnyUser,
     host: Host,
     name: str,
     address: str,
@@ -161,7 +162,7 @@ def change_host(
 
 
 @transaction.atomic
-def remove_host(*, actor, host: Host) -> None:
+def remove_host(*, actor: AnyUser, host: Host) -> None:
     permissions.check_model(actor, Inventory)
     inventory = Inventory.objects.select_for_update().get(pk=host.inventory_id)
     removed = Host.objects.filter(pk=host.pk).first()
@@ -205,7 +206,7 @@ def _valid_host(spec: dict) -> dict:
     return spec
 
 
-def _host_specs(hosts, errors: dict) -> list[dict]:
+def _host_specs(hosts: object, errors: dict) -> list[dict]:
     """The hosts normalised; their problems into `errors["hosts"]`, a list with one dict of
     field messages per host (empty for a sound one), as DRF gives nested errors."""
     if not isinstance(hosts, list) or not all(isinstance(spec, dict) for spec in hosts):
@@ -213,7 +214,7 @@ def _host_specs(hosts, errors: dict) -> list[dict]:
         return []
     specs = [_normalised(spec) for spec in hosts]
     problems = [validation.host_errors(spec) for spec in specs]
-    seen: set[str] = set()
+    seen: set[str | None] = set()
     for spec, problem in zip(specs, problems, strict=True):
         if spec.get("name") in seen:
             problem.setdefault("name", []).append("Another host of the list has this name.")

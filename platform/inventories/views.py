@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,6 +15,8 @@ from inventories.forms import HostForm, InventoryForm
 from inventories.models import Host, Inventory
 from teams import permissions
 
+T = TypeVar("T")
+
 
 def _inventory(request: HttpRequest, name: str) -> Inventory:
     return get_object_or_404(selectors.inventories_for(user=request.user), name=name)
@@ -23,7 +26,7 @@ def _host(inventory: Inventory, name: str) -> Host:
     return get_object_or_404(Host.objects.filter(inventory=inventory), name=name)
 
 
-def _saved(form, call: Callable) -> object | None:
+def _saved(form: Any, call: Callable[[], T]) -> T | None:
     """What `call` returns, or None with the service's refusal on the form."""
     try:
         return call()

@@ -36,7 +36,7 @@ def human_duration(span: timedelta | None) -> str:
     seconds = round(span.total_seconds())
     if seconds < 60:
         return f"{max(seconds, 0)} s"
-    parts = []
+    parts: list[str] = []
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
         count, seconds = divmod(seconds, size)
         if count or parts:

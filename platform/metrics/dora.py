@@ -10,6 +10,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.db.models import (
     Count,
@@ -28,6 +29,7 @@ from django.db.models.functions import Coalesce, RowNumber, TruncWeek
 from django.utils import timezone
 
 from catalog.models import Template
+from core.types import AnyUser
 from provisioning.models import Run, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RunStatus, ServiceStatus
 from teams import permissions
@@ -104,7 +106,7 @@ class Dora:
 
 def dora(
     *,
-    user,
+    user: AnyUser,
     team: Team | None = None,
     template: Template | None = None,
     days: int = DEFAULT_DAYS,
@@ -135,7 +137,7 @@ def figures(
         finished_at__gte=since,
         finished_at__lt=until,
     ).annotate(week=TruncWeek("finished_at"))
-    counts = {
+    counts: dict[Any, Any] = {
         row["week"]: row
         for row in changes.order_by()
         .values("week")
@@ -152,11 +154,11 @@ def figures(
     lead_total = percentiles(queryset=lead_times, partition=None, fractions=both).get(None, {})
     incidents = restores(events=events, since=since, until=until)
     restore_counts = dict(
-        incidents.order_by().values("week").annotate(n=Count("pk")).values_list("week", "n")
+        incidents.order_by().values("week").annotate(n=Count("pk")).values_list("week", "n")  # type: ignore[misc]
     )
     restore_weekly = percentiles(queryset=incidents, partition="week", fractions=(MEDIAN,))
     restore_total = percentiles(queryset=incidents, partition=None, fractions=(MEDIAN,))
-    restore_total = restore_total.get(None, {})
+    restore_total_median = restore_total.get(None, {}).get(MEDIAN)
 
     weeks = []
     for start in week_starts(since=since, until=until):
@@ -182,7 +184,7 @@ def figures(
         lead_time_median=lead_total.get(MEDIAN),
         lead_time_p90=lead_total.get(P90),
         restores=sum(week.restores for week in weeks),
-        time_to_restore_median=restore_total.get(MEDIAN),
+        time_to_restore_median=restore_total_median,
     )
     return total, weeks
 
@@ -241,7 +243,7 @@ def percentiles(
     PostgreSQL's percentile_cont computes them: interpolated between the two rows around the
     position fraction * (n - 1). One query; it returns at most four rows per partition and
     fraction, those around each position."""
-    over = {"partition_by": [F(partition)]} if partition else {}
+    over: dict[str, Any] = {"partition_by": [F(partition)]} if partition else {}
     ranked = queryset.order_by().annotate(
         rank=Window(RowNumber(), order_by=[F("value").asc(), F("pk").asc()], **over),
         size=Window(Count("pk"), **over),

@@ -2,6 +2,7 @@ from django import forms
 
 from catalog.models import Template
 from core.forms import BootstrapForm
+from core.types import AnyUser
 from metrics.dora import DEFAULT_DAYS, WINDOWS
 from teams.models import Team
 
@@ -19,12 +20,12 @@ class DoraFilterForm(BootstrapForm):
         choices=[(days, f"{days} days") for days in WINDOWS],
         coerce=int,
         required=False,
-        empty_value=DEFAULT_DAYS,
+        empty_value=DEFAULT_DAYS,  # type: ignore[arg-type]  # coerced: an int
         initial=DEFAULT_DAYS,
         label="Window",
     )
 
-    def __init__(self, data=None, *, user, **kwargs):
+    def __init__(self, data=None, *, user: AnyUser, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["team"].queryset = Team.objects.restrict(user).order_by("name")
-        self.fields["template"].queryset = Template.objects.restrict(user).order_by("name")
+        self.fields["team"].queryset = Team.objects.restrict(user).order_by("name")  # type: ignore[attr-defined]
+        self.fields["template"].queryset = Template.objects.restrict(user).order_by("name")  # type: ignore[attr-defined]

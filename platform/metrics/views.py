@@ -15,7 +15,7 @@ from metrics.prometheus import registry
 @login_required
 def dora_page(request: HttpRequest) -> HttpResponse:
     form = DoraFilterForm(request.GET, user=request.user)
-    context = {"form": form}
+    context: dict[str, object] = {"form": form}
     if not form.is_valid():
         return render(request, "metrics/dora.html", context, status=400)
     report = dora.dora(user=request.user, **form.cleaned_data)

@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 
+from core.types import AnyUser
 from notes.models import ServiceNote
 from provisioning.models import Service
 from teams import permissions
@@ -9,7 +10,7 @@ from teams import permissions
 THREAD_LIMIT = 50
 
 
-def notes_of(*, user, service: Service) -> QuerySet[ServiceNote]:
+def notes_of(*, user: AnyUser, service: Service) -> QuerySet[ServiceNote]:
     """The service's notes the user may read, oldest first."""
     return (
         ServiceNote.objects.restrict(user)
@@ -19,13 +20,17 @@ def notes_of(*, user, service: Service) -> QuerySet[ServiceNote]:
     )
 
 
-def newest_notes(*, user, service: Service, limit: int) -> list[ServiceNote]:
+def newest_notes(*, user: AnyUser, service: Service, limit: int) -> list[ServiceNote]:
     """The service's newest `limit` notes the user may read, newest first (one query)."""
     return list(notes_of(user=user, service=service).order_by("-created_at", "-pk")[:limit])
 
 
 def thread(
-    *, user, service: Service, newest: list[ServiceNote] | None = None, limit: int = THREAD_LIMIT
+    *,
+    user: AnyUser,
+    service: Service,
+    newest: list[ServiceNote] | None = None,
+    limit: int = THREAD_LIMIT,
 ) -> dict:
     """The service page's Notes section: the newest `limit` notes, oldest first, whether
     earlier ones are left out, and whether the user may write one.

@@ -1,15 +1,19 @@
 """Writing service notes."""
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from audit import services as audit
 from core.errors import InvalidRequest
+from core.types import AnyUser
 from notes.models import MAX_BODY, ServiceNote
 from provisioning.models import Service
 from teams import permissions
 
 
-def add_note(*, user, service: Service, body: str) -> ServiceNote:
+def add_note(*, user: AnyUser, service: Service, body: str) -> ServiceNote:
     """Add a note to the service's thread: whoever may change the service may write one."""
     permissions.check(user, permissions.CHANGE, service)
     body = (body or "").strip()
@@ -20,7 +24,7 @@ def add_note(*, user, service: Service, body: str) -> ServiceNote:
             {"body": [f"A note is at most {MAX_BODY:,} characters (this one has {len(body):,})."]}
         )
     with transaction.atomic():
-        note = ServiceNote.objects.create(service=service, author=user, body=body)
+        note = ServiceNote.objects.create(service=service, author=cast(User, user), body=body)
         audit.record(
             action="service.note",
             actor=user,

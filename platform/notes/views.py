@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from core.errors import InvalidRequest
+from core.types import HtmxHttpRequest
 from core.views import get_permitted_or_404
 from notes import services
 from notes.forms import NoteForm
@@ -16,7 +17,7 @@ from provisioning.views import render_service
 
 @login_required
 @require_POST
-def add_note(request: HttpRequest, pk: int) -> HttpResponse:
+def add_note(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     """Post a note: htmx gets the Notes section (and the timeline) back, a plain form post a
     redirect to the service page, or the page again with the form's error (400)."""
     service = get_permitted_or_404(

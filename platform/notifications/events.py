@@ -8,6 +8,7 @@ reach a chat channel through them.
 from django.conf import settings
 from django.urls import reverse
 
+from core.types import AnyUser
 from notifications.models import Event
 from notifications.services import notify
 from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
@@ -25,7 +26,7 @@ def _service_link(service) -> str:
     return link(reverse("provisioning:service", args=[service.pk]))
 
 
-def _who(user, fallback: str = "the platform") -> str:
+def _who(user: AnyUser, fallback: str = "the platform") -> str:
     return user.get_username() if user is not None else fallback
 
 

@@ -102,7 +102,7 @@ def is_allowed(address: str, *, allowed: Iterable[Network]) -> bool:
     ip = ipaddress.ip_address(address.partition("%")[0])  # no IPv6 scope id
     # An address standing for an IPv4 one (DNS64, 6to4) is judged by that one (too).
     if ip.version == 6 and ip in DNS64:
-        stands_for = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+        stands_for: list[Address] = [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
     else:
         stands_for = [ip, *([ip.sixtofour] if ip.version == 6 and ip.sixtofour else [])]
     if any(_within(i, ALWAYS_REFUSED) for i in (ip, *stands_for)):
@@ -120,7 +120,7 @@ def _resolves_to_allowed(host: str, *, allowed: tuple[Network, ...]) -> bool:
         infos = _real_getaddrinfo(host.strip("[]"), None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
         return False
-    return bool(infos) and all(is_allowed(info[4][0], allowed=allowed) for info in infos)
+    return bool(infos) and all(is_allowed(str(info[4][0]), allowed=allowed) for info in infos)
 
 
 # The guard. apprise connects with requests (urllib3) and smtplib, and both resolve through
@@ -139,7 +139,7 @@ def _guarded_getaddrinfo(host, port, *args, **kwargs):
     guard = _active.get()
     if guard is not None:
         allowed, refused_hosts = guard
-        if not all(is_allowed(info[4][0], allowed=allowed) for info in infos):
+        if not all(is_allowed(str(info[4][0]), allowed=allowed) for info in infos):
             refused_hosts.append(str(host))
             raise socket.gaierror(socket.EAI_FAIL, "refused: not a public address")
     return infos

@@ -1,15 +1,17 @@
 from django.db.models import QuerySet
 
+from core.types import AnyUser
 from notifications.models import Delivery, Destination
+from teams.models import Team
 
 RECENT_DELIVERIES = 50
 
 
-def destinations_of(*, user, team) -> QuerySet[Destination]:
+def destinations_of(*, user: AnyUser, team: Team) -> QuerySet[Destination]:
     return Destination.objects.restrict(user).filter(team=team).order_by("name")
 
 
-def recent_deliveries(*, user, team) -> QuerySet[Delivery]:
+def recent_deliveries(*, user: AnyUser, team: Team) -> QuerySet[Delivery]:
     return (
         Delivery.objects.restrict(user)
         .filter(destination__team=team)
@@ -18,7 +20,7 @@ def recent_deliveries(*, user, team) -> QuerySet[Delivery]:
     )
 
 
-def deliveries_of(*, user, destination: Destination) -> QuerySet[Delivery]:
+def deliveries_of(*, user: AnyUser, destination: Destination) -> QuerySet[Delivery]:
     """The destination's deliveries, newest first, with what the API shows of them."""
     return (
         Delivery.objects.restrict(user)

@@ -11,9 +11,11 @@ by beat's `resend_lost_deliveries`.
 import logging
 from collections.abc import Callable, Collection
 from datetime import timedelta
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -21,9 +23,11 @@ from django.utils import timezone
 from audit import services as audit
 from core import dispatch, masking, secrets, states
 from core.errors import InvalidRequest
+from core.types import AnyUser
 from notifications import outbound
 from notifications.models import TEST_EVENT, Delivery, Destination, Event
 from notifications.states import DELIVERY_TRANSITIONS, DeliveryStatus
+from provisioning.models import Service
 from teams import permissions
 from teams.models import Team
 
@@ -39,7 +43,7 @@ MAX_LOGGED = 2000
 
 
 def add_destination(
-    *, user, team: Team, name: str, url: str, events: Collection[str]
+    *, user: AnyUser, team: Team, name: str, url: str, events: Collection[str]
 ) -> Destination:
     """A new destination for the team (its admins and platform engineers add them)."""
     permissions.check(user, permissions.MANAGE, team)
@@ -65,7 +69,7 @@ def add_destination(
                 secrets=secrets.encrypt(values={"url": url}),
                 url_redacted=plugin.url(privacy=True)[:500],
                 events=[e for e in Event.values if e in events],
-                created_by=user,
+                created_by=cast(User, user),
             )
             audit.record(
                 action="destination.added",
@@ -79,7 +83,7 @@ def add_destination(
     return destination
 
 
-def remove_destination(*, user, destination: Destination) -> None:
+def remove_destination(*, user: AnyUser, destination: Destination) -> None:
     permissions.check(user, permissions.MANAGE, destination.team)
     with transaction.atomic():
         audit.record(
@@ -88,7 +92,7 @@ def remove_destination(*, user, destination: Destination) -> None:
         destination.delete()
 
 
-def test_destination(*, user, destination: Destination) -> Delivery:
+def test_destination(*, user: AnyUser, destination: Destination) -> Delivery:
     """Send a test message to the destination now (after the commit)."""
     permissions.check(user, permissions.MANAGE, destination.team)
     with transaction.atomic():
@@ -102,14 +106,21 @@ def test_destination(*, user, destination: Destination) -> Delivery:
     return delivery
 
 
-def notify(*, event: str, team: Team, title: str, body: str, service=None) -> int:
+def notify(*, event: str, team: Team, title: str, body: str, service: Service | None = None) -> int:
     """Record a delivery for each of the team's destinations that want `event`; they are
     sent once the caller's transaction commits. Returns how many."""
     wanting = [d for d in team.destinations.all() if event in d.events]
     return len(_record(wanting, event=event, title=title, body=body, service=service))
 
 
-def _record(destinations, *, event: str, title: str, body: str, service=None) -> list[Delivery]:
+def _record(
+    destinations: Collection[Destination],
+    *,
+    event: str,
+    title: str,
+    body: str,
+    service: Service | None = None,
+) -> list[Delivery]:
     deliveries = Delivery.objects.bulk_create(
         Delivery(destination=d, event=event, service=service, title=title[:250], body=body)
         for d in destinations
@@ -192,7 +203,7 @@ def resend_lost_deliveries() -> int:
     return sent
 
 
-def _finish(delivery: Delivery, *, to: str, **fields) -> None:
+def _finish(delivery: Delivery, *, to: str, **fields: Any) -> None:
     states.move(
         Delivery.objects.filter(pk=delivery.pk), table=DELIVERY_TRANSITIONS, to=to, **fields
     )

@@ -225,7 +225,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     if run.action not in STATUS_DURING:
         return True
     if status == RunStatus.SUCCEEDED:
-        changes = {"failed_action": ""}
+        changes: dict[str, Any] = {"failed_action": ""}
         if run.action != RunAction.DEPROVISION:
             changes.update(
                 inputs=run.inputs,

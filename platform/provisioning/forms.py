@@ -6,6 +6,7 @@ from django.utils import timezone
 from catalog.forms import InputsForm
 from catalog.schema import secret_names
 from core.forms import BootstrapFormMixin
+from core.types import AnyUser
 from provisioning.rules import NAME_MAX_LENGTH, NAME_PATTERN
 from teams.models import Team
 from teams.selectors import teams_to_request_for
@@ -19,10 +20,10 @@ class ServiceRequestForm(BootstrapFormMixin, forms.Form):
         widget=forms.TextInput(attrs={"pattern": NAME_PATTERN, "autocomplete": "off"}),
     )
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user: AnyUser, **kwargs):
         super().__init__(*args, **kwargs)
         teams = teams_to_request_for(user=user)
-        self.fields["team"].queryset = teams
+        self.fields["team"].queryset = teams  # type: ignore[attr-defined]
         self.fields["team"].widget.attrs["required"] = True
         self.fields["name"].widget.attrs["required"] = True
         if len(teams) == 1:
@@ -48,7 +49,7 @@ class ChangeInputsForm(InputsForm):
             field = self.fields[name]
             field.widget.attrs.pop("required", None)
             field.widget.attrs.pop("minlength", None)
-            field.help_text = " ".join(filter(None, [field.help_text, self.KEEP_HELP]))
+            field.help_text = " ".join(filter(None, [str(field.help_text), self.KEEP_HELP]))
         for name in locked:
             if name in self.fields:
                 self.fields[name].disabled = True

@@ -5,6 +5,8 @@ input's value, and the secret values encrypted in `secrets`. Only the worker put
 back together, for the playbook.
 """
 
+from typing import cast
+
 from catalog.schema import secret_names, validate_inputs, with_defaults
 from core import masking
 from core import secrets as secrets_
@@ -33,9 +35,9 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
     inputs = {**base, **kept}
     try:
         valid = validate_inputs(schema, inputs)
-        errors = {}
+        errors: dict = {}
     except InvalidRequest as exc:
-        valid, errors = None, exc.errors["inputs"]
+        valid, errors = None, cast(dict, exc.errors["inputs"])
     # Picked hosts must be hosts of their input's group now (x-gangplank-choices).
     picked = picked_errors(schema=schema, inputs=with_defaults(schema, inputs))
     for name, messages in picked.items():
@@ -43,6 +45,7 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
     if errors:
         hidden = [inputs[name] for name in names if isinstance(inputs.get(name), str)]
         raise InvalidRequest(masking.mask({"inputs": errors}, secrets=hidden)) from None
+    assert valid is not None  # validation fails with errors
     return valid
 
 

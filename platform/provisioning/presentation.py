@@ -53,7 +53,7 @@ def service_actions(service: Service) -> ServiceActions:
     last = service.last_run
     in_progress = last is not None and last.status in RUN_IN_PROGRESS
     status = service.status
-    if in_progress and last.service_status_before:
+    if in_progress and last is not None and last.service_status_before:
         status = last.service_status_before
     allowed = available_actions(status, service.failed_action)
     live = service.status != ServiceStatus.DEPROVISIONED

@@ -4,6 +4,9 @@ function but `dispatch_run` works inside its caller's transaction; `services`, `
 and `housekeeping` call them. Whether a run needs approval is the services' decision.
 """
 
+from typing import cast
+
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -11,6 +14,7 @@ from audit import services as audit
 from catalog.models import TemplateVersion
 from core import dispatch, states
 from core.errors import Conflict
+from core.types import AnyUser
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service
 from provisioning.states import (
@@ -41,7 +45,7 @@ def queue_run(
     *,
     service: Service,
     action: str,
-    user,
+    user: AnyUser | None,
     inputs: dict,
     secrets: str = "",
     version: TemplateVersion | None = None,
@@ -65,7 +69,7 @@ def queue_run(
         template_version=version or service.template_version,
         inputs=inputs,
         secrets=secrets,
-        created_by=user,
+        created_by=cast(User | None, user),
         retry_of=retry_of,
         trigger=trigger,
         service_status_before=service.status if action != RunAction.PROVISION else "",
@@ -86,7 +90,7 @@ def queue_run(
     return run
 
 
-def release_run(*, run: Run, actor) -> None:
+def release_run(*, run: Run, actor: AnyUser | None) -> None:
     """Queue an approved run (inside the caller's transaction)."""
     if not states.move(Run.objects.filter(pk=run.pk), table=RUN_TRANSITIONS, to=RunStatus.QUEUED):
         raise Conflict(f"Run {run.pk} is no longer waiting for approval.")
@@ -95,7 +99,7 @@ def release_run(*, run: Run, actor) -> None:
     )
 
 
-def _start(*, run: Run, service: Service, actor) -> None:
+def _start(*, run: Run, service: Service, actor: AnyUser | None) -> None:
     """Move the service to its status during the run and send the run once committed."""
     during = STATUS_DURING.get(run.action)
     if during and during != service.status:

@@ -276,7 +276,7 @@ def _change(data: dict) -> dict:
 
 
 def _unified(diff: dict) -> str:
-    def lines(value) -> list[str]:
+    def lines(value: object) -> list[str]:
         if isinstance(value, dict | list):
             value = json.dumps(value, indent=2, sort_keys=True)
         return str(value or "").splitlines(keepends=True)

@@ -8,13 +8,14 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
 
+from core.types import AnyUser
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
 
 EVENTS_PAGE = 500
 
 
-def services_for(*, user) -> QuerySet[Service]:
+def services_for(*, user: AnyUser) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
         "team", "template__current_version", "template_version", "created_by", "last_run"
     )
@@ -54,7 +55,7 @@ def runs_of(*, service: Service) -> QuerySet[Run]:
     )
 
 
-def runs_for(*, user) -> QuerySet[Run]:
+def runs_for(*, user: AnyUser) -> QuerySet[Run]:
     return Run.objects.restrict(user).select_related(
         "service__team", "service__template", "template_version", "created_by"
     )
@@ -81,7 +82,7 @@ class RunQueue:
 def run_queue(*, runs: QuerySet[Run], with_oldest: bool = False) -> RunQueue:
     """The queue of `runs` (all, or those a user may see): one grouped query, and one more
     for the oldest queued run itself, with its service and team, when `with_oldest`."""
-    counts = dict.fromkeys(RUN_IN_PROGRESS, 0)
+    counts: dict[str, int] = dict.fromkeys(RUN_IN_PROGRESS, 0)
     oldest_at = None
     rows = (
         runs.filter(status__in=RUN_IN_PROGRESS)

@@ -6,7 +6,9 @@ for approval (approvals.services then holds it); the engine below (queueing) onl
 """
 
 from datetime import datetime
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -16,6 +18,7 @@ from audit import services as audit
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
 from core.errors import Conflict, InvalidRequest
+from core.types import AnyUser
 from provisioning import inputs as inputs_
 from provisioning import rules
 from provisioning.models import Run, Service, ServiceEvent
@@ -27,7 +30,9 @@ from teams.models import Team
 IN_PROGRESS = "A run of this service is already queued or running; wait for it or cancel it."
 
 
-def request_service(*, user, template: Template, team: Team, name: str, inputs: dict) -> Service:
+def request_service(
+    *, user: AnyUser, template: Template, team: Team, name: str, inputs: dict
+) -> Service:
     """Create a service and queue its provision run."""
     errors: dict = {}
     if not template.is_requestable:
@@ -49,6 +54,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
         errors.update(exc.errors)
     if errors:
         raise InvalidRequest(errors)
+    version = cast(TemplateVersion, version)  # a requestable template has one
     lifetime = version.lifetime_default
     try:
         with transaction.atomic():
@@ -60,7 +66,7 @@ def request_service(*, user, template: Template, team: Team, name: str, inputs: 
                 template_version=version,
                 inputs=inputs,
                 secrets=secrets,
-                created_by=user,
+                created_by=cast(User, user),
                 expires_at=timezone.now() + lifetime if lifetime else None,
             )
             audit.record(
@@ -111,7 +117,7 @@ def _name_taken(*, team: Team, name: str) -> bool:
     )
 
 
-def update_service(*, user, service: Service, inputs: dict) -> Run:
+def update_service(*, user: AnyUser, service: Service, inputs: dict) -> Run:
     """Run the update playbook with new inputs; they become the service's on success."""
     _check_action(user=user, service=service, action=RunAction.UPDATE)
     version = service.template_version
@@ -121,7 +127,7 @@ def update_service(*, user, service: Service, inputs: dict) -> Run:
     )
 
 
-def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Run:
+def upgrade_service(*, user: AnyUser, service: Service, inputs: dict | None = None) -> Run:
     """Run the newest version's update playbook; inputs carry over, new defaults fill in."""
     _check_action(user=user, service=service, action=RunAction.UPGRADE)
     target = rules.upgrade_target(service)
@@ -138,10 +144,10 @@ def upgrade_service(*, user, service: Service, inputs: dict | None = None) -> Ru
     )
 
 
-def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = False) -> Run:
+def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bool = False) -> Run:
     """Run the update (or upgrade) in check mode with diff: nothing is applied."""
     _check_action(user=user, service=service, action=RunAction.PREVIEW)
-    version = service.template_version
+    version: TemplateVersion | None = service.template_version
     if upgrade:
         version = rules.upgrade_target(service)
         if version is None:
@@ -157,7 +163,7 @@ def preview_change(*, user, service: Service, inputs: dict, upgrade: bool = Fals
     )
 
 
-def deprovision_service(*, user, service: Service, confirm: str | None = None) -> Run:
+def deprovision_service(*, user: AnyUser, service: Service, confirm: str | None = None) -> Run:
     """Run the deprovision playbook; the service stays as history and frees its name."""
     if confirm is not None and confirm != service.name:
         raise InvalidRequest({"confirm": [f"Type the service's name, {service.name}, to confirm."]})
@@ -171,7 +177,7 @@ def deprovision_service(*, user, service: Service, confirm: str | None = None) -
     )
 
 
-def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
+def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> Service:
     """Move the service's expiry, up to its template's maximum lifetime from creation."""
     _check_permission(user=user, service=service)
     latest = rules.latest_expiry(service)
@@ -189,20 +195,20 @@ def extend_service(*, user, service: Service, expires_at: datetime) -> Service:
         ServiceEvent.objects.create(
             service=service,
             kind=ServiceEvent.Kind.EXTENDED,
-            actor=user,
+            actor=cast(User, user),
             message=f"expiry moved from {before:%Y-%m-%d %H:%M} to {expires_at:%Y-%m-%d %H:%M}",
         )
         audit.record(
             action="service.extended",
             actor=user,
             obj=service,
-            changes={"expires_at": [before.isoformat(), expires_at.isoformat()]},
+            changes={"expires_at": [before and before.isoformat(), expires_at.isoformat()]},
         )
     service.expires_at, service.expiry_warned_at = expires_at, None
     return service
 
 
-def cancel_run(*, user, run: Run) -> Run:
+def cancel_run(*, user: AnyUser, run: Run) -> Run:
     """Cancel a run that has not started at once; ask the worker to stop a running one."""
     _check_permission(user=user, service=run.service)
     with transaction.atomic():
@@ -220,7 +226,7 @@ def cancel_run(*, user, run: Run) -> Run:
     return run
 
 
-def retry_run(*, user, run: Run) -> Run:
+def retry_run(*, user: AnyUser, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
     _check_permission(user=user, service=service)
@@ -237,17 +243,17 @@ def retry_run(*, user, run: Run) -> Run:
     )
 
 
-def _check_permission(*, user, service: Service) -> None:
+def _check_permission(*, user: AnyUser, service: Service) -> None:
     permissions.check(user, permissions.CHANGE, service)
 
 
-def _check_action(*, user, service: Service, action: str) -> None:
+def _check_action(*, user: AnyUser, service: Service, action: str) -> None:
     _check_permission(user=user, service=service)
     if refusal := rules.action_refusal(service, action):
         raise Conflict(refusal)
 
 
-def _queue_checked(*, service: Service, **kwargs) -> Run:
+def _queue_checked(*, service: Service, **kwargs: Any) -> Run:
     try:
         with transaction.atomic():
             return _queue(service=service, **kwargs)
@@ -261,7 +267,7 @@ def _queue(
     *,
     service: Service,
     action: str,
-    user,
+    user: AnyUser,
     inputs: dict,
     secrets: str,
     version: TemplateVersion | None = None,

@@ -38,7 +38,7 @@ class RunTrigger(models.TextChoices):
 
 S, R, A = ServiceStatus, RunStatus, RunAction
 
-SERVICE_TRANSITIONS = {
+SERVICE_TRANSITIONS: dict[str, frozenset[str]] = {
     # A provision canceled before it started made nothing: the service is gone.
     S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED, S.DEPROVISIONED}),
     S.ACTIVE: frozenset({S.UPDATING, S.DEPROVISIONING}),
@@ -73,7 +73,7 @@ DEPLOY_ACTIONS = (A.PROVISION, A.UPDATE, A.UPGRADE)
 
 # The playbook each action runs, and what the service is while it runs and after success.
 # Actions without a status (previews, drift checks) never move the service.
-PLAYBOOK_OF = {
+PLAYBOOK_OF: dict[str, str] = {
     A.PROVISION: "provision",
     A.UPDATE: "update",
     A.UPGRADE: "update",
@@ -81,13 +81,13 @@ PLAYBOOK_OF = {
     A.PREVIEW: "update",
     A.DRIFT_CHECK: "update",
 }
-STATUS_DURING = {
+STATUS_DURING: dict[str, str] = {
     A.PROVISION: S.PROVISIONING,
     A.UPDATE: S.UPDATING,
     A.UPGRADE: S.UPDATING,
     A.DEPROVISION: S.DEPROVISIONING,
 }
-STATUS_AFTER_SUCCESS = {
+STATUS_AFTER_SUCCESS: dict[str, str] = {
     A.PROVISION: S.ACTIVE,
     A.UPDATE: S.ACTIVE,
     A.UPGRADE: S.ACTIVE,

@@ -2,10 +2,14 @@
 move on its timeline and the audit trail. Inside the caller's transaction; the queue and the
 worker both move services through here."""
 
+from typing import Any, cast
+
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from audit import services as audit
 from core import states
+from core.types import AnyUser
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.states import SERVICE_TRANSITIONS
 
@@ -15,10 +19,10 @@ def set_service_status(
     service: Service,
     to: str,
     run: Run | None = None,
-    actor=None,
+    actor: AnyUser | None = None,
     message: str = "",
     from_status: str | None = None,
-    **fields,
+    **fields: Any,
 ) -> bool:
     """Move a service through the transition table and record it on its timeline and the
     audit trail. `service` (its team loaded, ideally) names it on the trail; its status is
@@ -33,14 +37,14 @@ def set_service_status(
         updated_at=timezone.now(),
         **fields,
     )
-    if moved:
+    if moved and from_status is not None:
         ServiceEvent.objects.create(
             service_id=service.pk,
             kind=ServiceEvent.Kind.STATUS,
             run=run,
             from_status=from_status,
             to_status=to,
-            actor=actor,
+            actor=cast(User | None, actor),  # signed in: the views require it
             message=message,
         )
         audit.record(

@@ -10,7 +10,7 @@ class MembershipForm(BootstrapFormMixin, forms.Form):
 
 
 class QuotaForm(BootstrapFormMixin, forms.Form):
-    template = forms.ModelChoiceField(
+    template: forms.ModelChoiceField = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="All templates", to_field_name="slug"
     )
     max_services = forms.IntegerField(
@@ -21,4 +21,4 @@ class QuotaForm(BootstrapFormMixin, forms.Form):
         super().__init__(*args, **kwargs)
         from catalog.models import Template
 
-        self.fields["template"].queryset = Template.objects.filter(current_version__isnull=False)
+        self.fields["template"].queryset = Template.objects.filter(current_version__isnull=False)  # type: ignore[attr-defined]

@@ -83,5 +83,5 @@ class Quota(models.Model):
         ]
 
     def __str__(self) -> str:
-        scope = self.template.slug if self.template_id else "all templates"
+        scope = self.template.slug if self.template else "all templates"
         return f"{self.team.slug}: {self.max_services} services ({scope})"

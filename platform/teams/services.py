@@ -1,15 +1,19 @@
+from collections.abc import Collection
+
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from audit import services as audit
+from catalog.models import Template
 from core.errors import InvalidRequest
+from core.types import AnyUser
 from teams import permissions
 from teams.models import GlobalRole, Membership, Quota, Team
 
 
 @transaction.atomic
-def create_team(*, slug: str, name: str, usernames: list[str] = ()) -> Team:
+def create_team(*, slug: str, name: str, usernames: Collection[str] = ()) -> Team:
     """Create a team (or rename an existing one) and add the named users as members."""
     users = list(get_user_model().objects.filter(username__in=usernames))
     missing = sorted(set(usernames) - {user.username for user in users})
@@ -67,7 +71,7 @@ def grant_role(*, username: str, role: str, team_slug: str | None = None) -> str
 
 
 @transaction.atomic
-def set_membership(*, actor, team: Team, username: str, role: str) -> Membership:
+def set_membership(*, actor: AnyUser, team: Team, username: str, role: str) -> Membership:
     """Add a user to a team, or change their role in it (team admins and platform engineers)."""
     permissions.check(actor, permissions.MANAGE, team)
     if role not in TEAM_ROLES:
@@ -85,7 +89,7 @@ def set_membership(*, actor, team: Team, username: str, role: str) -> Membership
 
 
 @transaction.atomic
-def remove_membership(*, actor, team: Team, username: str) -> None:
+def remove_membership(*, actor: AnyUser, team: Team, username: str) -> None:
     """Take a user out of a team; a team keeps at least one admin once it has had one."""
     permissions.check(actor, permissions.MANAGE, team)
     memberships = Membership.objects.select_for_update().filter(team=team)
@@ -101,7 +105,9 @@ def remove_membership(*, actor, team: Team, username: str) -> None:
 
 
 @transaction.atomic
-def set_quota(*, actor, team: Team, template=None, max_services: int | None) -> Quota | None:
+def set_quota(
+    *, actor: AnyUser, team: Team, template: Template | None = None, max_services: int | None
+) -> Quota | None:
     """Set (or, with None, lift) a team's limit of live services, in total or per template."""
     if not permissions.is_platform_engineer(actor):
         raise PermissionDenied("Only platform engineers set quotas.")

@@ -38,4 +38,6 @@ class TemplateSerializer(serializers.ModelSerializer):
         return template.retired_at is not None
 
     def get_targets(self, template: Template) -> dict | None:
-        return template.current_version.manifest.get("targets")
+        return (
+            template.current_version.manifest.get("targets") if template.current_version else None
+        )

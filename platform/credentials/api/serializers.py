@@ -13,7 +13,7 @@ class CredentialSerializer(serializers.Serializer):
     name = StrictCharField(max_length=100, help_text="a slug; fixed once created")
     type = serializers.ChoiceField(choices=CredentialType.choices, help_text="fixed once created")
     description = StrictCharField(required=False, allow_blank=True, default="")
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named `fields`
         child=StrictCharField(allow_blank=True, allow_null=True, trim_whitespace=False),
         help_text=f"the type's fields (for env: its variables). Secret ones read back as "
         f"{PLACEHOLDER!r} when set; sending {PLACEHOLDER!r} or '' keeps the stored value, "

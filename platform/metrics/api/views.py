@@ -30,7 +30,7 @@ class DoraView(APIView):
     def get(self, request):
         form = DoraFilterForm(request.query_params, user=request.user)
         if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
+            raise serializers.ValidationError(form.errors)  # type: ignore[arg-type]  # a dict
         report = dora.dora(user=request.user, **form.cleaned_data)
         data = {
             "team": report.team,

@@ -19,6 +19,8 @@ class ServiceNoteViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     serializer_class = NoteSerializer
     filter_backends = []
 
+    parent: Service
+
     def get_parent(self) -> Service:
         return self.get_object()  # the service, for the request's action, before the body
 

@@ -35,6 +35,8 @@ class DestinationViewSet(
         "test": Action.MANAGE,
     }
 
+    parent: Team
+
     def get_parent(self) -> Team:
         """The team in the URL, for the request's action: a 404, then a 403."""
         user, action, slug = self.request.user, self.permission_action, self.kwargs["team_slug"]

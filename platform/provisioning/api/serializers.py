@@ -96,10 +96,10 @@ class ServiceRequestSerializer(serializers.Serializer):
         if request is None:  # schema generation
             return
         user = request.user
-        self.fields["template"].queryset = Template.objects.restrict(user).select_related(
+        self.fields["template"].queryset = Template.objects.restrict(user).select_related(  # type: ignore[attr-defined]
             "current_version"
         )
-        self.fields["team"].queryset = teams_to_request_for(user=user)
+        self.fields["team"].queryset = teams_to_request_for(user=user)  # type: ignore[attr-defined]
 
 
 class RunSerializer(serializers.ModelSerializer):

@@ -1,3 +1,5 @@
+import getpass
+
 from django.contrib.auth.management.commands import changepassword
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -16,15 +18,15 @@ class Command(changepassword.Command):
     )
 
     def handle(self, *args, **options):
-        username = checked("username", options["username"] or changepassword.getpass.getuser())
+        username = checked("username", options["username"] or getpass.getuser())
         manager = changepassword.UserModel._default_manager.using(options["database"])
         user = manager.filter(**{changepassword.UserModel.USERNAME_FIELD: username}).first()
         if user is None:
             raise CommandError(f"user '{username}' does not exist")
         self.stdout.write(f"Changing password for user '{user}'")
         for _ in range(MAX_TRIES):
-            first = self._get_pass()
-            if first != self._get_pass("Password (again): "):
+            first = self._get_pass()  # type: ignore[attr-defined]
+            if first != self._get_pass("Password (again): "):  # type: ignore[attr-defined]
                 self.stdout.write("Passwords do not match. Please try again.")
                 continue
             try:
