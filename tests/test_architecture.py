@@ -19,7 +19,7 @@ APPS = sorted(set(PACKAGES) - {"core", "gangplank"})
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return grimp.build_graph(*PACKAGES, include_external_packages=False)
+    return grimp.build_graph(*PACKAGES, include_external_packages=False, cache_dir=None)
 
 
 def _module_graph(graph: grimp.ImportGraph) -> dict[str, set[str]]:
@@ -146,3 +146,19 @@ def test_it_keeps_provisioning_layers_calling_downward(graph):
         for route in dependency.routes
     )
     assert found == []
+
+
+# The ansible-runner wrapper and what it hands a run (credentials' injection, masking) know
+# nothing of Django: the worker calls them with plain data.
+FREE_OF_DJANGO = ("provisioning.runner", "provisioning.sandbox", "core.masking", "core.access")
+
+
+def test_it_keeps_the_runner_and_its_masking_free_of_django():
+    graph = grimp.build_graph(*PACKAGES, include_external_packages=True, cache_dir=None)
+    reached = {
+        module: sorted(
+            m for m in graph.find_upstream_modules(module) | {module} if m.startswith("django")
+        )
+        for module in FREE_OF_DJANGO
+    }
+    assert reached == {module: [] for module in FREE_OF_DJANGO}
