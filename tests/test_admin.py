@@ -105,3 +105,31 @@ def test_nothing_is_added_or_deleted_through_the_admin(root, teams, owner, ops):
     assert Team.objects.filter(pk=alpha.pk).exists()
     assert list(GlobalRole.objects.values_list("user__username", "role")) == [("ops", "platform")]
     assert not GlobalRole.objects.filter(user=owner).exists()
+
+
+@pytest.mark.django_db
+def test_it_audits_a_change_of_a_users_flags_in_the_admin(root, owner):
+    page = root.get(f"/admin/auth/user/{owner.pk}/change/")
+    assert page.status_code == 200
+    data = {
+        "username": owner.username,
+        "email": owner.email,
+        "first_name": "",
+        "last_name": "",
+        "is_active": "on",
+        "is_staff": "on",
+        "date_joined_0": owner.date_joined.strftime("%Y-%m-%d"),
+        "date_joined_1": owner.date_joined.strftime("%H:%M:%S"),
+        "_save": "Save",
+    }
+    answer = root.post(f"/admin/auth/user/{owner.pk}/change/", data)
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    owner.refresh_from_db()
+    assert owner.is_staff
+    event = AuditEvent.objects.get(action="user.changed")
+    assert event.actor == "root"
+    assert event.object_id == str(owner.pk)
+    assert event.changes == {"is_staff": [False, True]}
+
+    root.post(f"/admin/auth/user/{owner.pk}/change/", data)  # nothing changed: nothing recorded
+    assert AuditEvent.objects.filter(action="user.changed").count() == 1

@@ -10,6 +10,10 @@ from audit import services as audit
 from core.errors import InvalidRequest
 from core.types import AnyUser
 
+# What the admin may change of a user that says who they are and what they may do.
+AUDITED_FIELDS = ("username", "email", "first_name", "last_name", "is_active", "is_staff",
+                  "is_superuser")  # fmt: skip
+
 
 @transaction.atomic
 def create_token(
@@ -65,3 +69,17 @@ def set_password(*, user: User, password: str | None, actor: AnyUser | None = No
     audit.record(action="auth.password_changed", actor=actor, obj=user,
                  changes={"tokens": [names, []]} if names else {})  # fmt: skip
     return revoked
+
+
+@transaction.atomic
+def save_user(*, user: User, actor: AnyUser, created: bool) -> None:
+    """Save a user edited in Django's admin and record what changed of `AUDITED_FIELDS`
+    (the admin has no other way to change a user's flags)."""
+    before = {}
+    if not created:
+        before = User.objects.filter(pk=user.pk).values(*AUDITED_FIELDS).first() or {}
+    user.save()
+    changes = audit.diff(before, {field: getattr(user, field) for field in AUDITED_FIELDS})
+    if changes:
+        action = "user.created" if created else "user.changed"
+        audit.record(action=action, actor=actor, obj=user, changes=changes)
