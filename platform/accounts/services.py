@@ -75,7 +75,7 @@ def set_password(*, user: User, password: str | None, actor: AnyUser | None = No
 def save_user(*, user: User, actor: AnyUser, created: bool) -> None:
     """Save a user edited in Django's admin and record what changed of `AUDITED_FIELDS`
     (the admin has no other way to change a user's flags)."""
-    before = {}
+    before: dict[str, object] = {}
     if not created:
         before = User.objects.filter(pk=user.pk).values(*AUDITED_FIELDS).first() or {}
     user.save()
