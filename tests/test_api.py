@@ -15,7 +15,7 @@ def test_it_lists_templates_with_their_schema(api, catalog):
     slugs = [t["slug"] for t in body["results"]]
     assert {"postgres-database", "dev-workspace", "static-site"} <= set(slugs)
     detail = api.get("/api/templates/postgres-database/").json()
-    assert detail["version"] == "1.3.0" and detail["category"] == "databases"
+    assert detail["version"] == "1.3.1" and detail["category"] == "databases"
     assert detail["inputs"]["required"] == ["db_name"]
     assert detail["inputs"]["additionalProperties"] is False
     assert detail["outputs"]["dsn"] == {"title": "Connection string"}

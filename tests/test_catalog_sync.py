@@ -166,6 +166,50 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
             "leaves the template's folder",
         ),
         (None, manifest(playbooks={"provision": "p.yml"}), "playbooks", "required"),
+        (None, manifest(icon="rocket"), "icon", "unknown icon 'rocket'; one of: activity"),
+        (None, manifest(icon=3), "icon", "is not of type 'string'"),
+        (None, manifest(changelog="Fixed things."), "changelog", "is not of type 'array'"),
+        (
+            None,
+            manifest(changelog=[{"version": "1.0.0", "changes": []}]),
+            "changelog.0.changes",
+            "should be non-empty",
+        ),
+        (
+            None,
+            manifest(changelog=[{"version": "1.0.0", "changes": "one line"}]),
+            "changelog.0.changes",
+            "is not of type 'array'",
+        ),
+        (
+            None,
+            manifest(changelog=[{"version": "latest", "changes": ["x"]}]),
+            "changelog.0.version",
+            "does not match",
+        ),
+        (
+            None,
+            manifest(changelog=[{"version": "1.0.0", "changes": ["x"], "date": "today"}]),
+            "changelog.0",
+            "'date' was unexpected",
+        ),
+        (
+            None,
+            manifest(changelog=[{"version": "1.1.0", "changes": ["from the future"]}]),
+            "changelog.0.version",
+            "1.1.0 is newer than the template's 1.0.0",
+        ),
+        (
+            None,
+            manifest(
+                changelog=[
+                    {"version": "1.0.0", "changes": ["a"]},
+                    {"version": "1.0.0", "changes": ["b"]},
+                ]
+            ),
+            "changelog.1.version",
+            "1.0.0 appears more than once",
+        ),
     ],
 )
 def test_a_broken_manifest_is_reported_with_file_and_field(tmp_path, raw, data, field, words):

@@ -165,7 +165,7 @@ def test_the_api_creates_the_service_and_its_queued_run(api, catalog, owner):
         "connection_limit": 20,
         "description": "",
     }
-    assert body["template_version"] == "1.3.0" and body["created_by"] == "owner"
+    assert body["template_version"] == "1.3.1" and body["created_by"] == "owner"
     run = Run.objects.get(pk=body["last_run"])
     assert (run.service, run.action, run.status, run.created_by) == (
         service,

@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from catalog import approval
+from catalog import approval, changelog, icons
 from catalog import schema as input_schema
 from core import text
 from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
@@ -30,8 +30,11 @@ MANIFEST_SCHEMA = {
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 200},
         "description": {"type": "string"},
-        "version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$"},
+        "version": {"type": "string", "pattern": changelog.VERSION_PATTERN},
         "category": {"type": "string", "maxLength": 100},
+        # One of the built-in icons (catalog.icons); without it, the category's.
+        "icon": {"type": "string", "minLength": 1},
+        "changelog": changelog.SCHEMA,
         "inputs": {"type": "object"},
         "outputs": {
             "type": "object",
@@ -211,6 +214,12 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
         problems.append(("timeout", f"must be at most {MAX_RUN_TIME.total_seconds() / 3600:g}h"))
     if "approval" in manifest:
         problems += approval.problems(manifest["approval"], manifest["inputs"])
+    if "icon" in manifest and manifest["icon"] not in icons.ICONS:
+        problems.append(
+            ("icon", f"unknown icon {manifest['icon']!r}; one of: {', '.join(icons.NAMES)}")
+        )
+    if "changelog" in manifest:
+        problems += changelog.problems(manifest["changelog"], manifest["version"])
     for action, playbook in manifest["playbooks"].items():
         message = _playbook_problem(playbook, files)
         if message:

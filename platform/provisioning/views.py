@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from catalog import presentation as catalog_presentation
 from catalog.forms import InputsForm
 from catalog.models import Template
 from core.actions import Action, refuse_if_seen
@@ -54,7 +55,12 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
         if service is not None:
             _announce(request, service.last_run, f"{service.name} requested: its run is queued.")
             return redirect("provisioning:service", pk=service.pk)
-    context = {"template": template, "form": form, "inputs_form": inputs_form}
+    context = {
+        "template": template,
+        "summary": catalog_presentation.template_summaries([template])[template.pk],
+        "form": form,
+        "inputs_form": inputs_form,
+    }
     return render(
         request,
         "provisioning/request.html",

@@ -1,43 +1,151 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from catalog import presentation
+from catalog.approval import ACTIONS
 from catalog.models import Template
 
 
+class TemplateLifetimeSerializer(serializers.Serializer):
+    default = serializers.CharField(help_text="as the manifest declares it, e.g. 14d")
+    max = serializers.CharField(help_text="the longest its team may extend it to, from creation")
+    default_seconds = serializers.IntegerField()
+    max_seconds = serializers.IntegerField()
+    text = serializers.CharField()
+
+
+class TemplateApprovalConditionSerializer(serializers.Serializer):
+    input = serializers.CharField()
+    title = serializers.CharField()
+    values = serializers.ListField(child=serializers.JSONField())
+
+
+class TemplateApprovalSerializer(serializers.Serializer):
+    approvers = serializers.CharField(help_text='"platform" or the slug of the approving team')
+    approvers_label = serializers.CharField(help_text="who decides, in words")
+    actions = serializers.ListField(
+        child=serializers.ChoiceField(choices=ACTIONS), help_text="the actions that may wait"
+    )
+    always = serializers.BooleanField(help_text="false: only when the conditions hold")
+    conditions = TemplateApprovalConditionSerializer(
+        many=True, help_text="every one holds: the input has one of the values"
+    )
+    expires_seconds = serializers.IntegerField(help_text="undecided requests lapse after this")
+    text = serializers.CharField()
+
+
+class TemplateHostChoiceSerializer(serializers.Serializer):
+    input = serializers.CharField()
+    title = serializers.CharField()
+    inventory = serializers.CharField()
+    group = serializers.CharField()
+
+
+class TemplateChangelogEntrySerializer(serializers.Serializer):
+    version = serializers.CharField()
+    changes = serializers.ListField(child=serializers.CharField(), help_text="Markdown lines")
+
+
+class TemplateTargetsSerializer(serializers.Serializer):
+    inventory = serializers.CharField()
+    group = serializers.CharField()
+
+
+class TemplateListSerializer(serializers.ListSerializer):
+    def to_representation(self, data):
+        # The summaries of the whole page at once (catalog.presentation), for its items.
+        templates = list(data.all() if hasattr(data, "all") else data)
+        if isinstance(self.child, TemplateSerializer):
+            self.child.summaries = presentation.template_summaries(templates)
+        return super().to_representation(templates)
+
+
 class TemplateSerializer(serializers.ModelSerializer):
+    """A template and what it gives and asks: catalog.presentation's summary, which the
+    template's page shows too."""
+
     version = serializers.CharField(source="current_version.version")
     inputs = serializers.JSONField(source="current_version.inputs_schema")
     outputs = serializers.JSONField(source="current_version.outputs")
     retired = serializers.SerializerMethodField()
-    credentials = serializers.SlugRelatedField(
-        slug_field="name",
-        many=True,
-        read_only=True,
-        help_text="the names of the credentials its runs are given (never their values)",
+    icon = serializers.SerializerMethodField(help_text="the name of a built-in icon")
+    lifetime = serializers.SerializerMethodField(
+        help_text="how long a service lives before it is deprovisioned; null: until asked"
+    )
+    approval = serializers.SerializerMethodField(
+        help_text="which requests wait for an approver, and who; null: none"
+    )
+    credentials = serializers.SerializerMethodField(
+        help_text="the names of the credentials its runs are given (never their values)"
     )
     targets = serializers.SerializerMethodField(
         help_text="{inventory, group}: the hosts its runs reach, or null; inputs with "
-        "x-gangplank-choices pick hosts of such a group"
+        "x-gangplank-choices pick hosts of such a group (host_choices)"
     )
+    host_choices = serializers.SerializerMethodField(
+        help_text="the inputs that pick hosts, and the group they pick from"
+    )
+    changelog = serializers.SerializerMethodField(help_text="newest first")
 
     class Meta:
         model = Template
+        list_serializer_class = TemplateListSerializer
         fields = [
             "slug",
             "name",
             "description",
             "version",
             "category",
+            "icon",
             "inputs",
             "outputs",
             "retired",
+            "lifetime",
+            "approval",
             "credentials",
             "targets",
+            "host_choices",
+            "changelog",
         ]
+
+    # By template pk: a list's are built at once (TemplateListSerializer), one's on demand.
+    summaries: dict[int, presentation.TemplateSummary] | None = None
+
+    def _summary(self, template: Template) -> presentation.TemplateSummary:
+        if self.summaries is None or template.pk not in self.summaries:
+            self.summaries = presentation.template_summaries([template])
+        return self.summaries[template.pk]
 
     def get_retired(self, template: Template) -> bool:
         return template.retired_at is not None
 
+    def get_icon(self, template: Template) -> str:
+        return self._summary(template).icon
+
+    @extend_schema_field(TemplateLifetimeSerializer(allow_null=True))
+    def get_lifetime(self, template: Template) -> dict | None:
+        lifetime = self._summary(template).lifetime
+        return None if lifetime is None else TemplateLifetimeSerializer(lifetime).data
+
+    @extend_schema_field(TemplateApprovalSerializer(allow_null=True))
+    def get_approval(self, template: Template) -> dict | None:
+        approval = self._summary(template).approval
+        return None if approval is None else TemplateApprovalSerializer(approval).data
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_credentials(self, template: Template) -> list[str]:
+        return [credential.name for credential in self._summary(template).credentials]
+
+    @extend_schema_field(TemplateTargetsSerializer(allow_null=True))
     def get_targets(self, template: Template) -> dict | None:
-        return (
-            template.current_version.manifest.get("targets") if template.current_version else None
-        )
+        return self._summary(template).targets
+
+    @extend_schema_field(TemplateHostChoiceSerializer(many=True))
+    def get_host_choices(self, template: Template) -> list[dict]:
+        choices = self._summary(template).host_choices
+        return list(TemplateHostChoiceSerializer(choices, many=True).data)
+
+    @extend_schema_field(TemplateChangelogEntrySerializer(many=True))
+    def get_changelog(self, template: Template) -> list[dict]:
+        entries = self._summary(template).changelog
+        return list(TemplateChangelogEntrySerializer(entries, many=True).data)
