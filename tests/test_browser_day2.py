@@ -14,7 +14,7 @@ def notes(worker, catalog, api) -> dict:
     test's thread would otherwise run in Playwright's event loop context, on a connection
     that is never closed)."""
     created = request_via_api(api, "drifty", "notes", {"content": "one", "label": "plain"})
-    assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "succeeded"
     return created
 
 
