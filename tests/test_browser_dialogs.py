@@ -28,12 +28,19 @@ def test_cancel_revoke_and_deprovision_ask_first_by_keyboard(things, live_server
     page, _ = browser_page
     base, service, run = live_server.url, things["service"], things["run"]
     dialog = page.locator("dialog#confirm-dialog")
-    page.goto(f"{base}/login/?next=/runs/{run.pk}/")
+    page.goto(f"{base}/login/?next=/services/{service.pk}/")
     page.fill("#id_username", "owner")
     page.fill("#id_password", "pw-owner")
     page.press("#id_password", "Enter")
 
-    # Cancel: Escape, then Keep, leave the run queued; the other button cancels it.
+    # Cancel, on the service page and on the run's: Escape, then Keep, leave the run
+    # queued; the other button cancels it.
+    page.locator("#actions button[data-action=cancel]").focus()
+    page.keyboard.press("Enter")
+    expect(dialog.locator("h2")).to_have_text("Cancel this update run?")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.goto(f"{base}/runs/{run.pk}/")
     cancel = page.locator("#run-actions button[data-action=cancel]")
     cancel.focus()
     page.keyboard.press("Enter")
