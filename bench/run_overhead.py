@@ -125,7 +125,7 @@ def platform_run(base: str, token: str, name: str, poll: float) -> tuple[float, 
     """Seconds from sending the request until a poll sees its run succeeded, and the run."""
     body = {"template": TEMPLATE, "team": TEAM, "name": name, "inputs": INPUTS}
     started = time.perf_counter()
-    run_id = http("POST", f"{base}/api/services/", token, body)["last_run"]
+    run_id = http("POST", f"{base}/api/services/", token, body)["last_run"]["id"]
     deadline = time.monotonic() + RUN_DEADLINE
     while True:
         run = http("GET", f"{base}/api/runs/{run_id}/", token)

@@ -11,3 +11,172 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     event.detail.isError = false;
   }
 });
+
+// --- Confirm what destroys (data-confirm) -------------------------------------------------
+// A form with data-confirm="question" (or whose submit button has it) asks first, in a modal
+// <dialog>: focus starts on the safe choice, Escape or that button closes it and nothing is
+// sent; the other button sends the form as it was. A link with data-confirm and
+// data-confirm-name asks to type that name too, then POSTs `confirm=<name>` to the link's
+// address (the page it opens without JS asks for the name the same way).
+// Optional: data-confirm-detail (a sentence under the question), data-confirm-button (the
+// go-ahead's label; else the control's text) and data-confirm-keep (the safe one's; "Keep").
+// Without JS the forms post and the link opens its page: the server checks either way.
+(() => {
+  let dialog = null;
+  let parts = null;
+  let settle = null; // resolves the open question: the typed name / true, or null
+
+  function element(tag, attributes, text) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function build() {
+    dialog = element("dialog", {
+      class: "confirm-dialog",
+      id: "confirm-dialog",
+      "aria-labelledby": "confirm-dialog-question",
+      "aria-describedby": "confirm-dialog-detail",
+    });
+    parts = {
+      question: element("h2", { class: "h5 mb-2", id: "confirm-dialog-question" }),
+      detail: element("p", { class: "mb-3", id: "confirm-dialog-detail" }),
+      nameRow: element("div", { class: "mb-3" }),
+      nameLabel: element("label", { class: "form-label", for: "confirm-dialog-name" }),
+      name: element("input", {
+        class: "form-control",
+        id: "confirm-dialog-name",
+        type: "text",
+        autocomplete: "off",
+        spellcheck: "false",
+      }),
+      keep: element("button", { class: "btn btn-outline-secondary", type: "button", value: "keep" }),
+      go: element("button", { class: "btn btn-danger", type: "button", value: "confirm" }),
+    };
+    parts.nameRow.append(parts.nameLabel, parts.name);
+    const buttons = element("div", { class: "d-flex flex-wrap justify-content-end gap-2" });
+    buttons.append(parts.keep, parts.go);
+    dialog.append(parts.question, parts.detail, parts.nameRow, buttons);
+    document.body.append(dialog);
+
+    parts.keep.addEventListener("click", () => dialog.close());
+    parts.go.addEventListener("click", () => finish());
+    parts.name.addEventListener("input", () => {
+      parts.go.disabled = parts.name.value !== dialog.dataset.name;
+    });
+    parts.name.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (!parts.go.disabled) finish();
+      }
+    });
+    // Escape (the dialog's cancel), Keep, or finish(): whatever closes it answers.
+    dialog.addEventListener("close", () => {
+      const answer = dialog.returnValue === "confirm" ? confirmed() : null;
+      const resolve = settle;
+      settle = null;
+      if (resolve) resolve(answer);
+    });
+  }
+
+  function confirmed() {
+    return dialog.dataset.name === undefined ? true : parts.name.value;
+  }
+
+  function finish() {
+    dialog.close("confirm");
+  }
+
+  // The question `source` asks; resolves with true (or the typed name), or null.
+  function ask(source, fallbackLabel) {
+    if (!dialog) build();
+    if (dialog.open) return Promise.resolve(null);
+    const data = source.dataset;
+    dialog.returnValue = "";
+    parts.question.textContent = data.confirm;
+    parts.detail.textContent = data.confirmDetail || "";
+    parts.detail.hidden = !data.confirmDetail;
+    parts.keep.textContent = data.confirmKeep || "Keep";
+    parts.go.textContent = data.confirmButton || fallbackLabel || "Confirm";
+    const name = data.confirmName;
+    parts.nameRow.hidden = name === undefined;
+    parts.name.value = "";
+    if (name === undefined) {
+      delete dialog.dataset.name;
+      parts.go.disabled = false;
+    } else {
+      dialog.dataset.name = name;
+      parts.nameLabel.replaceChildren("Type ", element("code", {}, name), " to confirm.");
+      parts.go.disabled = true;
+    }
+    return new Promise((resolve) => {
+      settle = resolve;
+      dialog.showModal();
+      (name === undefined ? parts.keep : parts.name).focus();
+    });
+  }
+
+  function csrfToken() {
+    try {
+      const headers = JSON.parse(document.body.getAttribute("hx-headers") || "{}");
+      if (headers["X-CSRFToken"]) return headers["X-CSRFToken"];
+    } catch (error) {
+      // no hx-headers: fall back to a form's token
+    }
+    const field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  function post(action, fields) {
+    const form = element("form", { method: "post", action: action, hidden: "" });
+    for (const [name, value] of Object.entries(fields)) {
+      form.append(element("input", { type: "hidden", name: name, value: value }));
+    }
+    document.body.append(form);
+    form.submit();
+  }
+
+  // Capturing, so that the question comes before any other handler of the form (htmx's).
+  document.addEventListener(
+    "submit",
+    (event) => {
+      const form = event.target;
+      const submitter = event.submitter;
+      const source =
+        submitter && submitter.dataset.confirm ? submitter : form.dataset.confirm ? form : null;
+      if (!source) return;
+      if (form.dataset.confirmed === "yes") {
+        delete form.dataset.confirmed;
+        return;
+      }
+      event.preventDefault();
+      event.stopImmediatePropagation();
+      const label = submitter ? submitter.textContent.trim() : "";
+      ask(source, label).then((answer) => {
+        if (answer === null) return;
+        form.dataset.confirmed = "yes";
+        form.requestSubmit(submitter && form.contains(submitter) ? submitter : undefined);
+      });
+    },
+    true,
+  );
+
+  document.addEventListener(
+    "click",
+    (event) => {
+      const link = event.target.closest && event.target.closest("a[data-confirm]");
+      const plain = event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey;
+      if (!link || !plain) return;
+      event.preventDefault();
+      ask(link, link.textContent.trim()).then((answer) => {
+        if (answer === null) return;
+        const fields = { csrfmiddlewaretoken: csrfToken() };
+        if (typeof answer === "string") fields.confirm = answer;
+        post(link.dataset.confirmAction || link.href, fields);
+      });
+    },
+    true,
+  );
+})();

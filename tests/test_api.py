@@ -59,7 +59,12 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "outputs": {"echo": "doc"},
         "created_by": "owner",
         "created_at": body["created_at"],
-        "last_run": service.last_run_id,
+        "last_run": {
+            "id": service.last_run_id,
+            "action": "provision",
+            "status": "succeeded",
+            "url": f"http://testserver/api/runs/{service.last_run_id}/",
+        },
         "failed_action": None,
         "expires_at": None,
         "drifted": False,
@@ -93,6 +98,24 @@ def test_a_run_and_its_events_after_a_counter(api, catalog, teams, owner):
     ]
     assert events["next"] is None
     assert api.get(f"/api/runs/{service.last_run_id}/events/?after=x").status_code == 400
+
+
+def test_an_event_carries_its_output_as_printed_and_as_plain_text(api, catalog, teams, owner):
+    from django.utils import timezone
+
+    from provisioning.models import RunEvent
+
+    service = make_service(template=catalog["echo"], team=teams["alpha"], name="tint", user=owner)
+    printed = "\x1b[0;32mok: [localhost]\x1b[0m\r\n\x1b[1;31mfatal\x1b[0m\r\n"
+    RunEvent.objects.create(
+        run=service.last_run, counter=1, event="runner_on_ok", stdout=printed,
+        created_at=timezone.now(),
+    )  # fmt: skip
+
+    (event,) = api.get(f"/api/runs/{service.last_run_id}/events/").json()["results"]
+
+    assert event["stdout"] == printed
+    assert event["text"] == "ok: [localhost]\nfatal\n"
 
 
 def test_a_long_log_is_paged_with_next(api, catalog, teams, owner):

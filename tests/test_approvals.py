@@ -74,7 +74,7 @@ def test_it_refuses_a_rule_that_cannot_hold(tmp_path, catalog_dir):
 def test_it_holds_a_matching_request_without_queueing_its_run(catalog, owner, api):
     created = request_via_api(api, "gated", "held", PROD)
 
-    run = Run.objects.get(pk=created["last_run"])
+    run = Run.objects.get(pk=created["last_run"]["id"])
     assert run.status == "awaiting_approval"
     assert run.dispatched_at is None
     approval = run.approval
@@ -84,7 +84,7 @@ def test_it_holds_a_matching_request_without_queueing_its_run(catalog, owner, ap
     assert timedelta(days=2) - (approval.expires_at - timezone.now()) < timedelta(minutes=1)
     # A request that does not match the rule is queued at once.
     free = request_via_api(api, "gated", "free", {**PROD, "environment": "dev"})
-    assert Run.objects.get(pk=free["last_run"]).status == "queued"
+    assert Run.objects.get(pk=free["last_run"]["id"]).status == "queued"
     assert not Approval.objects.filter(service_id=free["id"]).exists()
 
 
@@ -93,7 +93,7 @@ def test_it_shows_the_request_to_both_teams_but_only_approvers_decide(
     catalog, owner, member, outsider, ops, auditor, api, django_user_model
 ):
     created = request_via_api(api, "gated", "shown", PROD)
-    approval_id = Run.objects.get(pk=created["last_run"]).approval.pk
+    approval_id = Run.objects.get(pk=created["last_run"]["id"]).approval.pk
     stranger = django_user_model.objects.create_user("stranger", password="pw")
 
     for user in (owner, member, outsider, ops, auditor):
@@ -128,7 +128,7 @@ def test_it_shows_the_request_to_both_teams_but_only_approvers_decide(
 @pytest.mark.django_db
 def test_it_needs_a_comment_to_reject(catalog, owner, outsider, api):
     created = request_via_api(api, "gated", "reasons", PROD)
-    approval_id = Run.objects.get(pk=created["last_run"]).approval.pk
+    approval_id = Run.objects.get(pk=created["last_run"]["id"]).approval.pk
 
     response = api_client_for(outsider).post(
         f"/api/approvals/{approval_id}/reject/", {"comment": "  "}, format="json"
@@ -142,7 +142,7 @@ def test_it_needs_a_comment_to_reject(catalog, owner, outsider, api):
 @pytest.mark.worker
 def test_it_runs_the_request_once_approved(worker, catalog, owner, outsider, ops, api):
     created = request_via_api(api, "gated", "approved", PROD)
-    approval_id = Run.objects.get(pk=created["last_run"]).approval.pk
+    approval_id = Run.objects.get(pk=created["last_run"]["id"]).approval.pk
 
     response = api_client_for(outsider).post(
         f"/api/approvals/{approval_id}/approve/", {"comment": "ship it"}, format="json"
@@ -151,7 +151,7 @@ def test_it_runs_the_request_once_approved(worker, catalog, owner, outsider, ops
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "approved"
     assert response.json()["decided_by"] == "outsider"
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
     assert run["status"] == "succeeded"
     service = api.get(f"/api/services/{created['id']}/").json()
     assert (service["status"], service["outputs"]) == ("active", {"echo": "hello"})
@@ -166,7 +166,7 @@ def test_it_runs_nothing_once_rejected(worker, catalog, owner, ops, api):
     from provisioning.execution import execute_run
 
     created = request_via_api(api, "gated", "rejected", PROD)
-    run = Run.objects.get(pk=created["last_run"])
+    run = Run.objects.get(pk=created["last_run"]["id"])
 
     response = api_client_for(ops).post(
         f"/api/approvals/{run.approval.pk}/reject/", {"comment": "not in prod"}, format="json"
@@ -190,7 +190,7 @@ def test_it_holds_an_update_into_prod_while_the_service_stays_active(
     worker, catalog, owner, outsider, api
 ):
     created = request_via_api(api, "gated", "updated", {**PROD, "environment": "dev"})
-    assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "succeeded"
 
     held = api.post(
         f"/api/services/{created['id']}/update/", {"inputs": {"environment": "prod"}}, format="json"
@@ -217,13 +217,13 @@ def test_it_lapses_a_request_nobody_decided_in_time(worker, catalog, owner, ops,
     from approvals.tasks import lapse_overdue
 
     created = request_via_api(api, "gated", "forgotten", PROD)
-    approval = Run.objects.get(pk=created["last_run"]).approval
+    approval = Run.objects.get(pk=created["last_run"]["id"]).approval
     Approval.objects.filter(pk=approval.pk).update(expires_at=timezone.now())
 
     lapse_overdue.delay()  # what beat sends, run by the real worker
 
     wait_for(lambda: Approval.objects.get(pk=approval.pk).status == "lapsed", what="the lapse")
-    run = Run.objects.get(pk=created["last_run"])
+    run = Run.objects.get(pk=created["last_run"]["id"])
     assert run.status == "canceled"
     assert "it lapsed" in run.error
     assert Service.objects.get(pk=created["id"]).status == "deprovisioned"
@@ -238,7 +238,7 @@ def test_it_lets_exactly_one_of_two_racing_decisions_win(worker, catalog, owner,
 
     api = api_client_for(owner)
     created = request_via_api(api, "gated", "raced", PROD)
-    approval_id = Run.objects.get(pk=created["last_run"]).approval.pk
+    approval_id = Run.objects.get(pk=created["last_run"]["id"]).approval.pk
 
     def decide(decider):
         user, act = decider
@@ -252,7 +252,7 @@ def test_it_lets_exactly_one_of_two_racing_decisions_win(worker, catalog, owner,
     assert len(winners) == 1 and len(outcomes) == 4
     final = Approval.objects.get(pk=approval_id)
     assert final.status == winners[0].status
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
     assert run["status"] == ("succeeded" if final.status == "approved" else "canceled")
     decided = api_client_for(ops).get(
         f"/api/audit/?object_type=approvals.approval&object_id={approval_id}"
@@ -304,7 +304,7 @@ def test_it_decides_in_the_portal_with_errors_on_the_form(
     catalog, owner, outsider, ops, client, api
 ):
     created = request_via_api(api, "gated", "portal", PROD)
-    approval = Run.objects.get(pk=created["last_run"]).approval
+    approval = Run.objects.get(pk=created["last_run"]["id"]).approval
     client.force_login(outsider)
     late_client = Client()
     late_client.force_login(ops)
@@ -347,9 +347,9 @@ def test_it_sends_a_large_example_database_to_platform_engineers(catalog, owner,
     large = request_via_api(api, "postgres-database", "big", {"db_name": "big_db", "size": "large"})
     small = request_via_api(api, "postgres-database", "tiny", {"db_name": "tiny_db"})
 
-    approval = Run.objects.get(pk=large["last_run"]).approval
+    approval = Run.objects.get(pk=large["last_run"]["id"]).approval
     assert (approval.approvers, approval.approver_team) == ("platform", None)
-    assert Run.objects.get(pk=small["last_run"]).status == "queued"
+    assert Run.objects.get(pk=small["last_run"]["id"]).status == "queued"
     assert [a["id"] for a in api_client_for(ops).get("/api/approvals/").json()["results"]] == [
         approval.pk
     ]

@@ -23,7 +23,7 @@ def actions(events) -> list[str]:
 @pytest.mark.worker
 def test_a_full_cycle_is_on_the_trail_and_read_back_through_the_api(worker, catalog, api, ops):
     created = request_via_api(api, "echo", "audited", {"message": "one"})
-    wait_for_run(api, created["last_run"])
+    wait_for_run(api, created["last_run"]["id"])
     update = api.post(f"/api/services/{created['id']}/update/", {"inputs": {"message": "two"}},
                       format="json").json()  # fmt: skip
     wait_for_run(api, update["id"])

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.worker
 
 def test_it_gives_a_run_its_credentials_as_variables_and_a_file_masked(worker, catalog, api):
     created = request_via_api(api, "credentialed", "with-creds", {})
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
 
     assert run["status"] == "succeeded", run
     assert run["outputs"] == {
@@ -36,7 +36,7 @@ def test_it_gives_a_run_its_credentials_as_variables_and_a_file_masked(worker, c
 def test_the_postgres_template_reaches_its_server_through_shared_postgres(worker, catalog, api):
     db_name = f"gp_cred_{uuid.uuid4().hex[:8]}"
     created = request_via_api(api, "postgres-database", "cred-db", {"db_name": db_name})
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
 
     assert run["status"] == "succeeded", run
     dsn = run["outputs"]["dsn"]
@@ -56,7 +56,7 @@ def test_a_run_whose_credential_is_gone_fails_naming_it(worker, catalog, api, op
     services.delete_credential(user=ops, credential=Credential.objects.get(name="ci-file"))
 
     created = request_via_api(api, "credentialed", "orphan", {})
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
 
     assert run["status"] == "failed"
     assert "The template uses the credential 'ci-file', which does not exist" in run["error"]

@@ -72,7 +72,7 @@ def test_it_gives_a_database_name_asked_for_by_two_teams_at_once_to_one_of_them(
         (api, request_via_api(api, "postgres-database", "orders", {"db_name": db_name})),
         (beta, request_via_api(beta, "postgres-database", "orders", {"db_name": db_name}, "beta")),
     ]
-    runs = [wait_for_run(client, service["last_run"]) for client, service in asked]
+    runs = [wait_for_run(client, service["last_run"]["id"]) for client, service in asked]
 
     assert sorted(run["status"] for run in runs) == ["failed", "succeeded"], runs
     won, lost = sorted(

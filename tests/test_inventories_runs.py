@@ -41,7 +41,7 @@ def reachable(worker, ops, teams, owner):
 def test_a_runs_inventory_holds_exactly_the_targets_group(reachable):
     service = request_via_api(reachable, "fleet", "fleet-1", {})
 
-    run = wait_for_run(reachable, service["last_run"])
+    run = wait_for_run(reachable, service["last_run"]["id"])
 
     assert run["status"] == "succeeded", run["error"]
     assert run["outputs"]["targets"] == ["web-1", "web-2", "web-3"]
@@ -51,7 +51,7 @@ def test_a_runs_inventory_holds_exactly_the_picked_hosts(reachable):
     inputs = {"primary": "web-2", "replicas": ["db-1"]}
     service = request_via_api(reachable, "picker", "picked-1", inputs)
 
-    run = wait_for_run(reachable, service["last_run"])
+    run = wait_for_run(reachable, service["last_run"]["id"])
 
     assert run["status"] == "succeeded", run["error"]
     assert run["outputs"]["targets"] == ["db-1", "web-2"]
@@ -59,7 +59,7 @@ def test_a_runs_inventory_holds_exactly_the_picked_hosts(reachable):
 
 def test_a_picked_host_deleted_since_the_request_is_refused_then_fails_the_run(reachable, ops):
     service = request_via_api(reachable, "picker", "picked-2", {"primary": "web-1"})
-    first = wait_for_run(reachable, service["last_run"])
+    first = wait_for_run(reachable, service["last_run"]["id"])
     assert first["status"] == "succeeded", first["error"]
     services.remove_host(actor=ops, host=Host.objects.get(name="web-1"))
 

@@ -23,7 +23,7 @@ def act(api, service_id, action, body=None, expect=202) -> dict:
 
 def provisioned(api, template, name, inputs) -> dict:
     created = request_via_api(api, template, name, inputs)
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
     assert run["status"] == "succeeded", run
     return api.get(f"/api/services/{created['id']}/").json()
 
@@ -145,7 +145,7 @@ def test_deprovision_removes_it_and_frees_the_name(worker, catalog, api):
 
 def test_a_failed_provision_is_retried_or_cleaned_up(worker, catalog, api, client, owner):
     created = request_via_api(api, "failing", "broken", {})
-    first = wait_for_run(api, created["last_run"])
+    first = wait_for_run(api, created["last_run"]["id"])
     assert first["status"] == "failed"
     assert api.get(f"/api/services/{created['id']}/").json()["failed_action"] == "provision"
     act(api, created["id"], "update", {"inputs": {}}, expect=409)
@@ -176,12 +176,12 @@ def test_a_failed_provision_is_retried_or_cleaned_up(worker, catalog, api, clien
     service = api.get(f"/api/services/{created['id']}/").json()
     assert (service["status"], service["failed_action"]) == ("deprovisioned", None)
     again = request_via_api(api, "failing", "broken", {})
-    wait_for_run(api, again["last_run"])
+    wait_for_run(api, again["last_run"]["id"])
 
 
 def test_a_running_playbook_is_canceled(worker, catalog, api):
     created = request_via_api(api, "slow", "interrupted", {"steps": 20})
-    run_id = created["last_run"]
+    run_id = created["last_run"]["id"]
     wait_for(lambda: api.get(f"/api/runs/{run_id}/").json()["status"] == "running",
              timeout=60, what="the run to start")  # fmt: skip
     started = time.monotonic()
@@ -203,7 +203,7 @@ def test_a_running_playbook_is_canceled(worker, catalog, api):
 def test_a_run_past_its_templates_timeout_fails_as_timed_out(worker, catalog, api):
     created = request_via_api(api, "sleepy", "sleeper", {"seconds": 120})
 
-    run = wait_for_run(api, created["last_run"], timeout=60)
+    run = wait_for_run(api, created["last_run"]["id"], timeout=60)
 
     assert run["status"] == "failed"
     assert "timed out after 3 seconds" in run["error"]
@@ -217,7 +217,7 @@ def test_a_second_action_while_a_run_is_in_progress_is_a_409(worker, catalog, ap
         response = api.post(f"/api/services/{created['id']}/{action}/", body, format="json")
         assert response.status_code == 409, (action, response.json())
         assert "is provisioning" in response.json()["detail"]
-    wait_for_run(api, created["last_run"])
+    wait_for_run(api, created["last_run"]["id"])
     # A preview leaves the service active; the database still allows one run at a time.
     preview = act(api, created["id"], "preview", {"inputs": {"steps": 2}})
     response = api.post(f"/api/services/{created['id']}/update/", {"inputs": {}}, format="json")

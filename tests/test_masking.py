@@ -185,7 +185,7 @@ def test_it_shows_no_line_of_a_multi_line_secret_in_a_preview_s_diff_events_or_a
 
     created = request_via_api(api, "secret-file", "keyed", {"key": first})
     answers.append(json.dumps(created))
-    provisioned = wait_for_run(api, created["last_run"])
+    provisioned = wait_for_run(api, created["last_run"]["id"])
     assert provisioned["status"] == "succeeded", provisioned
     path = Path(provisioned["outputs"]["path"])
     assert path.read_text() == first  # the playbook got the key, newlines and all

@@ -51,13 +51,13 @@ def test_it_tells_a_team_webhook_that_its_run_failed(
     api = api_client_for(owner)
 
     created = request_via_api(api, "failing", "broken", {"reason": "disk full"})
-    assert wait_for_run(api, created["last_run"])["status"] == "failed"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "failed"
 
     (message,) = _received(httpserver, 1)
     assert message["title"] == "[Gangplank] provision of alpha/broken failed"
     assert "Requested by owner." in message["message"]
     assert "disk full" in message["message"]
-    assert f"{settings.GANGPLANK_BASE_URL}/runs/{created['last_run']}/" in message["message"]
+    assert f"{settings.GANGPLANK_BASE_URL}/runs/{created['last_run']['id']}/" in message["message"]
     (delivery,) = _delivered(1)
     assert (delivery.status, delivery.attempts, delivery.event) == ("sent", 1, "run_failed")
 
@@ -69,7 +69,7 @@ def test_it_emails_a_success_through_a_real_smtp_server(worker, catalog, owner, 
     api = api_client_for(owner)
 
     created = request_via_api(api, "echo", "mailed", {"message": "not in the mail"})
-    assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "succeeded"
 
     wait_for(lambda: smtp["messages"], what="the email")
     (mail,) = smtp["messages"]
@@ -91,7 +91,7 @@ def test_it_retries_a_failed_delivery_and_records_each_attempt(
     api = api_client_for(owner)
 
     created = request_via_api(api, "echo", "retried", {"message": "hi"})
-    wait_for_run(api, created["last_run"])
+    wait_for_run(api, created["last_run"]["id"])
 
     (delivery,) = _delivered(1)
     assert (delivery.status, delivery.attempts, delivery.error) == ("sent", 2, "")

@@ -78,7 +78,7 @@ def test_a_run_whose_pool_process_is_sigkilled_fails_as_lost_and_never_runs_agai
         running(beat, log=tmp_path / "beat.log", env=env, ready=b"beat: Starting"),
     ):  # fmt: skip
         created = request_via_api(api, "ledger", "victim", {})
-        first = created["last_run"]
+        first = created["last_run"]["id"]
         book.wait_for_line(f"start provision {first}")
         child = wait_for(lambda: busy_pool_process(worker.pid), timeout=10, what="the pool process")
         os.kill(child, signal.SIGKILL)
@@ -133,7 +133,7 @@ def test_a_run_in_progress_when_the_broker_goes_away_ends_once_and_the_next_one_
             "POST", f"{api}/services/", token,
             {"template": "ledger", "team": "alpha", "name": "steady", "inputs": {}},
         )  # fmt: skip
-        first = created["last_run"]
+        first = created["last_run"]["id"]
         book.wait_for_line(f"start provision {first}")
 
         broker.terminate()
@@ -288,7 +288,7 @@ def test_a_database_restart_during_a_run_loses_no_event_and_runs_nothing_twice(
             "POST", f"{api}/services/", token,
             {"template": "ledger", "team": "alpha", "name": "durable", "inputs": {}},
         )  # fmt: skip
-        first = created["last_run"]
+        first = created["last_run"]["id"]
         book.wait_for_line(f"start provision {first}")
 
         own_postgres.stop()

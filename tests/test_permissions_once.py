@@ -47,7 +47,7 @@ def test_it_answers_a_team_the_caller_cannot_see_with_the_fields_400(catalog, ou
     response = api_client_for(outsider).post("/api/services/", api_request(TOO_LONG), format="json")
 
     assert response.status_code == 400
-    assert "does not exist" in str(response.json()["team"])
+    assert response.json()["team"] == ["No team named alpha."]
 
 
 def test_the_portal_refuses_an_auditor_a_64_character_name_with_a_403(

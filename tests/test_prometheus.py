@@ -40,9 +40,9 @@ def scrape(url: str, token: str = TOKEN) -> str:
 def test_it_exports_the_runs_the_worker_made_from_every_web_process(worker, catalog, api, tmp_path):
     echo = request_via_api(api, "echo", "scraped", {"message": "hi"})
     failing = request_via_api(api, "failing", "broken", {})
-    ran = wait_for_run(api, echo["last_run"])
+    ran = wait_for_run(api, echo["last_run"]["id"])
     assert ran["status"] == "succeeded"
-    assert wait_for_run(api, failing["last_run"])["status"] == "failed"
+    assert wait_for_run(api, failing["last_run"]["id"])["status"] == "failed"
     # A run queued two minutes ago that nothing sends (no beat here).
     broken = Service.objects.get(pk=failing["id"])
     queued = Run.objects.create(service=broken, action="deprovision", status="queued",

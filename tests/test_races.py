@@ -66,7 +66,7 @@ def test_two_retries_racing_queue_one_run_and_it_runs_once(worker, catalog, api,
     book = ledger("twice")
     book.go("fail")
     created = request_via_api(api, "ledger", "twice", {})
-    failed = wait_for_run(api, created["last_run"])
+    failed = wait_for_run(api, created["last_run"]["id"])
     assert failed["status"] == "failed"
     book.go()
 

@@ -15,7 +15,11 @@ SCHEMA = {
     "required": ["db_name"],
     "additionalProperties": False,
     "properties": {
-        "db_name": {"type": "string", "pattern": "^[a-z][a-z0-9_]{2,30}$"},
+        "db_name": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]{2,30}$",
+            "x-gangplank-pattern-message": "Use 3 to 31 lowercase letters, digits and _.",
+        },
         "size": {"type": "string", "enum": ["small", "medium", "large"], "default": "small"},
         "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 20},
         "ratio": {"type": "number", "minimum": 0.5, "maximum": 10},
@@ -28,7 +32,7 @@ SCHEMA = {
 
 INVALID = [
     ({}, "db_name", "required"),
-    ({"db_name": "Bad-Name"}, "db_name", "pattern"),
+    ({"db_name": "Bad-Name"}, "db_name", "3 to 31 lowercase letters"),
     ({"db_name": 12}, "db_name", "type string"),
     ({"db_name": "good", "size": "huge"}, "size", "one of: small, medium, large"),
     ({"db_name": "good", "limit": 0}, "limit", "at least 1"),
@@ -42,7 +46,7 @@ INVALID = [
     ({"db_name": "good", "surprise": 1}, "surprise", "Unknown input"),
     # Stricter than JSON Schema (catalog.schema's docstring says why).
     ({"db_name": "good", "limit": 20.0}, "limit", "type integer"),
-    ({"db_name": "good\n"}, "db_name", "pattern"),
+    ({"db_name": "good\n"}, "db_name", "3 to 31 lowercase letters"),
     ({"db_name": "good", "note": "x" * 4097}, "note", "at most 4096 characters"),
 ]
 
@@ -68,7 +72,7 @@ def test_it_fills_defaults():
 def test_inputs_must_be_an_object():
     with pytest.raises(InvalidRequest) as caught:
         validate_inputs(SCHEMA, ["db_name"])
-    assert "" in caught.value.errors["inputs"]
+    assert caught.value.errors == {"inputs": ["Must be an object of input names to values."]}
 
 
 def test_it_refuses_changed_inputs_that_are_not_an_object(api, catalog, teams, owner):
@@ -79,7 +83,7 @@ def test_it_refuses_changed_inputs_that_are_not_an_object(api, catalog, teams, o
             f"/api/services/{service.pk}/{action}/", {"inputs": ["message"]}, format="json"
         )
         assert response.status_code == 400
-        assert response.json()["inputs"] == {"": ["Must be an object of input names to values."]}
+        assert response.json() == {"inputs": ["Must be an object of input names to values."]}
     assert service.runs.count() == 1
 
 
@@ -92,7 +96,7 @@ def post(api, **body):
     ("inputs", "key", "words"),
     [
         ({}, "db_name", "required"),
-        ({"db_name": "Bad Name"}, "db_name", "pattern"),
+        ({"db_name": "Bad Name"}, "db_name", "lowercase letters, digits and underscores"),
         ({"db_name": "good_db", "connection_limit": 0}, "connection_limit", "at least 1"),
         ({"db_name": "good_db", "size": "huge"}, "size", "one of"),
         ({"db_name": "good_db", "extra": True}, "extra", "Unknown input"),
@@ -166,13 +170,43 @@ def test_the_api_creates_the_service_and_its_queued_run(api, catalog, owner):
         "description": "",
     }
     assert body["template_version"] == "1.3.1" and body["created_by"] == "owner"
-    run = Run.objects.get(pk=body["last_run"])
+    run = Run.objects.get(pk=body["last_run"]["id"])
     assert (run.service, run.action, run.status, run.created_by) == (
         service,
         "provision",
         "queued",
         owner,
     )
+    assert body["last_run"] == {
+        "id": run.pk,
+        "action": "provision",
+        "status": "queued",
+        "url": f"http://testserver/api/runs/{run.pk}/",
+    }
+    assert api.get(body["last_run"]["url"]).json()["status"] == "queued"
+
+
+def test_an_unknown_slug_or_inputs_that_are_no_object_get_errors_in_words(api, catalog):
+    unknown = post(api, template="nope", team="nope", inputs={"db_name": "good_db"})
+    theirs = post(api, team="beta", inputs={"db_name": "good_db"})  # a team owner is not in
+    numbers = post(api, template=7, team=["alpha"], inputs={"db_name": "good_db"})
+    listed = post(api, inputs=["db_name"])
+
+    assert unknown.status_code == theirs.status_code == numbers.status_code == 400
+    assert unknown.json() == {
+        "template": ["No template named nope."],
+        "team": ["No team named nope."],
+    }
+    assert theirs.json() == {"team": ["No team named beta."]}
+    assert numbers.json() == {
+        "template": ["Must be a template's slug (a string)."],
+        "team": ["Must be a team's slug (a string)."],
+    }
+    assert (listed.status_code, listed.json()) == (
+        400,
+        {"inputs": ["Must be an object of input names to values."]},
+    )
+    assert Service.objects.count() == 0
 
 
 def form_data(**changes):
@@ -190,7 +224,7 @@ def form_data(**changes):
     ("changes", "field", "words"),
     [
         ({"inputs-db_name": ""}, "inputs-db_name", "required"),
-        ({"inputs-db_name": "Bad Name"}, "inputs-db_name", "pattern"),
+        ({"inputs-db_name": "Bad Name"}, "inputs-db_name", "Not in the expected form: Name"),
         ({"inputs-connection_limit": "0"}, "inputs-connection_limit", "at least 1"),
         ({"inputs-connection_limit": "many"}, "inputs-connection_limit", "whole number"),
         ({"inputs-size": "huge"}, "inputs-size", "valid choice"),

@@ -60,7 +60,7 @@ def test_a_request_made_while_the_broker_is_down_runs_once_it_is_back(
             {"template": "echo", "team": "alpha", "name": "patient", "inputs": {"message": "hi"}},
         )  # fmt: skip
         assert status == 201 and created["status"] == "provisioning"
-        run = Run.objects.get(pk=created["last_run"])
+        run = Run.objects.get(pk=created["last_run"]["id"])
         assert run.status == "queued" and run.dispatched_at is None  # saved, not sent
 
         stack.enter_context(
@@ -90,7 +90,7 @@ def test_a_sigkilled_worker_leaves_no_run_stuck_and_nothing_restarts_it(
             worker_command(queue), log=tmp_path / "w1.log", env=env, ready=b" ready."
         ) as w:
             created = request_via_api(api, "slow", "orphan", {"steps": 20})
-            run_id = created["last_run"]
+            run_id = created["last_run"]["id"]
             wait_for(
                 lambda: Run.objects.filter(pk=run_id, status="running").exists(),
                 timeout=60,
@@ -142,7 +142,7 @@ def test_beat_deprovisions_expired_services_and_marks_those_expiring(
     assert abs(lifetime - timedelta(days=7)) < timedelta(seconds=1)
     soon = request_via_api(api, "drifty", "expiring", {"content": "warn me"})
     for item in (created, soon):
-        assert wait_for_run(api, item["last_run"])["status"] == "succeeded"
+        assert wait_for_run(api, item["last_run"]["id"])["status"] == "succeeded"
 
     too_late = service.created_at + timedelta(days=31)
     refused = api.post(f"/api/services/{service.pk}/extend/", {"expires_at": too_late.isoformat()})

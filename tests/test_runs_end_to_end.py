@@ -59,7 +59,7 @@ def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
     db_name = f"gp_e2e_{uuid.uuid4().hex[:8]}"
     created = request_via_api(api, "postgres-database", "orders-db", {"db_name": db_name})
     assert created["status"] == "provisioning"
-    assert created["last_run"]
+    assert created["last_run"]["id"]
 
     service = wait_until_settled(api, created["id"])
 
@@ -71,7 +71,7 @@ def test_it_provisions_a_postgres_database_that_answers(worker, catalog, api):
             db_name,
             db_name,
         )
-    run = api.get(f"/api/runs/{created['last_run']}/").json()
+    run = api.get(f"/api/runs/{created['last_run']['id']}/").json()
     assert run["status"] == "succeeded" and run["rc"] == 0
     assert run["outputs"]["dsn"] == dsn
 
@@ -142,7 +142,7 @@ def test_it_passes_inputs_as_data_never_evaluated(worker, catalog, api):
 
     assert service["status"] == "active", service
     assert service["outputs"]["echo"] == literal
-    events = api.get(f"/api/runs/{created['last_run']}/events/").json()["results"]
+    events = api.get(f"/api/runs/{created['last_run']['id']}/events/").json()["results"]
     assert any(literal in event["stdout"] for event in events)
     assert not any("uid=" in event["stdout"] for event in events)
 
@@ -153,7 +153,7 @@ def test_it_stores_what_a_playbook_prints_and_reports_even_nul(worker, catalog, 
 
     assert service["status"] == "active", service
     assert service["outputs"] == {"raw": "value\ufffdend"}
-    printed = RunEvent.objects.get(run_id=created["last_run"], event="runner_on_ok",
+    printed = RunEvent.objects.get(run_id=created["last_run"]["id"], event="runner_on_ok",
                                    task="Print NUL\ufffdhere")  # fmt: skip
     assert printed.data["res"]["stdout"] == "before\ufffdafter"
 
@@ -163,17 +163,17 @@ def test_a_failing_playbook_fails_the_run_and_the_service_with_its_message(worke
     service = wait_until_settled(api, created["id"])
 
     assert service["status"] == "failed"
-    run = api.get(f"/api/runs/{created['last_run']}/").json()
+    run = api.get(f"/api/runs/{created['last_run']['id']}/").json()
     assert run["status"] == "failed"
     assert run["rc"] != 0
     assert "Provisioning failed on purpose: disk on fire" in run["error"]
-    events = api.get(f"/api/runs/{created['last_run']}/events/").json()["results"]
+    events = api.get(f"/api/runs/{created['last_run']['id']}/events/").json()["results"]
     assert any("Provisioning failed on purpose: disk on fire" in e["stdout"] for e in events)
 
 
 def test_events_arrive_while_the_run_goes_on_in_order(worker, catalog, api):
     created = request_via_api(api, "slow", "slowpoke", {"steps": 4})
-    run_id = created["last_run"]
+    run_id = created["last_run"]["id"]
 
     def some_events_while_running():
         run = api.get(f"/api/runs/{run_id}/").json()
@@ -192,7 +192,7 @@ def test_events_arrive_while_the_run_goes_on_in_order(worker, catalog, api):
 
 def test_a_duplicate_message_does_not_run_twice(worker, catalog, api):
     created = request_via_api(api, "echo", "twice", {"message": "once"})
-    run_id = created["last_run"]
+    run_id = created["last_run"]["id"]
     execute_run.delay(run_id)
     execute_run.delay(run_id)
 

@@ -70,7 +70,7 @@ def hostile(
 ) -> int:
     inputs = {"marker": str(marker), "delay": delay, "block": block}
     inputs["probe_paths"] = ",".join(str(p) for p in probe_paths)
-    return request_via_api(api, "hostile", name, inputs)["last_run"]
+    return request_via_api(api, "hostile", name, inputs)["last_run"]["id"]
 
 
 @pytest.fixture

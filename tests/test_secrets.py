@@ -547,7 +547,7 @@ def test_it_leaks_no_planted_secret_anywhere_through_provision_update_failure_an
         api, "leaky", "vault", {"password": first, "label": "one", "token": token}
     )
     answers.append(json.dumps(created))
-    run = wait_for_run(api, created["last_run"])
+    run = wait_for_run(api, created["last_run"]["id"])
     assert run["status"] == "succeeded", run
     assert run["outputs"]["password_sha256"] == sha256(first)
     assert run["outputs"]["token_sha256"] == sha256(token)

@@ -104,7 +104,7 @@ def test_it_provisions_updates_and_deprovisions_a_shell_account_on_every_host(
         "dora-shell",
         {"username": "dora", "public_key": f"{old_public.rsplit(' ', 1)[0]} {COMMENT}"},
     )
-    run = wait_for_run(api, service["last_run"], timeout=180)
+    run = wait_for_run(api, service["last_run"]["id"], timeout=180)
 
     assert run["status"] == "succeeded", run
     assert run["outputs"] == {"username": "dora", "hosts": ["shell-a", "shell-b"]}
@@ -153,7 +153,7 @@ def test_it_refuses_to_take_over_a_user_it_did_not_create(
     service = request_via_api(
         api, "shell-account", "eve-shell", {"username": "eve", "public_key": public}
     )
-    run = wait_for_run(api, service["last_run"], timeout=180)
+    run = wait_for_run(api, service["last_run"]["id"], timeout=180)
 
     assert run["status"] == "failed"
     assert 'A user named "eve" already exists on shell-b' in run["error"]
@@ -175,7 +175,7 @@ def test_it_fails_a_run_on_a_host_whose_key_is_not_the_pinned_one(
     service = request_via_api(
         api, "shell-account", "frank-shell", {"username": "frank", "public_key": public}
     )
-    run = wait_for_run(api, service["last_run"], timeout=180)
+    run = wait_for_run(api, service["last_run"]["id"], timeout=180)
 
     assert run["status"] == "failed"
     assert "shell-b" in run["error"]
@@ -194,7 +194,7 @@ def test_it_fails_a_run_with_an_unreachable_host_and_keeps_the_other_hosts_resul
     service = request_via_api(
         api, "shell-account", "grace-shell", {"username": "grace", "public_key": public}
     )
-    run = wait_for_run(api, service["last_run"], timeout=180)
+    run = wait_for_run(api, service["last_run"]["id"], timeout=180)
 
     assert run["status"] == "failed"
     assert "shell-b" in run["error"]

@@ -61,6 +61,40 @@ def test_a_revoked_or_expired_token_is_refused(client, owner):
     assert api_with(other).get("/api/teams/").status_code == 401
 
 
+def test_a_token_is_taken_as_a_bearer_token_too_and_the_schema_says_so(owner):
+    from accounts.services import create_token
+
+    _, key = create_token(user=owner, name="bearer")
+
+    def as_(header: str | None):
+        client = APIClient()
+        if header is not None:
+            client.credentials(HTTP_AUTHORIZATION=header)
+        return client.get("/api/teams/")
+
+    assert as_(f"Bearer {key}").status_code == 200
+    assert as_(f"bearer {key}").status_code == 200
+    wrong = as_("Bearer not-a-token")
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid token."})
+    spaced = as_(f"Bearer {key} extra")
+    assert spaced.status_code == 401 and '"Token <key>"' in spaced.json()["detail"]
+    missing = as_(None)
+    assert missing.status_code == 401 and missing["WWW-Authenticate"] == "Token"
+    assert 'send an API token as "Authorization: Token <key>"' in missing.json()["detail"]
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    document = reader.get("/api/schema/", {"format": "json"}).json()
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": 'The same API token, sent as "Bearer <key>".',
+    }
+    assert document["components"]["securitySchemes"]["tokenAuth"]["name"] == "Authorization"
+    operation = document["paths"]["/api/teams/"]["get"]
+    assert {"tokenAuth": []} in operation["security"]
+    assert {"bearerAuth": []} in operation["security"]
+
+
 def test_a_user_revokes_only_their_own_tokens(client, owner, outsider):
     from accounts.services import create_token
 

@@ -2,6 +2,11 @@
 
 The form only turns widget values into JSON values; the rules (pattern, lengths, bounds,
 enum, format, required) are checked by catalog.schema.validate_inputs, as for the API.
+
+A schema's `pattern` is not copied into the HTML `pattern` attribute: browsers compile that
+with the `v` flag, which refuses much of what Python's `re` takes (`[A-Za-z0-9_-]`, say),
+logs an error and drops the check. The server's check is the one that counts, and its
+message says what is expected in words (catalog.schema.pattern_message).
 """
 
 from django import forms
@@ -43,11 +48,7 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
         return (forms.IntegerField if kind == "integer" else forms.FloatField)(
             widget=widget, **common
         )
-    for key, attr in (
-        ("maxLength", "maxlength"),
-        ("minLength", "minlength"),
-        ("pattern", "pattern"),
-    ):
+    for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength")):
         if key in prop:
             attrs[attr] = prop[key]
     if is_secret(prop):

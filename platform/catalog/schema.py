@@ -6,10 +6,12 @@ library; the form only parses widget values into JSON types before calling it.
 Where JSON Schema is looser than what a playbook should get, the validator is stricter:
 - `type: integer` is a JSON integer: 1.0 is refused (JSON Schema counts it as an integer,
   and it would reach the playbook as a float);
-- a `pattern` must match the whole value, as HTML's `pattern` attribute does (the form's
-  widget carries it): `^`/`$` are implied, and `$` never matches before a final newline
-  (Python's does);
+- a `pattern` must match the whole value, as HTML's `pattern` attribute would: `^`/`$` are
+  implied, and `$` never matches before a final newline (Python's does);
 - a string input without `maxLength` gets DEFAULT_MAX_LENGTH.
+
+A value a pattern refuses is told what is expected in words, never the regex:
+`x-gangplank-pattern-message` when the input has one, else its `description`.
 """
 
 import re
@@ -34,11 +36,15 @@ KEYWORDS_BY_TYPE = {
 CHOICES = "x-gangplank-choices"
 for _kind in ("string", "array"):
     KEYWORDS_BY_TYPE[_kind] = KEYWORDS_BY_TYPE[_kind] | {CHOICES}
+# What a value the input's `pattern` refuses is told, in words (a string input's own).
+PATTERN_MESSAGE = "x-gangplank-pattern-message"
+KEYWORDS_BY_TYPE["string"] = KEYWORDS_BY_TYPE["string"] | {PATTERN_MESSAGE}
 CHOICES_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
 # Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_NAMES = {"gangplank", "hostvars", "groups", "inventory_hostname", "omit", "vars"}
+NOT_AN_OBJECT = "Must be an object of input names to values."
 # The longest string an input may be when its schema says no maxLength.
 DEFAULT_MAX_LENGTH = 4096
 
@@ -113,6 +119,8 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
     ]
     if CHOICES in prop:
         problems += _choices_problems(prop[CHOICES])
+    if PATTERN_MESSAGE in prop and kind == "string":
+        problems += _pattern_message_problems(prop)
     if kind == "array":
         if CHOICES not in prop:
             problems.append(("type", f"array is only for picking hosts, with {CHOICES}"))
@@ -128,10 +136,15 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
             ]
     if "default" in prop:
         problems += [
-            ("default", readable(error))
+            ("default", _default_problem(error, prop))
             for error in _validator(limited_property(prop)).iter_errors(prop["default"])
         ]
     return problems
+
+
+def _default_problem(error, prop: dict) -> str:
+    # For the template's author: the pattern is theirs, its words are for requesters.
+    return "Does not match the pattern." if error.validator == "pattern" else readable(error, prop)
 
 
 def _choices_problems(source: Any) -> list[tuple[str, str]]:
@@ -143,6 +156,26 @@ def _choices_problems(source: Any) -> list[tuple[str, str]]:
     if not CHOICES_GROUP_RE.fullmatch(source["group"]):
         return [(f"{CHOICES}.group", "must be a group name (letters, digits, _) or all")]
     return []
+
+
+def _pattern_message_problems(prop: dict) -> list[tuple[str, str]]:
+    message = prop[PATTERN_MESSAGE]
+    if not isinstance(message, str) or not message.strip():
+        return [(PATTERN_MESSAGE, "must be a non-empty string")]
+    if "pattern" not in prop:
+        return [(PATTERN_MESSAGE, "is only used with a pattern")]
+    return []
+
+
+def pattern_message(prop: dict) -> str:
+    """What a value the input's pattern refuses is told: what is expected, in words."""
+    message = prop.get(PATTERN_MESSAGE)
+    if isinstance(message, str) and message.strip():
+        return message.strip()
+    description = prop.get("description")
+    if isinstance(description, str) and description.strip():
+        return f"Not in the expected form: {description.strip()}"
+    return "Not in the expected form."
 
 
 def is_secret(prop: dict) -> bool:
@@ -198,7 +231,7 @@ def with_defaults(schema: dict, inputs: dict) -> dict:
 def validate_inputs(schema: dict, inputs: Any) -> dict:
     """The inputs with defaults filled in, or InvalidRequest with messages keyed by input."""
     if not isinstance(inputs, dict):
-        raise InvalidRequest({"inputs": {"": ["Must be an object of input names to values."]}})
+        raise InvalidRequest({"inputs": [NOT_AN_OBJECT]})
     inputs = with_defaults(schema, inputs)
     validator = _validator(limited(schema))
     errors: dict[str, list[str]] = {}
@@ -212,24 +245,27 @@ def validate_inputs(schema: dict, inputs: Any) -> dict:
 
 def _keyed(error, schema: dict, inputs: dict) -> list[tuple[str, str]]:
     if error.path:
-        return [(str(error.path[0]), readable(error))]
+        name = str(error.path[0])
+        prop = (schema.get("properties") or {}).get(name)
+        return [(name, readable(error, prop if isinstance(prop, dict) else {}))]
     if error.validator == "required":
         missing = [n for n in schema.get("required", []) if n not in inputs]
         return [(name, "This input is required.") for name in missing]
     if error.validator == "additionalProperties":
         known = set(schema.get("properties") or {})
         return [(name, "Unknown input.") for name in sorted(set(inputs) - known)]
-    return [("", readable(error))]
+    return [("", readable(error, schema))]
 
 
-def readable(error) -> str:
-    """A message for people, rather than jsonschema's repr of the instance."""
+def readable(error, prop: dict) -> str:
+    """A message for people, rather than jsonschema's repr of the instance; `prop` is the
+    schema of the value it is about (a pattern's message or description)."""
     value = error.validator_value
     match error.validator:
         case "type":
             return f"Must be of type {value}."
         case "pattern":
-            return f"Must match the pattern {value}."
+            return pattern_message(prop)
         case "minLength":
             return f"Must be at least {value} characters long."
         case "maxLength":

@@ -16,9 +16,17 @@ class ConflictError(exceptions.APIException):
     default_code = "conflict"
 
 
+NOT_AUTHENTICATED = (
+    'Authentication credentials were not provided: send an API token as "Authorization: '
+    'Token <key>" (or "Bearer <key>"), or log in.'
+)
+
+
 def exception_handler(exc, context):
     """DRF's handler, plus the services' errors: InvalidRequest is a 400 with its field
-    errors, Conflict a 409."""
+    errors, Conflict a 409; and a request without credentials is told how to send them."""
+    if isinstance(exc, exceptions.NotAuthenticated):
+        exc.detail = exceptions.ErrorDetail(NOT_AUTHENTICATED, code=exc.default_code)
     if isinstance(exc, InvalidRequest):
         exc = serializers.ValidationError(exc.errors)
     elif isinstance(exc, Conflict):

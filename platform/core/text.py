@@ -4,6 +4,8 @@ PostgreSQL refuses NUL in text and JSONB, and a lone surrogate (which JSON's "\\
 makes) cannot be encoded to UTF-8; JSON numbers beyond a double (1e400) become infinities,
 which JSONB refuses too. `problems` finds them anywhere in a parsed body, keys included, and
 answers with messages keyed like the body, so that they read as the API's field errors.
+
+And `plain`: what a playbook printed, without its terminal escape codes, for the API.
 """
 
 import math
@@ -13,9 +15,20 @@ from typing import Any
 from django.core.exceptions import SuspiciousOperation
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Terminal escape sequences: CSI (colours, cursor moves: ESC [ ... letter), OSC (titles,
+# links: ESC ] ... BEL or ESC \\), character sets (ESC ( B) and the two-character ones.
+ANSI = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[()*+][0-9A-Za-z]|[@-Z\\-_])"
+)
+NEWLINES = re.compile(r"\r\n?")
 TEXT_MESSAGE = "Must not contain NUL characters or unpaired surrogates."
 KEY_MESSAGE = "Names must not contain NUL characters or unpaired surrogates."
 NUMBER_MESSAGE = "Numbers must be finite."
+
+
+def plain(terminal: str) -> str:
+    """Terminal output as plain text: without ANSI escape codes, every line ending in \\n."""
+    return NEWLINES.sub("\n", ANSI.sub("", terminal))
 
 
 def storable(value: str) -> bool:

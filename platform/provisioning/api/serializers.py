@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
 from catalog.models import Template
-from core.fields import StrictCharField
+from core.fields import SlugField, StrictCharField
+from core.text import plain
 from provisioning.models import Run, RunEvent, Service
 from provisioning.rules import NAME_MAX_LENGTH, upgrade_target
 from provisioning.states import RunAction
@@ -19,6 +20,17 @@ class BlankAsNullChoiceField(serializers.ChoiceField):
         return super().to_representation(value) if value else None
 
 
+class LastRunSerializer(serializers.ModelSerializer):
+    """The service's latest run, enough to follow it: poll `url` until `status` ends."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:run-detail")
+
+    class Meta:
+        model = Run
+        fields = ["id", "action", "status", "url"]
+        read_only_fields = fields
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -30,6 +42,7 @@ class ServiceSerializer(serializers.ModelSerializer):
         choices=RunAction.choices, help_text="the action whose run failed; null when none did"
     )
     upgrade_available = serializers.SerializerMethodField()
+    last_run = LastRunSerializer(read_only=True, allow_null=True)
 
     def get_upgrade_available(self, service: Service) -> str | None:
         target = upgrade_target(service)
@@ -85,8 +98,16 @@ class ExtendSerializer(serializers.Serializer):
 class ServiceRequestSerializer(serializers.Serializer):
     """Parses a request; the rules are request_service's (catalog schema, names, teams)."""
 
-    template = serializers.SlugRelatedField(slug_field="slug", queryset=Template.objects.none())
-    team = serializers.SlugRelatedField(slug_field="slug", queryset=Team.objects.none())
+    template = SlugField(
+        noun="template",
+        queryset=Template.objects.none(),
+        help_text="a template's slug (GET /api/templates/)",
+    )
+    team = SlugField(
+        noun="team",
+        queryset=Team.objects.none(),
+        help_text="the slug of one of your teams (GET /api/teams/)",
+    )
     name = StrictCharField(max_length=NAME_MAX_LENGTH)
     inputs = serializers.JSONField(required=False, default=dict)
 
@@ -132,7 +153,15 @@ class RunSerializer(serializers.ModelSerializer):
 
 
 class RunEventSerializer(serializers.ModelSerializer):
+    text = serializers.SerializerMethodField(
+        help_text="`stdout` as plain text: without ANSI colour codes, lines ending in \\n"
+    )
+
+    def get_text(self, event: RunEvent) -> str:
+        return plain(event.stdout)
+
     class Meta:
         model = RunEvent
-        fields = ["counter", "event", "task", "host", "stdout", "created_at"]
+        fields = ["counter", "event", "task", "host", "stdout", "text", "created_at"]
         read_only_fields = fields
+        extra_kwargs = {"stdout": {"help_text": "what Ansible printed, with its ANSI colours"}}

@@ -31,7 +31,7 @@ class ServiceViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Service.objects.select_related(
-        "team", "template__current_version", "template_version", "created_by"
+        "team", "template__current_version", "template_version", "created_by", "last_run"
     ).order_by("-created_at", "-pk")
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
@@ -53,7 +53,8 @@ class ServiceViewSet(
         serializer = ServiceRequestSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
         service = services.request_service(user=request.user, **serializer.validated_data)
-        return Response(ServiceSerializer(service).data, status=status.HTTP_201_CREATED)
+        answer = ServiceSerializer(service, context=self.get_serializer_context())
+        return Response(answer.data, status=status.HTTP_201_CREATED)
 
     def _act(self, request, serializer_class, act) -> Response:
         """Parse the body, call the service function, answer 202 with the queued run."""
@@ -95,7 +96,7 @@ class ServiceViewSet(
         body = ExtendSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         service = services.extend_service(user=request.user, service=service, **body.validated_data)
-        return Response(ServiceSerializer(service).data)
+        return Response(ServiceSerializer(service, context=self.get_serializer_context()).data)
 
     @extend_schema(responses=RunSerializer(many=True))
     @action(detail=True, filter_backends=[])
