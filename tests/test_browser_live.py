@@ -102,7 +102,7 @@ def test_a_run_shows_live_in_place_and_a_draft_note_survives_its_end(
     expect(status.locator("[data-status=succeeded]")).to_be_visible(timeout=90_000)
     expect(status.locator("[data-spinner]")).to_have_count(0)
     expect(status.locator("[data-elapsed]")).to_contain_text("took")
-    expect(status.locator("[data-tasks]")).to_contain_text(re.compile(r"^\d+ tasks$"))
+    expect(status.locator("[data-tasks]")).to_contain_text(re.compile(r"^· \d+ tasks$"))
     expect(page.locator("#service-status [data-status=active]")).to_be_visible()
     expect(page.locator("[data-output=steps_done]")).to_have_text(str(STEPS))
     expect(page.locator("#actions a[data-action=update]")).to_be_visible()
