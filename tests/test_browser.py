@@ -37,7 +37,7 @@ def test_a_developer_requests_a_service_and_watches_it_run(
     expect(lines.nth(seen)).to_be_attached(timeout=30_000)  # (no page-side eval under the CSP)
     assert page.locator("#service-status [data-status=provisioning]").count() == 1
 
-    # When the run ends the page reloads with the final status and the outputs.
+    # When the run ends the final status and the outputs are swapped in.
     expect(page.locator("#service-status [data-status=active]")).to_be_visible(timeout=90_000)
     expect(page.locator("[data-output=steps_done]")).to_have_text("6")
     page.click("#runs a")

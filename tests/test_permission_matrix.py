@@ -115,6 +115,7 @@ MATRIX = {
     "provisioning:extend": ("get", {"pk": "expiring"}, None, team_change(200)),
     "provisioning:run": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-log": ("get", {"pk": "run"}, None, team_view()),
+    "provisioning:run-status": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-cancel": ("post", {"pk": "queued_b"}, None, team_change(302), "canceled_b"),
     "provisioning:run-retry": ("post", {"pk": "failed_b"}, None, team_change(302), "retried_b"),
     "api:api-root": ("get", {}, None, signed_in()),

@@ -54,6 +54,7 @@ REQUESTS = {
     "/services/{pk}/extend/": (MEMBER, {"pk": "expiring"}),
     "/runs/{pk}/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/log/": (MEMBER, {"pk": "run"}),
+    "/runs/{pk}/status/": (MEMBER, {"pk": "run"}),
     "/teams/": (MEMBER, {}),
     "/teams/{slug}/": (MEMBER, {"slug": "team"}),
     "/teams/{slug}/notifications/": (MEMBER, {"slug": "team"}),

@@ -149,6 +149,14 @@ class Run(models.Model):
         return self.status == RunStatus.SUCCEEDED
 
     @property
+    def is_running(self) -> bool:
+        return self.status == RunStatus.RUNNING
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self.status == RunStatus.AWAITING_APPROVAL
+
+    @property
     def is_canceled(self) -> bool:
         return self.status == RunStatus.CANCELED
 

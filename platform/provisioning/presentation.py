@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from catalog.models import TemplateVersion
 from core import secrets
+from core.durations import spoken
 from provisioning import inputs as inputs_
 from provisioning import rules, selectors
 from provisioning.models import Run, Service, ServiceEvent
@@ -85,6 +86,29 @@ def run_actions(run: Run) -> RunActions:
     return RunActions(
         cancel=run.status in RUN_IN_PROGRESS, retry=rules.can_retry(run=run, service=run.service)
     )
+
+
+@dataclass(frozen=True)
+class RunLive:
+    """What a run's status fragment shows, polled while the run goes on: the run (its status),
+    how long it has waited, run or taken, and its progress from its events."""
+
+    run: Run
+    elapsed: str
+    progress: selectors.RunProgress
+
+
+def run_live(run: Run, *, now: datetime) -> RunLive:
+    """The run's status fragment as of `now`: "waiting for 3 s" until a worker takes it,
+    "running for 12 s" on one, "took 4.2 s" once it has ended."""
+    if run.is_finished:
+        took = run.started_at and run.finished_at and (run.finished_at - run.started_at)
+        elapsed = f"took {spoken(took.total_seconds())}" if took else ""
+    elif run.started_at:
+        elapsed = f"running for {spoken((now - run.started_at).total_seconds(), tenths=False)}"
+    else:
+        elapsed = f"waiting for {spoken((now - run.created_at).total_seconds(), tenths=False)}"
+    return RunLive(run=run, elapsed=elapsed, progress=selectors.run_progress(run=run))
 
 
 def titled_outputs(service: Service) -> list[tuple[str, str, object]]:

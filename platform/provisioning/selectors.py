@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When
+from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When, Window
 
 from core.types import AnyUser
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
@@ -118,6 +118,34 @@ def log_page(*, run: Run, after: int = 0) -> dict:
         "after": events[-1].counter if events else after,
         "more": len(events) == EVENTS_PAGE,
     }
+
+
+# ansible-runner's events for a task (or a handler) starting: one per task, per included file.
+TASK_STARTS = ("playbook_on_task_start", "playbook_on_handler_task_start")
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run has got: how many tasks have started, and the name of the latest."""
+
+    tasks: int = 0
+    current_task: str = ""
+
+
+def run_progress(*, run: Run) -> RunProgress:
+    """The run's progress from its stored events, in one query whatever their number: the
+    latest task start, with the count of them all (a window over the same rows)."""
+    latest = (
+        RunEvent.objects.filter(run=run, event__in=TASK_STARTS)
+        .annotate(started=Window(Count("pk")))
+        .order_by("-counter")
+        .values_list("task", "started")
+        .first()
+    )
+    if latest is None:
+        return RunProgress()
+    task, started = latest
+    return RunProgress(tasks=started, current_task=task)
 
 
 # --- the service's timeline: its reads (provisioning.presentation assembles it) -----------

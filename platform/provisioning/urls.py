@@ -13,6 +13,7 @@ urlpatterns = [
     path("services/<int:pk>/extend/", views.extend_service, name="extend"),
     path("runs/<int:pk>/", views.run_detail, name="run"),
     path("runs/<int:pk>/log/", views.run_log, name="run-log"),
+    path("runs/<int:pk>/status/", views.run_status, name="run-status"),
     path("runs/<int:pk>/cancel/", views.cancel_run, name="run-cancel"),
     path("runs/<int:pk>/retry/", views.retry_run, name="run-retry"),
 ]

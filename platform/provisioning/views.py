@@ -5,10 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
+from django_htmx.http import trigger_client_event
 
 from catalog import presentation as catalog_presentation
 from catalog.forms import InputsForm
@@ -137,9 +140,12 @@ def render_service(
         "latest_expiry": rules.latest_expiry(service),
         **extra,
     }
-    if service.last_run and not service.last_run.is_finished:
-        context["run"] = service.last_run
-        context["log"] = selectors.log_page(run=service.last_run)
+    run = service.last_run
+    if run is not None:  # its status, live; its log while it goes on, a link once it has ended
+        context["run"] = run
+        context["live"] = presentation.run_live(run, now=timezone.now())
+        if not run.is_finished:
+            context["log"] = selectors.log_page(run=run)
     return render(request, "provisioning/service_detail.html", context, status=status)
 
 
@@ -301,6 +307,7 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "service": run.service,
         "log": selectors.log_page(run=run),
         "actions": presentation.run_actions(run),
+        "live": presentation.run_live(run, now=timezone.now()),
     }
     return render(request, "provisioning/run_detail.html", context)
 
@@ -352,8 +359,23 @@ def run_log(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         return HttpResponseBadRequest("after must be a whole number")
     log = selectors.log_page(run=run, after=after)
-    response = render(request, "provisioning/_log_lines.html", {"run": run, "log": log})
-    if run.is_finished and not log["more"]:
-        # The run has ended: reload, so that status, outputs and error show as they are now.
-        response["HX-Refresh"] = "true"
+    return render(request, "provisioning/_log_lines.html", {"run": run, "log": log})
+
+
+@login_required
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The run's status fragment (badge, elapsed time, progress), polled while it goes on.
+
+    When the status is no longer the one the page shows (`seen`), the page hears
+    "run-changed" (and "run-ended" once the run has ended): the parts of it that depend on the
+    run fetch themselves again, and nothing else on the page is touched.
+    """
+    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    live = presentation.run_live(run, now=timezone.now())
+    # Without the request: polled every second, it needs none of the navigation's context.
+    response = HttpResponse(render_to_string("provisioning/_run_status.html", {"live": live}))
+    if request.GET.get("seen", run.status) != run.status:
+        trigger_client_event(response, "run-changed", {"status": run.status})
+        if run.is_finished:
+            trigger_client_event(response, "run-ended", {"status": run.status})
     return response

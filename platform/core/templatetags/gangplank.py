@@ -9,6 +9,8 @@ from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.durations import spoken
+
 register = template.Library()
 
 # A diff line's class by its start, the first that matches: file headers, hunks, +, -.
@@ -43,11 +45,7 @@ def duration(run) -> str:
     """How long a run took, e.g. "4.2 s" or "3 min 5 s"; empty until it has finished."""
     if not (run.started_at and run.finished_at):
         return ""
-    seconds = (run.finished_at - run.started_at).total_seconds()
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes} min {seconds} s"
+    return spoken((run.finished_at - run.started_at).total_seconds())
 
 
 @cache
