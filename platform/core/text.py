@@ -4,6 +4,7 @@ PostgreSQL refuses NUL in text and JSONB, and a lone surrogate (which JSON's "\\
 makes) cannot be encoded to UTF-8; JSON numbers beyond a double (1e400) become infinities,
 which JSONB refuses too. `problems` finds them anywhere in a parsed body, keys included, and
 answers with messages keyed like the body, so that they read as the API's field errors.
+`without_ansi` makes terminal output (a run's log) plain text.
 """
 
 import math
@@ -16,6 +17,16 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 TEXT_MESSAGE = "Must not contain NUL characters or unpaired surrogates."
 KEY_MESSAGE = "Names must not contain NUL characters or unpaired surrogates."
 NUMBER_MESSAGE = "Numbers must be finite."
+
+
+# Terminal control sequences: CSI (colours, cursor moves), OSC (titles, links), and the
+# two-character escapes.
+ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
+
+
+def without_ansi(value: str) -> str:
+    """Terminal output as plain text: no ANSI codes, and `\\n` for each line break."""
+    return ANSI.sub("", value).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def storable(value: str) -> bool:
