@@ -149,7 +149,11 @@ class RunViewSet(RestrictedReadOnlyViewSet):
         run = services.apply_preview(user=request.user, run=self.get_object())
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
-    @extend_schema(responses={(200, "text/plain"): OpenApiTypes.STR})
+    @extend_schema(
+        # Errors are JSON, the log text: no `format` to choose between them.
+        parameters=[OpenApiParameter("format", exclude=True)],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+    )
     @action(
         detail=True,
         filter_backends=[],
