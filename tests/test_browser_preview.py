@@ -2,6 +2,9 @@
 of a Developer workspace, read what check mode could not predict, apply it from the preview's
 page, then read and download the raw log."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from conftest import request_via_api, wait_for_run
@@ -10,13 +13,17 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 @pytest.fixture
-def workspace(worker, catalog, api) -> dict:
-    """A provisioned workspace, made before the browser starts (see test_browser_day2)."""
+def workspace(worker, catalog, api, settings):
+    """A provisioned workspace, made before the browser starts (see test_browser_day2), in a
+    folder no earlier session left (the template would refuse to take it over); removed after."""
+    path = Path(settings.RESOURCES_DIR) / "workspaces" / "alpha" / "webby"
+    shutil.rmtree(path, ignore_errors=True)
     created = request_via_api(
         api, "dev-workspace", "webby", {"default_branch": "main", "with_venv": False}
     )
     assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
-    return created
+    yield created
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_a_developer_applies_a_preview_from_its_page_and_reads_the_raw_log(

@@ -2,6 +2,7 @@
 its branch is a command, which check mode skips; the preview says it could not predict it,
 and applying the preview renames the branch. Then the preview's raw log."""
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,8 +13,18 @@ from conftest import request_via_api, wait_for_run
 pytestmark = pytest.mark.worker
 
 
+@pytest.fixture
+def no_workspace(settings):
+    """No folder left for the workspace `branchy` (by an earlier session, whose service had
+    another id: the template would refuse to take it over), and none left after."""
+    path = Path(settings.RESOURCES_DIR) / "workspaces" / "alpha" / "branchy"
+    shutil.rmtree(path, ignore_errors=True)
+    yield
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def test_a_preview_says_what_check_mode_skipped_and_applying_it_does_that_too(
-    worker, catalog, api, client, owner
+    no_workspace, worker, catalog, api, client, owner
 ):
     created = request_via_api(
         api, "dev-workspace", "branchy", {"default_branch": "main", "with_venv": False}
