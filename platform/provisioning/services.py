@@ -168,7 +168,8 @@ def apply_preview(*, user: AnyUser, run: Run) -> Run:
     checked: taken from the run, never sent back by the caller."""
     _check_permission(user=user, service=run.service)
     with transaction.atomic():
-        # Locked: no other run can be queued (and so change the service) until this one is.
+        # Locked and read afresh: of two applies of one preview at once, the second waits,
+        # then finds the first's run the service's latest and is refused.
         service = (
             Service.objects.select_for_update(of=("self",))
             .select_related("team", "template__current_version", "template_version")
