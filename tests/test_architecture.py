@@ -115,7 +115,7 @@ PROVISIONING_LAYERS = (
     grimp.Layer("states"),
     # The ansible-runner wrapper and what it runs: no Django.
     grimp.Layer("runner"),
-    grimp.Layer("payload", "sandbox", "sandbox_init"),
+    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init"),
 )
 UNLAYERED = {"provisioning", "provisioning.apps", "provisioning.migrations"}
 
@@ -150,7 +150,13 @@ def test_it_keeps_provisioning_layers_calling_downward(graph):
 
 # The ansible-runner wrapper and what it hands a run (credentials' injection, masking) know
 # nothing of Django: the worker calls them with plain data.
-FREE_OF_DJANGO = ("provisioning.runner", "provisioning.sandbox", "core.masking", "core.access")
+FREE_OF_DJANGO = (
+    "provisioning.runner",
+    "provisioning.sandbox",
+    "provisioning.callback_plugin",
+    "core.masking",
+    "core.access",
+)
 
 
 def test_it_keeps_the_runner_and_its_masking_free_of_django():

@@ -118,6 +118,9 @@ MATRIX = {
     "provisioning:run-status": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-cancel": ("post", {"pk": "queued_b"}, None, team_change(302), "canceled_b"),
     "provisioning:run-retry": ("post", {"pk": "failed_b"}, None, team_change(302), "retried_b"),
+    "provisioning:run-apply": ("post", {"pk": "preview_b"}, None, team_change(302), "applied_b"),
+    "provisioning:run-log-text": ("get", {"pk": "run"}, None, team_view()),
+    "provisioning:run-log-download": ("get", {"pk": "run"}, None, team_view()),
     "api:api-root": ("get", {}, None, signed_in()),
     "api:schema": ("get", {}, None, public()),
     "api:docs": ("get", {}, None, public()),
@@ -185,6 +188,8 @@ MATRIX = {
     "api:run-events": ("get", {"pk": "run"}, None, team_view()),
     "api:run-cancel": ("post", {"pk": "queued_a"}, None, team_change(202), "canceled_a"),
     "api:run-retry": ("post", {"pk": "failed_a"}, None, team_change(202), "retried_a"),
+    "api:run-apply": ("post", {"pk": "preview_a"}, None, team_change(202), "applied_a"),
+    "api:run-log": ("get", {"pk": "run"}, None, team_view()),
     "api:destination-list": ("get", {"team_slug": "team"}, None, team_view()),
     "api:destination-list#post": (
         "post",
@@ -444,6 +449,12 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
         failed = service(f"failed-{suffix}", status="failed", failed_action="provision")
         Run.objects.filter(pk=failed.last_run_id).update(status="failed")
         objects[f"failed_{suffix}"] = failed.last_run_id
+        previewed = service(f"previewed-{suffix}")
+        objects[f"preview_{suffix}"] = Run.objects.create(
+            service=previewed, action="preview", status="succeeded", created_by=owner,
+            template_version=previewed.template_version, inputs={"message": "changed"},
+        ).pk  # fmt: skip
+        Service.objects.filter(pk=previewed.pk).update(last_run_id=objects[f"preview_{suffix}"])
     objects["to_upgrade"] = service("to-upgrade").pk
     newer_version(catalog["echo"])  # every echo service above can be upgraded
     for name in ("approval", "approval_api", "approval_rejected"):
@@ -535,6 +546,8 @@ def effects(role: str, objects: dict) -> dict:
         "canceled_b": lambda: run_status("queued_b", "canceled"),
         "retried_a": lambda: Run.objects.filter(retry_of_id=objects["failed_a"]).exists(),
         "retried_b": lambda: Run.objects.filter(retry_of_id=objects["failed_b"]).exists(),
+        "applied_a": lambda: Run.objects.filter(preview_id=objects["preview_a"]).exists(),
+        "applied_b": lambda: Run.objects.filter(preview_id=objects["preview_b"]).exists(),
         "service_requested": lambda: Service.objects.filter(name=f"by-{role}").exists(),
         "api_note": lambda: ServiceNote.objects.filter(body="An API note.").exists(),
         "portal_note": lambda: ServiceNote.objects.filter(body="A portal note.").exists(),

@@ -29,6 +29,7 @@ WRITES = {
     "/services/{pk}/notes/",
     "/runs/{pk}/cancel/",
     "/runs/{pk}/retry/",
+    "/runs/{pk}/apply/",
 }
 
 MEMBER, PLATFORM, ANONYMOUS, PROMETHEUS = "member", "platform", "anonymous", "prometheus"
@@ -55,6 +56,8 @@ REQUESTS = {
     "/runs/{pk}/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/log/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/status/": (MEMBER, {"pk": "run"}),
+    "/runs/{pk}/log.txt": (MEMBER, {"pk": "run"}),
+    "/runs/{pk}/download/": (MEMBER, {"pk": "run"}),
     "/teams/": (MEMBER, {}),
     "/teams/{slug}/": (MEMBER, {"slug": "team"}),
     "/teams/{slug}/notifications/": (MEMBER, {"slug": "team"}),
@@ -101,6 +104,7 @@ REQUESTS = {
     "/api/runs/": (MEMBER, {}),
     "/api/runs/{pk}/": (MEMBER, {"pk": "run"}),
     "/api/runs/{pk}/events/": (MEMBER, {"pk": "run"}),
+    "/api/runs/{pk}/log/": (MEMBER, {"pk": "run"}),
     "/api/approvals/": (MEMBER, {}),
     "/api/approvals/{pk}/": (MEMBER, {"pk": "approval"}),
     "/api/audit/": (PLATFORM, {}),

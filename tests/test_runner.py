@@ -227,3 +227,62 @@ def test_a_worker_whose_python_lives_under_tmp_still_runs_in_its_sandbox(tmp_pat
     )
 
     assert answer.stdout.split() == ["None", "42"], answer.stdout + answer.stderr
+
+
+SKIPPING = """
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Only outside check mode
+      ansible.builtin.debug: {msg: applied}
+      when: not ansible_check_mode
+    - name: Run a command
+      ansible.builtin.command: {argv: ["true"]}
+      changed_when: true
+    - name: Run a command per item
+      ansible.builtin.command: {argv: [echo, "{{ item }}"]}
+      loop: [a, b]
+    - name: Never
+      ansible.builtin.debug: {msg: never}
+      when: false
+    - name: Only in check mode, when there is something
+      ansible.builtin.debug: {msg: nothing}
+      when: ansible_check_mode and false
+    - name: Read only
+      ansible.builtin.command: {argv: ["true"]}
+      check_mode: false
+"""
+
+
+def test_in_check_mode_it_lists_the_tasks_check_mode_skipped_and_not_the_others(tmp_path):
+    def run(*, check):
+        return run_playbook(
+            files={"p.yml": SKIPPING},
+            playbook="p.yml",
+            extravars={},
+            on_events=lambda _: None,
+            data_root=tmp_path,
+            check=check,
+        )
+
+    preview = run(check=True)
+
+    assert preview.ok, preview.error
+    assert preview.skipped == [
+        {
+            "task": "Only outside check mode",
+            "host": "localhost",
+            "reason": "Its condition keeps it out of check mode: not ansible_check_mode",
+        },
+        {
+            "task": "Run a command",
+            "host": "localhost",
+            "reason": "Command would have run if not in check mode",
+        },
+        {
+            "task": "Run a command per item",
+            "host": "localhost",
+            "reason": "Command would have run if not in check mode",
+        },
+    ]
+    assert run(check=False).skipped == []

@@ -5,7 +5,8 @@ makes) cannot be encoded to UTF-8; JSON numbers beyond a double (1e400) become i
 which JSONB refuses too. `problems` finds them anywhere in a parsed body, keys included, and
 answers with messages keyed like the body, so that they read as the API's field errors.
 
-And `plain`: what a playbook printed, without its terminal escape codes, for the API.
+And `plain`: what a playbook printed, without its terminal escape codes (a run's log, the
+API's event text).
 """
 
 import math

@@ -197,7 +197,9 @@ def _tick(*, run_id: int) -> bool:
 def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     """Record the run's end and what it makes of its service, in one transaction."""
     status = RUNNER_STATUS.get(result.status, RunStatus.FAILED)
-    error, outputs, diffs = cleaned([result.error, result.outputs, result.changes])
+    error, outputs, diffs, skipped = cleaned(
+        [result.error, result.outputs, result.changes, result.skipped]
+    )
     if status == RunStatus.CANCELED:
         canceler = Run.objects.filter(pk=run.pk).values_list("canceled_by__username", flat=True)
         error = f"canceled by {canceler.first() or 'the platform'} while running"
@@ -209,6 +211,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
         rc=result.rc,
         outputs=outputs,
         changes=diffs,
+        skipped_tasks=skipped,
         error=error,
     )
     if not moved:

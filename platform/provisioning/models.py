@@ -88,6 +88,10 @@ class Run(models.Model):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retries"
     )
+    # The preview whose inputs this run applies ("Apply these changes").
+    preview = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # The service's status when the run was queued: where a canceled queued run returns it.
     service_status_before = models.CharField(max_length=20, blank=True)
     template_version = models.ForeignKey(
@@ -98,6 +102,8 @@ class Run(models.Model):
     outputs = models.JSONField(default=dict)
     # Tasks that changed (or, in check mode, would change): [{"task", "host", "diff"}].
     changes = models.JSONField(default=list, blank=True)
+    # Tasks check mode skipped, whose effect it could not predict: [{"task", "host", "reason"}].
+    skipped_tasks = models.JSONField(default=list, blank=True)
     rc = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     dispatched_at = models.DateTimeField(null=True, blank=True)
@@ -163,6 +169,10 @@ class Run(models.Model):
     @property
     def is_check_mode(self) -> bool:
         return self.action in CHECK_MODE_ACTIONS
+
+    @property
+    def is_preview(self) -> bool:
+        return self.action == RunAction.PREVIEW
 
 
 class ServiceEvent(models.Model):

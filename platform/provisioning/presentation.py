@@ -79,12 +79,21 @@ def service_actions(service: Service) -> ServiceActions:
 class RunActions:
     cancel: bool
     retry: bool
+    # A preview that can be applied: the action applying it runs ("update", "upgrade").
+    apply: str = ""
 
 
 def run_actions(run: Run) -> RunActions:
-    """Cancel while the run is queued or running; retry as rules.retry_refusal allows."""
+    """Cancel while the run is queued or running; retry as rules.retry_refusal allows; apply
+    a preview as rules.apply_refusal allows."""
+    service = run.service
+    apply = ""
+    if run.is_preview and rules.apply_refusal(run=run, service=service) is None:
+        apply = rules.applied_action(run=run, service=service)
     return RunActions(
-        cancel=run.status in RUN_IN_PROGRESS, retry=rules.can_retry(run=run, service=run.service)
+        cancel=run.status in RUN_IN_PROGRESS,
+        retry=rules.can_retry(run=run, service=service),
+        apply=apply,
     )
 
 

@@ -50,6 +50,7 @@ def queue_run(
     secrets: str = "",
     version: TemplateVersion | None = None,
     retry_of: Run | None = None,
+    preview: Run | None = None,
     trigger: str = RunTrigger.USER,
     hold: bool = False,
 ) -> Run:
@@ -71,6 +72,7 @@ def queue_run(
         secrets=secrets,
         created_by=cast(User | None, user),
         retry_of=retry_of,
+        preview=preview,
         trigger=trigger,
         service_status_before=service.status if action != RunAction.PROVISION else "",
     )

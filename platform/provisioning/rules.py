@@ -55,6 +55,37 @@ def can_retry(*, run: Run, service: Service) -> bool:
     return retry_refusal(run=run, service=service) is None
 
 
+def applied_action(*, run: Run, service: Service) -> str:
+    """What applying the preview `run` runs: the upgrade when it checked a version other than
+    the service's, else the update."""
+    if run.template_version_id != service.template_version_id:
+        return RunAction.UPGRADE
+    return RunAction.UPDATE
+
+
+def apply_refusal(*, run: Run, service: Service) -> str | None:
+    """Why the preview `run` (of `service`) cannot be applied, or None when it can: it
+    succeeded, nothing ran on the service since (so its inputs and version are those the
+    preview checked), an upgrade's version is still the newest, and the service's status
+    allows the change."""
+    if run.action != RunAction.PREVIEW:
+        return f"Run {run.pk} is not a preview; only a preview is applied."
+    if not run.is_finished:
+        return f"Preview {run.pk} has not finished yet; apply it once it has succeeded."
+    if not run.is_succeeded:
+        return f"Preview {run.pk} did not succeed; there is nothing to apply."
+    if service.last_run_id != run.pk:
+        return (
+            f"{service.name} has had another run since preview {run.pk}: preview the change again."
+        )
+    action = applied_action(run=run, service=service)
+    if action == RunAction.UPGRADE:
+        target = upgrade_target(service)
+        if target is None or target.pk != run.template_version_id:
+            return f"The template has changed since preview {run.pk}: preview the upgrade again."
+    return action_refusal(service, action)
+
+
 def is_cleanup(*, status: str, failed_action: str) -> bool:
     """Whether a deprovision removes what a failed provision left (offered as "Clean up")."""
     return status == ServiceStatus.FAILED and failed_action == RunAction.PROVISION

@@ -39,6 +39,16 @@ PAYLOAD_PIPE = "payload"  # the named pipe in the data dir that the sandbox read
 MAX_MESSAGE = 2000
 # What ansible-runner sets for its event callback; the rest of the environment is ours.
 RUNNER_ENV = ("ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "AWX_ISOLATED_DATA_DIR")
+# Our stdout callback (ansible-runner's, with the reasons of skipped tasks), copied into the
+# data dir, which the sandbox sees.
+CALLBACK_SOURCE = Path(__file__).with_name("callback_plugin.py")
+CALLBACK_NAME = "gangplank_display"
+CALLBACK_DIR = "callback_plugins"
+# What a skipped task's result says when check mode skipped it: a module's own words ("does
+# not support check mode", "Command would have run if not in check mode"), or a condition
+# that is false because the run is in check mode.
+_CHECK_MODE_MESSAGE = re.compile(r"\bcheck mode\b", re.IGNORECASE)
+_NOT_IN_CHECK_MODE = re.compile(r"\bnot\s*\(?\s*ansible_check_mode\b")
 # How a playbook ended: ansible-runner's statuses, and ours when it ran out of time.
 SUCCESSFUL, FAILED, CANCELED, TIMEOUT = "successful", "failed", "canceled", "timeout"
 
@@ -51,6 +61,9 @@ class PlaybookResult:
     error: str = ""
     # Tasks that changed (in check mode: would change), each {"task", "host", "diff"}.
     changes: list[dict] = field(default_factory=list)
+    # In check mode, the tasks it skipped, whose effect it could not predict:
+    # each {"task", "host", "reason"}, once per task and host.
+    skipped: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,13 +93,16 @@ def _write_data_dir(root: Path, label: str, files: dict[str, str]) -> Path:
         target = project.joinpath(*PurePosixPath(relative).parts)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
+    (data_dir / CALLBACK_DIR).mkdir()
+    shutil.copyfile(CALLBACK_SOURCE, data_dir / CALLBACK_DIR / f"{CALLBACK_NAME}.py")
     return data_dir
 
 
-def _environment(config_env: dict, *, private: str) -> dict[str, str]:
+def _environment(config_env: dict, *, private: str, data_dir: Path) -> dict[str, str]:
     """The run's environment: an allow-list, never the worker's own (its database URL,
     keys and tokens)."""
     bin_dir = str(Path(sys.executable).parent)
+    callbacks = [str(data_dir / CALLBACK_DIR), config_env.get("ANSIBLE_CALLBACK_PLUGINS", "")]
     ssh_args = (
         "-C -o ControlMaster=auto -o ControlPersist=60s -o BatchMode=yes "
         f"-o StrictHostKeyChecking=yes -o UserKnownHostsFile={private}/known_hosts "
@@ -94,6 +110,8 @@ def _environment(config_env: dict, *, private: str) -> dict[str, str]:
     )
     return {
         **{name: config_env[name] for name in RUNNER_ENV if name in config_env},
+        "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(path for path in callbacks if path),
+        "ANSIBLE_STDOUT_CALLBACK": CALLBACK_NAME,
         "PATH": f"{bin_dir}{os.pathsep}{sandbox.PATH}",
         "HOME": f"{private}/home",
         "ANSIBLE_HOME": f"{private}/home/.ansible",
@@ -141,7 +159,7 @@ def _runner(
         config.command = sandbox.command(data_dir=data_dir, writable=writable, argv=init)
     else:
         config.command = [sys.executable, "-I", str(sandbox.INIT_SOURCE), fifo, *playbook_command]
-    config.env = _environment(config.env, private=private)
+    config.env = _environment(config.env, private=private, data_dir=data_dir)
     return ansible_runner.Runner(config, event_handler=handle, cancel_callback=stop.is_set)
 
 
@@ -181,6 +199,7 @@ def run_playbook(
     failures: list[str] = []
     messages: list[str] = []
     changes: list[dict] = []
+    skipped: dict[tuple[str, str], dict] = {}
     stop = threading.Event()
 
     def handle(event: dict) -> bool:
@@ -190,6 +209,11 @@ def run_playbook(
             # The diff from the values themselves, then masked: masked first, a changed
             # secret's before and after would both read MASK, and the diff show nothing.
             changes.append(hide(_change(raw)))
+        if check and kind in ("runner_on_skipped", "runner_item_on_skipped"):
+            reason = _check_mode_skip(raw)
+            task, host = str(raw.get("task") or ""), str(raw.get("host") or "")
+            if reason and (task, host) not in skipped:
+                skipped[task, host] = hide({"task": task, "host": host, "reason": reason})
         event = hide(event)
         data = event.get("event_data") or {}
         result = data.get("res") or {}
@@ -244,6 +268,7 @@ def run_playbook(
         rc=runner.rc,
         outputs=outcome.get("outputs", {}),
         changes=changes,
+        skipped=list(skipped.values()),
     )
     if watch.timed_out:
         result.error = f"timed out after {timeout:g} seconds"
@@ -259,6 +284,19 @@ def _ended(runner: ansible_runner.Runner, messages: list[str]) -> str:
     said = " ".join(messages[-3:])[-MAX_MESSAGE:]
     ended = f"ansible-playbook ended {runner.status} (rc {runner.rc})"
     return f"{ended}: {said}" if said else ended
+
+
+def _check_mode_skip(data: dict) -> str:
+    """Why check mode skipped the task (or loop item) of a skipped event, or "" when it was
+    skipped for a reason of its own (a condition false in any mode)."""
+    result = data.get("res") or {}
+    message = str(result.get("msg") or "")
+    if _CHECK_MODE_MESSAGE.search(message):
+        return message
+    condition = result.get("false_condition")
+    if isinstance(condition, str) and _NOT_IN_CHECK_MODE.search(condition):
+        return f"Its condition keeps it out of check mode: {condition}"
+    return ""
 
 
 def _change(data: dict) -> dict:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When, Window
 
+from core.text import plain
 from core.types import AnyUser
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
@@ -57,7 +58,11 @@ def runs_of(*, service: Service) -> QuerySet[Run]:
 
 def runs_for(*, user: AnyUser) -> QuerySet[Run]:
     return Run.objects.restrict(user).select_related(
-        "service__team", "service__template", "template_version", "created_by"
+        "service__team",
+        "service__template__current_version",
+        "service__template_version",
+        "template_version",
+        "created_by",
     )
 
 
@@ -108,6 +113,18 @@ def events_after(*, run: Run, after: int = 0, limit: int = EVENTS_PAGE) -> list[
         .order_by("counter")
         .only("counter", "event", "task", "host", "stdout", "created_at")[:limit]
     )
+
+
+def log_text(*, run: Run) -> str:
+    """The run's whole log as plain text, one query: each event's output without its ANSI
+    codes, on lines of its own. The stored events are masked already."""
+    outputs = (
+        RunEvent.objects.filter(run=run)
+        .exclude(stdout="")
+        .order_by("counter")
+        .values_list("stdout", flat=True)
+    )
+    return "".join(f"{plain(output)}\n" for output in outputs.iterator(chunk_size=2000))
 
 
 def log_page(*, run: Run, after: int = 0) -> dict:

@@ -163,6 +163,31 @@ def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bo
     )
 
 
+def apply_preview(*, user: AnyUser, run: Run) -> Run:
+    """Queue the update (or upgrade) the preview `run` checked, with the inputs and secrets it
+    checked: taken from the run, never sent back by the caller."""
+    _check_permission(user=user, service=run.service)
+    with transaction.atomic():
+        # Locked and read afresh: of two applies of one preview at once, the second waits,
+        # then finds the first's run the service's latest and is refused.
+        service = (
+            Service.objects.select_for_update(of=("self",))
+            .select_related("team", "template__current_version", "template_version")
+            .get(pk=run.service_id)
+        )
+        if refusal := rules.apply_refusal(run=run, service=service):
+            raise Conflict(refusal)
+        return _queue_checked(
+            service=service,
+            action=rules.applied_action(run=run, service=service),
+            user=user,
+            inputs=run.inputs,
+            secrets=run.secrets,
+            version=run.template_version,
+            preview=run,
+        )
+
+
 def deprovision_service(*, user: AnyUser, service: Service, confirm: str | None = None) -> Run:
     """Run the deprovision playbook; the service stays as history and frees its name."""
     if confirm is not None and confirm != service.name:
@@ -272,6 +297,7 @@ def _queue(
     secrets: str,
     version: TemplateVersion | None = None,
     retry_of: Run | None = None,
+    preview: Run | None = None,
 ) -> Run:
     """Queue a user's run (inside the caller's transaction), or hold it for its approvers
     when the template's approval rule applies to it."""
@@ -285,6 +311,7 @@ def _queue(
         secrets=secrets,
         version=version,
         retry_of=retry_of,
+        preview=preview,
         hold=rule is not None,
     )
     if rule is not None:

@@ -16,4 +16,12 @@ urlpatterns = [
     path("runs/<int:pk>/status/", views.run_status, name="run-status"),
     path("runs/<int:pk>/cancel/", views.cancel_run, name="run-cancel"),
     path("runs/<int:pk>/retry/", views.retry_run, name="run-retry"),
+    path("runs/<int:pk>/apply/", views.apply_preview, name="run-apply"),
+    path("runs/<int:pk>/log.txt", views.run_log_text, name="run-log-text"),
+    path(
+        "runs/<int:pk>/download/",
+        views.run_log_text,
+        {"download": True},
+        name="run-log-download",
+    ),
 ]

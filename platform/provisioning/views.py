@@ -341,6 +341,21 @@ def retry_run(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("provisioning:run", pk=retry.pk)
 
 
+@login_required
+@require_POST
+def apply_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the update (or upgrade) a preview checked, with its inputs (the run's, kept
+    server-side: secret values never go through the page)."""
+    run = get_permitted_or_404(request, selectors.runs_for(user=request.user), pk=pk)
+    try:
+        applied = services.apply_preview(user=request.user, run=run)
+    except Conflict as exc:
+        messages.error(request, str(exc))
+        return redirect("provisioning:run", pk=run.pk)
+    _announce(request, applied, f"{applied.get_action_display()} queued: run {applied.pk}.")
+    return redirect("provisioning:run", pk=applied.pk)
+
+
 def _back(request: HttpRequest, *, fallback: str) -> HttpResponse:
     """Back to the page the button was on (`next`, when it is on this site), else `fallback`."""
     target = request.POST.get("next", "")
@@ -378,4 +393,15 @@ def run_status(request: HttpRequest, pk: int) -> HttpResponse:
         trigger_client_event(response, "run-changed", {"status": run.status})
         if run.is_finished:
             trigger_client_event(response, "run-ended", {"status": run.status})
+    return response
+
+
+@login_required
+def run_log_text(request: HttpRequest, pk: int, download: bool = False) -> HttpResponse:
+    """The run's whole log as plain text (ANSI codes stripped, secrets masked as stored), to
+    read in the browser or, with `download`, to save as run-<id>.log."""
+    run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
+    response = HttpResponse(selectors.log_text(run=run), content_type="text/plain; charset=utf-8")
+    if download:
+        response["Content-Disposition"] = f"attachment; filename=run-{run.pk}.log"
     return response

@@ -146,10 +146,19 @@ class RunSerializer(serializers.ModelSerializer):
             "rc",
             "outputs",
             "changes",
+            "skipped_tasks",
             "error",
             "retry_of",
+            "preview",
         ]
         read_only_fields = fields
+        extra_kwargs = {
+            "skipped_tasks": {
+                "help_text": "in check mode, the tasks it skipped, whose effect it could not "
+                "predict: [{task, host, reason}]"
+            },
+            "preview": {"help_text": "the preview whose inputs this run applies"},
+        }
 
 
 class RunEventSerializer(serializers.ModelSerializer):

@@ -1,7 +1,11 @@
+import json
+
+from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from core.actions import refuse_if_seen
@@ -21,6 +25,17 @@ from provisioning.api.serializers import (
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.models import Run, Service
 from teams.models import Team
+
+
+class PlainTextRenderer(BaseRenderer):
+    """text/plain: what a view answers as text (a run's log); its errors as JSON text."""
+
+    media_type = "text/plain"
+    format = "txt"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return (data if isinstance(data, str) else json.dumps(data)).encode(self.charset)
 
 
 class ServiceViewSet(
@@ -127,6 +142,29 @@ class RunViewSet(RestrictedReadOnlyViewSet):
         """A new run of a failed run's action, with the same inputs."""
         run = services.retry_run(user=request.user, run=self.get_object())
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={202: RunSerializer, 409: CONFLICT})
+    @action(detail=True, methods=["post"])
+    def apply(self, request, pk=None):
+        """Queue the update (or upgrade) a succeeded preview checked, with the same inputs."""
+        run = services.apply_preview(user=request.user, run=self.get_object())
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        # Errors are JSON, the log text: no `format` to choose between them.
+        parameters=[OpenApiParameter("format", exclude=True)],
+        responses={(200, "text/plain"): OpenApiTypes.STR},
+    )
+    @action(
+        detail=True,
+        filter_backends=[],
+        pagination_class=None,
+        renderer_classes=[JSONRenderer, PlainTextRenderer],
+    )
+    def log(self, request, pk=None):
+        """The run's whole log as plain text: ANSI codes stripped, secrets masked."""
+        text = selectors.log_text(run=self.get_object())
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="a counter")],
