@@ -21,7 +21,7 @@ def workspace(worker, catalog, api, settings):
     created = request_via_api(
         api, "dev-workspace", "webby", {"default_branch": "main", "with_venv": False}
     )
-    assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "succeeded"
     yield created
     shutil.rmtree(path, ignore_errors=True)
 

@@ -29,7 +29,7 @@ def test_a_preview_says_what_check_mode_skipped_and_applying_it_does_that_too(
     created = request_via_api(
         api, "dev-workspace", "branchy", {"default_branch": "main", "with_venv": False}
     )
-    assert wait_for_run(api, created["last_run"])["status"] == "succeeded"
+    assert wait_for_run(api, created["last_run"]["id"])["status"] == "succeeded"
     path = Path(api.get(f"/api/services/{created['id']}/").json()["outputs"]["path"])
 
     response = api.post(
