@@ -144,7 +144,7 @@ def test_the_audit_object_type_is_a_choice_of_known_types(client, ops):
     client.force_login(ops)
     html = client.get("/audit/").content.decode()
     assert options(html, "id_object_type")[:3] == ["Any object type", "Approval", "Catalogue sync"]
-    refused = client.get("/api/audit/", {"object_type": "nope.nope"}, HTTP_ACCEPT="application/json")
+    refused = client.get("/api/audit/", {"object_type": "nope.nope"})
     assert refused.status_code == 400 and "object_type" in refused.json()
 
 
@@ -205,7 +205,9 @@ def test_the_api_pages_by_page_size_up_to_its_documented_maximum(api, catalog, t
         ("/", None),
     ],
 )
-def test_the_navigation_marks_the_pages_section_and_only_it(client, catalog, teams, ops, path, current):
+def test_the_navigation_marks_the_pages_section_and_only_it(
+    client, catalog, teams, ops, path, current
+):
     teams["alpha"].members.add(ops)
     service = make_service(template=catalog["echo"], team=teams["alpha"], name="nav", user=ops)
     client.force_login(ops)
