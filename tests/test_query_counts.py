@@ -40,6 +40,7 @@ REQUESTS = {
     "/login/": (ANONYMOUS, {}),
     "/password/": (MEMBER, {}),
     "/healthz": (ANONYMOUS, {}),
+    "/favicon.ico": (ANONYMOUS, {}),
     "/metrics": (PROMETHEUS, {}),
     "/dora/": (MEMBER, {}),
     "/tokens/": (MEMBER, {}),

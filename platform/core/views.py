@@ -1,12 +1,12 @@
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
-from django.templatetags.static import static
+from django.shortcuts import render
 from django.views import defaults
 
 from core import actions, text
@@ -34,8 +34,9 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
-    """`/favicon.ico`, which browsers and tools ask for whatever the page links: the icon."""
-    response = redirect(static("favicon.svg"))
+    """`/favicon.ico`, which browsers and tools ask for whatever the pages link: the icon."""
+    with staticfiles_storage.open("favicon.svg") as icon:
+        response = HttpResponse(icon.read(), content_type="image/svg+xml")
     response["Cache-Control"] = "public, max-age=86400"
     return response
 
