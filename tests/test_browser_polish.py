@@ -46,7 +46,8 @@ def test_it_navigates_copies_and_shows_the_dora_window_it_computes(
     expect(current).to_have_text("Services")
     page.click("#nav-operations button")
     page.click("#main-nav a:text-is('Audit')")
-    expect(page.locator("#nav-operations > button")).to_have_class("nav-link dropdown-toggle active")
+    operations = page.locator("#nav-operations > button")
+    expect(operations).to_have_class("nav-link dropdown-toggle active")
     expect(current).to_have_count(1)
     expect(current).to_have_text("Audit")
 
