@@ -260,3 +260,70 @@ document.addEventListener("htmx:beforeSwap", (event) => {
   document.addEventListener("htmx:afterSettle", settleAll);
   settleAll(); // this script is deferred: the page's log boxes are there
 })();
+
+// --- Copy buttons (outputs, a new API token) ------------------------------------------------
+// A .copy-button copies the text of the [data-copy-source] in its [data-copy-scope], with the
+// Clipboard API where the page may use it, else by selecting the text and execCommand. It
+// then reads "Copied" for a moment, and a polite live region says so to screen readers.
+(() => {
+  const announce = (text) => {
+    let region = document.getElementById("copy-status");
+    if (!region) {
+      region = document.createElement("div");
+      region.id = "copy-status";
+      region.className = "visually-hidden";
+      region.setAttribute("role", "status");
+      region.setAttribute("aria-live", "polite");
+      document.body.append(region);
+    }
+    region.textContent = "";
+    window.setTimeout(() => { region.textContent = text; }, 50);
+  };
+
+  const fallbackCopy = (text) => {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "position-fixed top-0 start-0 opacity-0";
+    document.body.append(area);
+    area.select();
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;
+    }
+    area.remove();
+    return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  };
+
+  const copy = (text) => {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(() => fallbackCopy(text));
+    }
+    return fallbackCopy(text);
+  };
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest(".copy-button");
+    if (!button) return;
+    const scope = button.closest("[data-copy-scope]");
+    const source = scope && scope.querySelector("[data-copy-source]");
+    if (!source) return;
+    const label = button.dataset.label || button.textContent;
+    button.dataset.label = label;
+    copy(source.textContent.trim()).then(
+      () => {
+        button.textContent = "Copied";
+        announce("Copied");
+      },
+      () => {
+        button.textContent = "Press Ctrl+C";
+        announce("Could not copy: select the text and press Ctrl+C");
+      },
+    ).finally(() => {
+      window.clearTimeout(Number(button.dataset.timer || 0));
+      button.dataset.timer = String(window.setTimeout(() => { button.textContent = label; }, 2000));
+    });
+  });
+})();

@@ -27,6 +27,7 @@ def test_a_platform_engineer_creates_an_ssh_credential_and_sees_no_value(
     page.fill("#id_password", "pw-ops")
     page.click("button[type=submit]")
 
+    page.click("#nav-operations button")  # the Operations menu
     page.click("nav a:text-is('Credentials')")
     page.click("#new-credential")
     page.click("#credential-types [data-type=ssh]")

@@ -24,6 +24,7 @@ def test_a_platform_engineer_adds_an_inventory_and_a_host(
     page.fill("#id_username", "ops")
     page.fill("#id_password", "pw-ops")
     page.click("button[type=submit]")
+    page.click("#nav-operations button")  # the Operations menu
     page.click("#nav-inventories")
     page.click("#new-inventory")
     page.fill("#id_name", "shared-hosts")

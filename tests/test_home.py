@@ -260,7 +260,7 @@ def test_it_shows_the_queue_with_the_oldest_waiting_run(client, ops, troubled):
     assert 'data-count="queued">2<' in queue and 'data-count="running">1<' in queue
     waiting = section(html, "queue")[section(html, "queue").index('id="oldest-queued"') :]
     assert f'href="/runs/{oldest.pk}/">run #{oldest.pk}</a> (beta/theirs)' in waiting
-    assert "queued <span" in waiting and "3\xa0hours ago" in waiting
+    assert "queued <time" in waiting and "3\xa0hours ago" in waiting
 
 
 def test_it_counts_pending_approvals_and_lists_broken_templates(client, catalog, teams, owner, ops):

@@ -85,6 +85,7 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     make_events(active.last_run, 5)
     make_service(template=echo, team=alpha, name="broken", user=member, status="failed")
     make_service(template=echo, team=beta, name="theirs", user=outsider)
+    make_service(template=echo, team=beta, name="gone", user=outsider, status="deprovisioned")
     queued = services.request_service(
         user=member, template=echo, team=alpha, name="queued", inputs={"message": "q"}
     )
@@ -222,6 +223,7 @@ def filter_values(data: dict, teams) -> dict[tuple[str, str], str]:
         ("/api/services/", "q"): "HELD",
         ("/api/services/", "run_status"): "awaiting_approval",
         ("/api/services/", "attention"): "true",
+        ("/api/services/", "include_deprovisioned"): "true",
         ("/api/runs/", "service"): str(active.pk),
         ("/api/runs/", "status"): "awaiting_approval",
         ("/api/runs/", "action"): "update",
@@ -247,19 +249,36 @@ def rows(response) -> list[str]:
     return [json.dumps(row, sort_keys=True) for row in listed]
 
 
+# Filters that widen the list rather than narrow it.
+WIDENING = {("/api/services/", "include_deprovisioned")}
+
+
 def test_every_documented_query_parameter_filters(dataset, teams, ops):
     api = api_client_for(ops)
-    values = filter_values(dataset, teams)
-    assert documented_query_parameters(api) == set(values), "a filter without a case here"
+    documented = documented_query_parameters(api)
+    # Every paged list takes page_size: a page of one row of all of them.
+    values = filter_values(dataset, teams) | {
+        (path, name): "1" for path, name in documented if name == "page_size"
+    }
+    assert documented == set(values), "a filter without a case here"
 
     for (path, name), value in sorted(values.items()):
-        url = path.replace("{id}", str(dataset["run"].pk))
+        parent = dataset[
+            "destination" if "destinations" in path else "active" if "services" in path else "run"
+        ]
+        url = path.replace("{id}", str(parent.pk)).replace("{team_slug}", "alpha")
         everything = api.get(url)
         filtered = api.get(url, {name: value})
         assert (everything.status_code, filtered.status_code) == (200, 200), (path, name)
         before, after = rows(everything), rows(filtered)
+        if name == "page_size":
+            assert everything.json()["count"] == filtered.json()["count"], path
+            assert after == before[:1], f"{path}?page_size=1 is not the first row"
+            continue
         assert after and after != before, f"{path}?{name}={value} changed nothing"
-        if path not in ("/api/metrics/dora/", "/api/audit/export/"):
+        if (path, name) in WIDENING:
+            assert set(before) < set(after), f"{path}?{name}={value} added no rows"
+        elif path not in ("/api/metrics/dora/", "/api/audit/export/"):
             assert set(after) < set(before), f"{path}?{name}={value} added rows"
 
 

@@ -41,6 +41,7 @@ REQUESTS = {
     "/login/": (ANONYMOUS, {}),
     "/password/": (MEMBER, {}),
     "/healthz": (ANONYMOUS, {}),
+    "/favicon.ico": (ANONYMOUS, {}),
     "/metrics": (PROMETHEUS, {}),
     "/dora/": (MEMBER, {}),
     "/tokens/": (MEMBER, {}),

@@ -2,11 +2,12 @@ import django_filters
 from django.db.models import QuerySet
 
 from audit.models import AuditEvent
-from core.filtersets import UTCDateTimeFilter
+from audit.objects import CHOICES
+from core.filtersets import FilterSet, UTCDateTimeFilter
 from core.forms import BootstrapForm
 
 
-class AuditEventFilterSet(django_filters.FilterSet):
+class AuditEventFilterSet(FilterSet):
     """Filters of the audit trail, shared by the portal and the API."""
 
     actor = django_filters.CharFilter(help_text="a username")
@@ -18,7 +19,7 @@ class AuditEventFilterSet(django_filters.FilterSet):
     action = django_filters.CharFilter(
         lookup_expr="startswith", help_text="e.g. run. or run.queued"
     )
-    object_type = django_filters.CharFilter(help_text="e.g. provisioning.service")
+    object_type = django_filters.ChoiceFilter(choices=CHOICES, label="Object type")
     object_id = django_filters.CharFilter()
     team = django_filters.CharFilter(help_text="a team's slug")
     since = UTCDateTimeFilter(field_name="at", lookup_expr="gte", label="Since (UTC)")

@@ -21,8 +21,11 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     filterset = _events(request)
     query = request.GET.copy()
     query.pop("page", None)
-    context = {"filter": filterset, "page": paginate(request, filterset.qs, per_page=50),
-               "query": query.urlencode()}  # fmt: skip
+    page = paginate(request, filterset.qs, per_page=50)
+    links = selectors.object_links(events=page, user=request.user)
+    for event in page:
+        event.link = links.get((event.object_type, event.object_id), "")
+    context = {"filter": filterset, "page": page, "query": query.urlencode()}
     return render(request, "audit/audit.html", context)
 
 

@@ -1,6 +1,7 @@
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
@@ -30,6 +31,14 @@ def get_permitted_or_404(
 
 def healthz(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """`/favicon.ico`, which browsers and tools ask for whatever the pages link: the icon."""
+    with staticfiles_storage.open("favicon.svg") as icon:
+        response = HttpResponse(icon.read(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

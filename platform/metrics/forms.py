@@ -26,6 +26,11 @@ class DoraFilterForm(BootstrapForm):
     )
 
     def __init__(self, data=None, *, user: AnyUser, **kwargs):
+        if data is not None and not data.get("days"):
+            # No window asked for is the default one, and the select must say so: bound to an
+            # empty value it would show its first choice (7 days) over the default's figures.
+            data = data.copy()
+            data["days"] = str(DEFAULT_DAYS)
         super().__init__(data, **kwargs)
         self.fields["team"].queryset = Team.objects.restrict(user).order_by("name")  # type: ignore[attr-defined]
         self.fields["template"].queryset = Template.objects.restrict(user).order_by("name")  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from catalog.models import TemplateVersion
 from core import secrets
 from core.durations import spoken
+from core.titles import titled
 from provisioning import inputs as inputs_
 from provisioning import rules, selectors
 from provisioning.models import Run, Service, ServiceEvent
@@ -121,15 +122,11 @@ def run_live(run: Run, *, now: datetime) -> RunLive:
 
 
 def titled_outputs(service: Service) -> list[tuple[str, str, object]]:
-    """The service's outputs as (key, title, value): declared ones first, in manifest order."""
-    declared = service.template_version.outputs
-    rows = [
-        (key, spec.get("title", key), service.outputs[key])
-        for key, spec in declared.items()
-        if key in service.outputs
-    ]
-    rows += [(key, key, value) for key, value in service.outputs.items() if key not in declared]
-    return rows
+    """The service's outputs as (key, title, value): declared ones first, in manifest order.
+    None once deprovisioned: what they named is gone."""
+    if service.status == ServiceStatus.DEPROVISIONED:
+        return []
+    return titled(service.outputs, service.template_version.outputs)
 
 
 # --- the service's timeline -----------------------------------------------------------------

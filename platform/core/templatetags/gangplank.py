@@ -8,6 +8,9 @@ from django.apps import apps
 from django.utils import timezone
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince, timeuntil
+
+from core.titles import titled
 
 from core.durations import spoken
 
@@ -38,6 +41,50 @@ def ansi(text: str) -> SafeString:
 def as_value(value) -> str:
     """An input or output as people write it: strings as they are, the rest as JSON."""
     return value if isinstance(value, str) else json.dumps(value)
+
+
+@register.filter(name="titled")
+def titled_filter(values: dict, declared) -> list[tuple[str, str, object]]:
+    """`{% for key, title, value in inputs|titled:schema.properties %}`: see core.titles."""
+    return titled(values or {}, declared)
+
+
+@register.filter
+def plain(value) -> str:
+    """A recorded value as people read it: lists as "a, b", mappings as "key: value; ...",
+    booleans as yes/no, nothing as "—" (never Python's repr of a list)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(item) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key}: {plain(item)}" for key, item in value.items())
+    return str(value)
+
+
+@register.filter
+def ago(moment: datetime | None) -> SafeString:
+    """A moment relative to now, "just now" within the minute, "3 minutes ago", "in 2 days",
+    in a <time> whose title is the exact time (UTC): every list's "when" column."""
+    if moment is None:
+        return mark_safe("")
+    now = timezone.now()
+    span = now - moment
+    if abs(span) < timedelta(minutes=1):
+        text = "just now"
+    elif span > timedelta(0):
+        text = f"{timesince(moment, now)} ago"
+    else:
+        text = f"in {timeuntil(moment, now)}"
+    exact = moment.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}" title="{} UTC">{}</time>',
+        exact.isoformat(timespec="seconds"),
+        exact.strftime("%Y-%m-%d %H:%M:%S"),
+        text,
+    )
 
 
 @register.filter
@@ -114,3 +161,12 @@ def roughly(span: timedelta) -> str:
     name, unit = next(((n, u) for n, u in ROUGH_UNITS if span >= u), ROUGH_UNITS[-1])
     count = max(1, int(span / unit + 0.5))
     return f"{count} {name}{'' if count == 1 else 's'}"
+
+
+@register.simple_tag(takes_context=True)
+def nav_attrs(context, section: str, css: str = "nav-link") -> SafeString:
+    """A navigation link's class, and aria-current when it is the page's section (see
+    core.navigation): `<a {% nav_attrs "services" %} href=...>`."""
+    if context.get("nav_section") == section:
+        return format_html('class="{} active" aria-current="page"', css)
+    return format_html('class="{}"', css)

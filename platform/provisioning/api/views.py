@@ -54,6 +54,10 @@ class ServiceViewSet(
     def get_serializer_class(self):
         return ServiceRequestSerializer if self.action == "create" else ServiceSerializer
 
+    def filter_queryset(self, queryset):
+        # The filters are the list's: a service's own URL finds it, deprovisioned or not.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def get_parent(self) -> None:
         """A request names its team: one the caller sees but may not use is a 403 before the
         rest of the body is read (one they cannot see is the `team` field's 400)."""
