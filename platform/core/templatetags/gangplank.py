@@ -10,9 +10,8 @@ from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
-from core.titles import titled
-
 from core.durations import spoken
+from core.titles import titled
 
 register = template.Library()
 
