@@ -1,0 +1,339 @@
+"""Every portal page in Debian's chromium, for a developer (a member of team alpha) and for a
+platform engineer: axe-core finds no serious or critical violation, and the console shows no
+error. The pages come from the URL configuration: a new route is either given the rows its
+parameters name (PAGES) or left out with a reason (EXCLUDED), or this test fails.
+
+On failure, every failing page view is listed with each violation's rule, impact, elements
+and fix. A11Y_SHOTS=1 also saves a screenshot of every page as /tmp/a11y-<role>-<path>.png."""
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from querycounts import route_key
+
+from factories import make_events, make_service, newer_version
+from testkit import REPORT_CSP_VIOLATIONS
+
+pytestmark = [pytest.mark.browser]
+
+DEVELOPER, PLATFORM = "developer", "platform engineer"
+BOTH = (DEVELOPER, PLATFORM)
+
+# Each page: who opens it, and the rows of `world` its parameters name. Pages for platform
+# engineers only are refused to developers (tests/test_permission_matrix.py).
+PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "/": (BOTH, {}),
+    "/password/": (BOTH, {}),
+    "/tokens/": (BOTH, {}),
+    "/dora/": (BOTH, {}),
+    "/catalog/": (BOTH, {}),
+    "/catalog/-/status/": ((PLATFORM,), {}),
+    "/catalog/{slug}/": (BOTH, {"slug": "template"}),
+    "/services/": (BOTH, {}),
+    "/services/{pk}/": (BOTH, {"pk": "service"}),
+    "/services/{pk}/update/": (BOTH, {"pk": "service"}),
+    "/services/{pk}/upgrade/": (BOTH, {"pk": "service"}),
+    "/services/{pk}/deprovision/": (BOTH, {"pk": "service"}),
+    "/services/{pk}/extend/": (BOTH, {"pk": "expiring"}),
+    "/runs/{pk}/": (BOTH, {"pk": "run"}),
+    "/teams/": (BOTH, {}),
+    "/teams/{slug}/": (BOTH, {"slug": "team"}),
+    "/teams/{slug}/notifications/": (BOTH, {"slug": "team"}),
+    "/approvals/": (BOTH, {}),
+    "/approvals/{pk}/": (BOTH, {"pk": "approval"}),
+    "/audit/": ((PLATFORM,), {}),
+    "/credentials/": ((PLATFORM,), {}),
+    "/credentials/new/": ((PLATFORM,), {}),
+    "/credentials/{pk}/": ((PLATFORM,), {"pk": "credential"}),
+    "/credentials/{pk}/delete/": ((PLATFORM,), {"pk": "credential"}),
+    "/inventories/": ((PLATFORM,), {}),
+    "/inventories/-/new/": ((PLATFORM,), {}),
+    "/inventories/{name}/": ((PLATFORM,), {"name": "inventory"}),
+    "/inventories/{name}/edit/": ((PLATFORM,), {"name": "inventory"}),
+    "/inventories/{name}/delete/": ((PLATFORM,), {"name": "inventory"}),
+    "/inventories/{name}/hosts/new/": ((PLATFORM,), {"name": "inventory"}),
+    "/inventories/{name}/hosts/{host}/edit/": ((PLATFORM,), {"name": "inventory", "host": "host"}),
+    "/inventories/{name}/hosts/{host}/remove/": (
+        (PLATFORM,),
+        {"name": "inventory", "host": "host"},
+    ),
+    # Django's admin: its index only (a platform engineer who is staff); see EXCLUDED.
+    "/admin/": ((PLATFORM,), {}),
+}
+
+# More states of some pages, each opened as its route's page is: path, rows, why.
+VARIANTS = [
+    ("/runs/{pk}/", {"pk": "running"}, "a run in progress, its log growing"),
+    ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error"),
+    ("/services/{pk}/", {"pk": "gated"}, "a service waiting for an approval"),
+]
+# And the request form (/catalog/{slug}/) of every template of the catalogue: each its own.
+
+POST_ONLY = "takes only a POST: an action of a page's form, not a page"
+# Routes that are not pages: why each is left out.
+EXCLUDED = {
+    "/login/": "checked as anyone sees it, before each role signs in (Checker.sign_in)",
+    "/logout/": POST_ONLY,
+    "/tokens/revoke/": POST_ONLY,
+    "/teams/{slug}/remove/": POST_ONLY,
+    "/teams/{slug}/quota/": POST_ONLY,
+    "/teams/{slug}/notifications/{pk}/remove/": POST_ONLY,
+    "/teams/{slug}/notifications/{pk}/test/": POST_ONLY,
+    "/services/{pk}/notes/": POST_ONLY,
+    "/runs/{pk}/cancel/": POST_ONLY,
+    "/runs/{pk}/retry/": POST_ONLY,
+    "/runs/{pk}/log/": "an htmx fragment: the log lines of the run page, checked there",
+    "/audit/export/": "a download (CSV or JSON lines)",
+    "/metrics": "Prometheus' text format",
+    "/healthz": "plain text, for load balancers",
+    "/favicon.ico": "the icon (an image)",
+    "/admin/password_change/": "a redirect to /password/",
+}
+# Whole families of routes, by prefix: why each is left out.
+EXCLUDED_PREFIXES = {
+    "/api/": "the REST API: JSON for programs (its Swagger page is drf-spectacular's)",
+    "/admin/": "Django's admin internals (its index, /admin/, is checked)",
+}
+
+SERIOUS = ("serious", "critical")
+CHECK_VALIDITY = "document.querySelectorAll('form').forEach((form) => form.checkValidity())"
+
+
+def portal_routes() -> set[str]:
+    """Every route of the site (the admin's and the API's too), as route keys
+    ("/services/{pk}/"), without the API's format suffixes."""
+
+    def walk(patterns, prefix=""):
+        for pattern in patterns:
+            text = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, text)
+            elif isinstance(pattern, URLPattern) and "format>" not in text:
+                yield route_key(text)
+
+    return set(walk(get_resolver().url_patterns))
+
+
+def excluded(key: str) -> str | None:
+    return EXCLUDED.get(key) or next(
+        (why for prefix, why in EXCLUDED_PREFIXES.items() if key.startswith(prefix)), None
+    )
+
+
+def test_it_knows_every_route_as_a_page_or_as_left_out_for_a_reason():
+    routes = portal_routes()
+    unknown = sorted(key for key in routes if key not in PAGES and not excluded(key))
+    assert unknown == [], (
+        "routes neither checked nor left out: give each its rows in PAGES of "
+        f"tests/test_accessibility.py, or a reason in EXCLUDED: {unknown}"
+    )
+    gone = sorted((set(PAGES) | set(EXCLUDED)) - routes)
+    assert gone == [], f"routes gone: remove them from tests/test_accessibility.py: {gone}"
+
+
+@pytest.fixture
+def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
+    """A row for every parameter, made (and committed) before the browser starts: services of
+    team alpha with runs, events and a note, one that expires, one on an old version, one
+    waiting for an approval; a destination, a credential, an inventory with a host."""
+    from catalog.selectors import requestable_templates
+    from credentials.services import create_credential
+    from inventories.services import create_inventory
+    from notes.services import add_note
+    from notifications.services import add_destination
+    from provisioning.models import Run
+    from provisioning.services import request_service
+
+    ops.is_staff = ops.is_superuser = True  # the admin's index is one of the pages
+    ops.save()
+    alpha = teams["alpha"]
+    echo, drifty = catalog["echo"], catalog["drifty"]
+    service = make_service(template=echo, team=alpha, name="web", user=owner)
+    make_events(service.last_run, 5)
+    add_note(user=owner, service=service, body="Checked by **owner**.")
+    newer_version(echo)  # the service has an upgrade available
+    expiring = make_service(template=drifty, team=alpha, name="ends", user=owner)
+    expiring.expires_at = timezone.now() + timedelta(days=2)
+    expiring.save(update_fields=["expires_at"])
+    running = Run.objects.create(
+        service=expiring, action="update", status="running", created_by=owner,
+        template_version=expiring.template_version, inputs=expiring.inputs,
+        started_at=timezone.now(),
+    )  # fmt: skip
+    make_events(running, 3)
+    failed = Run.objects.create(
+        service=service, action="update", status="failed", created_by=owner,
+        template_version=service.template_version, inputs=service.inputs,
+        error="The task 'write' failed: disk full.",
+    )  # fmt: skip
+    gated = request_service(
+        user=owner, template=catalog["gated"], team=alpha, name="guarded",
+        inputs={"message": "hi", "environment": "prod"},
+    )  # fmt: skip
+    destination = add_destination(
+        user=ops, team=alpha, name="chat", url="json://127.0.0.1:9/", events=["run_failed"]
+    )
+    credential = create_credential(user=ops, name="main-token", type="token", fields={"token": "t"})
+    host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjGMCI8ScN3iZeeEUTuMpBv4TK7r2f2MAT1IzOK/AFF"
+    web = {"name": "web-0", "address": "10.0.0.1", "host_key": host_key}
+    inventory = create_inventory(actor=ops, name="lab", hosts=[web])
+    return {
+        "template": "echo",
+        "templates": [t.slug for t in requestable_templates(user=ops)],
+        "team": "alpha",
+        "service": service.pk,
+        "expiring": expiring.pk,
+        "run": service.last_run_id,
+        "running": running.pk,
+        "failed": failed.pk,
+        "gated": gated.pk,
+        "approval": gated.last_run.approval.pk,
+        "destination": destination.pk,
+        "credential": credential.pk,
+        "inventory": inventory.name,
+        "host": "web-0",
+    }
+
+
+@dataclass
+class Finding:
+    """What one page showed one role: axe's serious and critical violations, console errors."""
+
+    role: str
+    url: str
+    why: str
+    status: int | None = None
+    violations: list[dict] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        lines = [f"--- as the {self.role}: {self.url}  ({self.why}; HTTP {self.status})"]
+        for violation in self.violations:
+            lines.append(
+                f"  [{violation['impact']}] {violation['id']}: {violation['help']}"
+                f"  <{violation['helpUrl']}>"
+            )
+            for node in violation["nodes"][:8]:
+                summary = " ".join((node.get("failureSummary") or "").split())
+                lines.append(f"      at {' '.join(map(str, node['target']))}")
+                lines.append(f"         {node['html'][:160]}")
+                if summary:
+                    lines.append(f"         {summary[:300]}")
+            if len(violation["nodes"]) > 8:
+                lines.append(f"      ... and {len(violation['nodes']) - 8} more elements")
+        lines.extend(f"  console error: {message}" for message in self.console)
+        return "\n".join(lines)
+
+
+def page_views(world: dict) -> list[tuple[tuple[str, ...], str, str]]:
+    """Every page view of the test: the roles that open it, its path, why it is there."""
+
+    def path(key: str, rows: dict[str, str]) -> str:
+        return key.format(**{name: world[row] for name, row in rows.items()})
+
+    request_form = "/catalog/{slug}/"
+    views = [(roles, path(key, rows), f"route {key}") for key, (roles, rows) in PAGES.items()]
+    views += [(PAGES[key][0], path(key, rows), why) for key, rows, why in VARIANTS]
+    views += [
+        (PAGES[request_form][0], request_form.format(slug=slug), f"the request form of {slug}")
+        for slug in world["templates"]
+        if slug != world["template"]
+    ]
+    return views
+
+
+class Checker:
+    """One browser context for one role: opens pages in it, runs axe, keeps what it found."""
+
+    def __init__(self, browser, base_url: str, role: str):
+        from axe_playwright_python.sync_playwright import Axe
+
+        self.axe = Axe()
+        self.base_url, self.role = base_url, role
+        # The width the portal's navigation is laid out for (issue 14): a common laptop's.
+        self.context = browser.new_context(viewport={"width": 1366, "height": 768})
+        self.context.add_init_script(REPORT_CSP_VIOLATIONS)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.errors: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
+        self.findings: list[Finding] = []
+        self.checked = 0
+
+    def _console(self, message) -> None:
+        if message.type == "error":
+            where = message.location.get("url", "")
+            self.errors.append(f"{message.text}  ({where})" if where else message.text)
+
+    def check(self, path: str, why: str) -> None:
+        """Open `path` and run axe on it, keeping what fails."""
+        self.errors.clear()
+        response = self.page.goto(self.base_url + path)
+        finding = Finding(self.role, path, why, status=response.status if response else None)
+        if finding.status != 200:
+            finding.console.append(f"expected a 200, got {finding.status}")
+        # What submitting does first: the browser compiles each `pattern` (an invalid one is a
+        # console error) and checks every field.
+        self.page.evaluate(CHECK_VALIDITY)
+        results = self.axe.run(self.page)
+        if os.environ.get("A11Y_SHOTS"):  # see the module's docstring
+            name = path.strip("/").replace("/", "_") or "home"
+            self.page.screenshot(path=f"/tmp/a11y-{self.role}-{name}.png", full_page=True)
+        finding.violations = [
+            v for v in results.response["violations"] if v.get("impact") in SERIOUS
+        ]
+        finding.console = [*finding.console, *self.errors]
+        self.checked += 1
+        if finding.violations or finding.console:
+            self.findings.append(finding)
+
+    def sign_in(self, username: str) -> None:
+        """The login page is checked as anyone sees it, then the role signs in through it."""
+        self.check("/login/", "the login page, before signing in")
+        self.page.fill("#id_username", username)
+        self.page.fill("#id_password", f"pw-{username}")
+        self.page.click("button[type=submit]")
+        self.page.wait_for_url(f"{self.base_url}/")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def test_it_shows_every_page_to_developers_and_platform_engineers_without_serious_barriers(
+    world, live_server, browser_page
+):
+    """Each page of PAGES and VARIANTS, opened by each role it names (the login page by both,
+    before they sign in through it): axe-core finds no serious or critical violation, the
+    console shows no error, and the page answers 200. All failures are reported at once."""
+    page, _ = browser_page
+    users = {DEVELOPER: "owner", PLATFORM: "ops"}
+    findings: list[Finding] = []
+    checked = 0
+    views = page_views(world)
+    for role, username in users.items():
+        checker = Checker(page.context.browser, live_server.url, role)
+        checker.sign_in(username)
+        for roles, path, why in views:
+            if role in roles:
+                checker.check(path, why)
+        findings += checker.findings
+        checked += checker.checked
+        checker.close()
+
+    if findings:
+        rules = Counter(v["id"] for finding in findings for v in finding.violations)
+        rules.update("console error" for finding in findings if finding.console)
+        summary = ", ".join(f"{rule} on {count}" for rule, count in rules.most_common())
+        pytest.fail(
+            f"{len(findings)} of {checked} page views fail (axe-core's serious or critical "
+            f"violations, or console errors): {summary}\n" + "\n".join(map(str, findings)),
+            pytrace=False,
+        )
+    listed = sum(len(roles) for roles, _, _ in views) + len(users)  # and /login/ for each
+    assert checked == listed, f"{checked} page views checked, {listed} listed"
