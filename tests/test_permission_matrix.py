@@ -73,6 +73,7 @@ MATRIX = {
     "login": ("get", {}, None, {**public(302), "anonymous": 200}),  # signed in: to home
     "logout": ("post", {}, None, dict.fromkeys(ROLES, OUT)),  # to the login page; runs last
     "healthz": ("get", {}, None, public()),
+    "favicon": ("get", {}, None, public()),
     "catalog:index": ("get", {}, None, signed_in()),
     "accounts:tokens": ("get", {}, None, signed_in()),
     "password": ("get", {}, None, signed_in()),

@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 
 from accounts.forms import AdminLoginForm
 from accounts.views import AuditedLoginView, PasswordChange
-from core.views import healthz
+from core.views import favicon, healthz
 from dashboard.views import home
 
 admin.site.login_form = AdminLoginForm
@@ -31,6 +31,7 @@ urlpatterns = [
     path("admin/password_change/", RedirectView.as_view(pattern_name="password")),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
 ]
 
 handler404 = "core.views.page_not_found"
