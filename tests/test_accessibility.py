@@ -337,3 +337,38 @@ def test_it_shows_every_page_to_developers_and_platform_engineers_without_seriou
         )
     listed = sum(len(roles) for roles, _, _ in views) + len(users)  # and /login/ for each
     assert checked == listed, f"{checked} page views checked, {listed} listed"
+
+
+# A JSON Schema pattern, a value it accepts and one it refuses (Python's `re` agrees).
+PATTERNS = [
+    (r"^[A-Za-z0-9][A-Za-z0-9_-]*([./][A-Za-z0-9][A-Za-z0-9_-]*)*$", "feature/x-1", "a..b"),
+    (r"^[a-z][a-z0-9_]{2,30}$", "abc", "Abc"),
+    (r"^(ssh-ed25519|ssh-rsa) AAAA[A-Za-z0-9+/]+={0,3}( [ -~]{1,200})?$", "ssh-rsa AAAA+/= a", "x"),
+    (r"[-a-z]+", "a-b", "A"),
+    (r"[a-z-_]+", "a-_", "A"),
+    (r"[^-a]+", "bc", "-"),
+    (r"[\w.-]+", "a.b-c", "a b"),
+    (r"[(){}|/]+", "(){}|/", "a"),
+]
+VALID = """([pattern, value]) =>
+  Object.assign(document.createElement("input"), {pattern, value}).checkValidity()"""
+
+
+def test_it_gives_the_browser_only_patterns_it_compiles_and_they_mean_the_same(browser_page):
+    """Chromium compiles an input's `pattern` with the `v` flag, which refuses `[a-z_-]` (a
+    console error, and the field goes unchecked): the request form escapes what it must, and
+    leaves out what it cannot (`&&`)."""
+    import re
+
+    from catalog.forms import browser_pattern
+
+    page, _ = browser_page
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    for pattern, accepted, refused in PATTERNS:
+        for value, expected in ((accepted, True), (refused, False)):
+            assert (re.fullmatch(pattern, value) is not None) == expected, (pattern, value)
+            in_browser = page.evaluate(VALID, [browser_pattern(pattern), value])
+            assert in_browser == expected, (pattern, browser_pattern(pattern), value)
+    assert errors == []
+    assert browser_pattern("[a&&b]") is None

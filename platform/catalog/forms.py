@@ -43,13 +43,11 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
         return (forms.IntegerField if kind == "integer" else forms.FloatField)(
             widget=widget, **common
         )
-    for key, attr in (
-        ("maxLength", "maxlength"),
-        ("minLength", "minlength"),
-        ("pattern", "pattern"),
-    ):
+    for key, attr in (("maxLength", "maxlength"), ("minLength", "minlength")):
         if key in prop:
             attrs[attr] = prop[key]
+    if "pattern" in prop and (pattern := browser_pattern(prop["pattern"])) is not None:
+        attrs["pattern"] = pattern
     if is_secret(prop):
         # Never rendered back into the page, not even after a refused submission.
         attrs["autocomplete"] = "new-password"
@@ -58,6 +56,54 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     widget = forms.TextInput(attrs=attrs)
     widget.input_type = FORMAT_INPUT_TYPES.get(prop.get("format", ""), "text")
     return forms.CharField(widget=widget, strip=False, **common)
+
+
+# Browsers compile `pattern` with the `v` flag, which reserves more punctuation inside a
+# character class than JSON Schema's regexes do: `[a-z_-]` is refused there, with an error
+# on the console, and the field then goes unchecked.
+_CLASS_SYNTAX = set("()[{}/|")
+_DOUBLED = set("&!#$%*+,.:;<=>?@^`~")
+
+
+def browser_pattern(pattern: str) -> str | None:
+    """`pattern` as the `v` flag reads it: the literal punctuation of its character classes
+    escaped (the same meaning without the flag); None when that is not enough (a doubled
+    punctuator such as `&&`), and the server alone checks it."""
+    out: list[str] = []
+    in_class = False
+    previous = ""  # inside a class: "" at its start, "range" after a range, else the atom
+    index = 0
+    while index < len(pattern):
+        char, following = pattern[index], pattern[index + 1 : index + 2]
+        index += 1
+        if char == "\\":
+            out.append(char + following)
+            index += 1
+            previous = "atom"
+            continue
+        if not in_class:
+            out.append(char)
+            if char == "[":
+                in_class, previous = True, ""
+                if following == "^":
+                    out.append(following)
+                    index += 1
+            continue
+        if char == "]":
+            in_class = False
+            out.append(char)
+        elif char in _CLASS_SYNTAX:
+            out.append("\\" + char)
+            previous = "atom"
+        elif (char == "-" and previous in ("", "range")) or (char == "-" and following == "]"):
+            out.append("\\-")
+            previous = "atom"
+        elif char in _DOUBLED and following == char:
+            return None
+        else:
+            out.append(char)
+            previous = "range" if previous == "dash" else ("dash" if char == "-" else "atom")
+    return "".join(out)
 
 
 def _hosts_field(prop: dict, required: bool, common: dict) -> forms.Field:
