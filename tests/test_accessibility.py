@@ -74,6 +74,19 @@ VARIANTS = [
 ]
 # And the request form (/catalog/{slug}/) of every template of the catalogue: each its own.
 
+# Forms sent empty (past the browser's own checks), to check the page with their errors: the
+# roles, the page, the form (a CSS selector).
+SENT_EMPTY = [
+    (BOTH, "/catalog/{slug}/", {"slug": "template"}, "main form.card"),
+    (BOTH, "/password/", {}, "#password-change"),
+    (BOTH, "/services/{pk}/deprovision/", {"pk": "service"}, "main form.border-danger"),
+    ((PLATFORM,), "/credentials/new/?type=password", {}, "#credential-form"),
+    ((PLATFORM,), "/inventories/-/new/", {}, "#inventory-form"),
+    ((PLATFORM,), "/inventories/{name}/hosts/new/", {"name": "inventory"}, "main form.card"),
+    ((PLATFORM,), "/teams/{slug}/", {"slug": "team"}, "#add-member"),
+    ((PLATFORM,), "/teams/{slug}/notifications/", {"slug": "team"}, "#add-destination"),
+]
+
 POST_ONLY = "takes only a POST: an action of a page's form, not a page"
 # Routes that are not pages: why each is left out.
 EXCLUDED = {
@@ -102,6 +115,23 @@ EXCLUDED_PREFIXES = {
 
 SERIOUS = ("serious", "critical")
 CHECK_VALIDITY = "document.querySelectorAll('form').forEach((form) => form.checkValidity())"
+# The ids that labels and ARIA attributes name and the page lacks (axe only flags these as
+# "needs review"): a help text or an error a screen reader never reads.
+BROKEN_REFERENCES = """() => {
+  const broken = [];
+  const names = ["for", "aria-describedby", "aria-labelledby", "aria-controls", "list"];
+  for (const element of document.querySelectorAll(names.map((name) => `[${name}]`).join())) {
+    for (const name of names) {
+      if (!element.hasAttribute(name) || (name === "for" && element.tagName !== "LABEL")) continue;
+      const ids = element.getAttribute(name).split(/\\s+/).filter(Boolean);
+      const missing = ids.length ? ids.filter((id) => !document.getElementById(id)) : ["(empty)"];
+      const html = element.outerHTML.slice(0, 140);
+      for (const id of missing) broken.push(`${name}="${id}" on ${html}`);
+    }
+  }
+  return broken;
+}"""
+SEND = "(selector) => HTMLFormElement.prototype.submit.call(document.querySelector(selector))"
 
 
 def portal_routes() -> set[str]:
@@ -210,6 +240,7 @@ class Finding:
     status: int | None = None
     violations: list[dict] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         lines = [f"--- as the {self.role}: {self.url}  ({self.why}; HTTP {self.status})"]
@@ -226,6 +257,7 @@ class Finding:
                     lines.append(f"         {summary[:300]}")
             if len(violation["nodes"]) > 8:
                 lines.append(f"      ... and {len(violation['nodes']) - 8} more elements")
+        lines.extend(f"  broken reference: {reference}" for reference in self.references)
         lines.extend(f"  console error: {message}" for message in self.console)
         return "\n".join(lines)
 
@@ -245,6 +277,14 @@ def page_views(world: dict) -> list[tuple[tuple[str, ...], str, str]]:
         if slug != world["template"]
     ]
     return views
+
+
+def sent_empty(world: dict) -> list[tuple[tuple[str, ...], str, str]]:
+    """The forms of SENT_EMPTY: the roles that send them, the page, the form."""
+    return [
+        (roles, key.format(**{name: world[row] for name, row in rows.items()}), form)
+        for roles, key, rows, form in SENT_EMPTY
+    ]
 
 
 class Checker:
@@ -271,26 +311,34 @@ class Checker:
             where = message.location.get("url", "")
             self.errors.append(f"{message.text}  ({where})" if where else message.text)
 
-    def check(self, path: str, why: str) -> None:
-        """Open `path` and run axe on it, keeping what fails."""
+    def check(self, path: str, why: str, *, send: str = "") -> None:
+        """Open `path` (and send its form `send` empty), run axe on it, keep what fails."""
         self.errors.clear()
         response = self.page.goto(self.base_url + path)
+        expected = 200
+        if send:
+            expected = 400
+            with self.page.expect_navigation() as sent:
+                self.page.evaluate(SEND, send)
+            response = sent.value
         finding = Finding(self.role, path, why, status=response.status if response else None)
-        if finding.status != 200:
-            finding.console.append(f"expected a 200, got {finding.status}")
+        if finding.status != expected:
+            finding.console.append(f"expected a {expected}, got {finding.status}")
         # What submitting does first: the browser compiles each `pattern` (an invalid one is a
         # console error) and checks every field.
         self.page.evaluate(CHECK_VALIDITY)
         results = self.axe.run(self.page)
         if os.environ.get("A11Y_SHOTS"):  # see the module's docstring
-            name = path.strip("/").replace("/", "_") or "home"
+            name = (path.strip("/").replace("/", "_") or "home") + ("-sent" if send else "")
             self.page.screenshot(path=f"/tmp/a11y-{self.role}-{name}.png", full_page=True)
         finding.violations = [
             v for v in results.response["violations"] if v.get("impact") in SERIOUS
         ]
-        finding.console = [*finding.console, *self.errors]
+        finding.references = self.page.evaluate(BROKEN_REFERENCES)
+        refused = f"status of {expected} "  # the 400 of a form sent empty is no error
+        finding.console += [error for error in self.errors if refused not in error]
         self.checked += 1
-        if finding.violations or finding.console:
+        if finding.violations or finding.console or finding.references:
             self.findings.append(finding)
 
     def sign_in(self, username: str) -> None:
@@ -315,13 +363,16 @@ def test_it_shows_every_page_to_developers_and_platform_engineers_without_seriou
     users = {DEVELOPER: "owner", PLATFORM: "ops"}
     findings: list[Finding] = []
     checked = 0
-    views = page_views(world)
+    views, forms = page_views(world), sent_empty(world)
     for role, username in users.items():
         checker = Checker(page.context.browser, live_server.url, role)
         checker.sign_in(username)
         for roles, path, why in views:
             if role in roles:
                 checker.check(path, why)
+        for roles, path, form in forms:
+            if role in roles:
+                checker.check(path, f"{form} sent empty", send=form)
         findings += checker.findings
         checked += checker.checked
         checker.close()
@@ -329,13 +380,14 @@ def test_it_shows_every_page_to_developers_and_platform_engineers_without_seriou
     if findings:
         rules = Counter(v["id"] for finding in findings for v in finding.violations)
         rules.update("console error" for finding in findings if finding.console)
+        rules.update("broken reference" for finding in findings if finding.references)
         summary = ", ".join(f"{rule} on {count}" for rule, count in rules.most_common())
         pytest.fail(
             f"{len(findings)} of {checked} page views fail (axe-core's serious or critical "
             f"violations, or console errors): {summary}\n" + "\n".join(map(str, findings)),
             pytrace=False,
         )
-    listed = sum(len(roles) for roles, _, _ in views) + len(users)  # and /login/ for each
+    listed = sum(len(roles) for roles, _, _ in views + forms) + len(users)  # and /login/
     assert checked == listed, f"{checked} page views checked, {listed} listed"
 
 
