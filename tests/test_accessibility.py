@@ -70,7 +70,7 @@ PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
 # More states of some pages, each opened as its route's page is: path, rows, why.
 VARIANTS = [
     ("/runs/{pk}/", {"pk": "running"}, "a run in progress, its log growing"),
-    ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error"),
+    ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error and a coloured log"),
     ("/services/{pk}/", {"pk": "gated"}, "a service waiting for an approval"),
 ]
 # And the request form (/catalog/{slug}/) of every template of the catalogue: each its own.
@@ -86,6 +86,18 @@ SENT_EMPTY = [
     ((PLATFORM,), "/inventories/{name}/hosts/new/", {"name": "inventory"}, "main form.card"),
     ((PLATFORM,), "/teams/{slug}/", {"slug": "team"}, "#add-member"),
     ((PLATFORM,), "/teams/{slug}/notifications/", {"slug": "team"}, "#add-destination"),
+]
+
+# A log in Ansible's colours (ok, changed, skipping, failed, debug, verbose, warning).
+ANSIBLE_COLOURS = [
+    "\x1b[0;32mok: [localhost]\x1b[0m",
+    "\x1b[0;33mchanged: [localhost]\x1b[0m",
+    "\x1b[0;36mskipping: [localhost]\x1b[0m",
+    "\x1b[0;31mfatal: [localhost]: FAILED! => disk full\x1b[0m",
+    "\x1b[1;30mdebug: a dark grey line\x1b[0m",
+    "\x1b[0;34mverbose: a blue line\x1b[0m",
+    "\x1b[1;35m[WARNING]: a purple line\x1b[0m",
+    "\x1b[0;91mbright red\x1b[0m \x1b[0;94mbright blue\x1b[0m \x1b[0;90mbright black\x1b[0m",
 ]
 
 POST_ONLY = "takes only a POST: an action of a page's form, not a page"
@@ -178,7 +190,7 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
     from inventories.services import create_inventory
     from notes.services import add_note
     from notifications.services import add_destination
-    from provisioning.models import Run
+    from provisioning.models import Run, RunEvent
     from provisioning.services import request_service
 
     ops.is_staff = ops.is_superuser = True  # the admin's index is one of the pages
@@ -203,6 +215,11 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         template_version=service.template_version, inputs=service.inputs,
         error="The task 'write' failed: disk full.",
     )  # fmt: skip
+    now = timezone.now()
+    RunEvent.objects.bulk_create(
+        RunEvent(run=failed, counter=n, event="runner_on_ok", stdout=line, created_at=now)
+        for n, line in enumerate(ANSIBLE_COLOURS, start=1)
+    )
     gated = request_service(
         user=owner, template=catalog["gated"], team=alpha, name="guarded",
         inputs={"message": "hi", "environment": "prod"},
