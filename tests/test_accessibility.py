@@ -67,11 +67,13 @@ PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "/admin/": ((PLATFORM,), {}),
 }
 
-# More states of some pages, each opened as its route's page is: path, rows, why.
+# More states of some pages (a route, with a query string or not), each opened by the roles
+# of its route: path, rows, why.
 VARIANTS = [
     ("/runs/{pk}/", {"pk": "running"}, "a run in progress, its log growing"),
     ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error and a coloured log"),
     ("/services/{pk}/", {"pk": "gated"}, "a service waiting for an approval"),
+    ("/dora/?days=90", {}, "14 weeks of charts, wider than their column: they scroll"),
 ]
 # And the request form (/catalog/{slug}/) of every template of the catalogue: each its own.
 
@@ -209,7 +211,7 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         template_version=expiring.template_version, inputs=expiring.inputs,
         started_at=timezone.now(),
     )  # fmt: skip
-    make_events(running, 3)
+    make_events(running, 60)  # more than the log box shows: it scrolls
     failed = Run.objects.create(
         service=service, action="update", status="failed", created_by=owner,
         template_version=service.template_version, inputs=service.inputs,
@@ -289,7 +291,7 @@ def page_views(world: dict) -> list[tuple[tuple[str, ...], str, str]]:
 
     request_form = "/catalog/{slug}/"
     views = [(roles, path(key, rows), f"route {key}") for key, (roles, rows) in PAGES.items()]
-    views += [(PAGES[key][0], path(key, rows), why) for key, rows, why in VARIANTS]
+    views += [(PAGES[key.split("?")[0]][0], path(key, rows), why) for key, rows, why in VARIANTS]
     views += [
         (PAGES[request_form][0], request_form.format(slug=slug), f"the request form of {slug}")
         for slug in world["templates"]
