@@ -73,6 +73,7 @@ VARIANTS = [
     ("/runs/{pk}/", {"pk": "running"}, "a run in progress, its log growing"),
     ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error and a coloured log"),
     ("/services/{pk}/", {"pk": "gated"}, "a service waiting for an approval"),
+    ("/runs/{pk}/", {"pk": "preview"}, "a preview, with what it would change"),
     ("/dora/?days=90", {}, "14 weeks of charts, wider than their column: they scroll"),
 ]
 # And the request form (/catalog/{slug}/) of every template of the catalogue: each its own.
@@ -101,6 +102,11 @@ ANSIBLE_COLOURS = [
     "\x1b[1;35m[WARNING]: a purple line\x1b[0m",
     "\x1b[0;91mbright red\x1b[0m \x1b[0;94mbright blue\x1b[0m \x1b[0;90mbright black\x1b[0m",
 ]
+
+PREVIEW_DIFF = "--- before\n+++ after\n@@ -1,3 +1,3 @@\n-talker\n+maybe\n" + "".join(
+    f" line {n}\n"
+    for n in range(40)  # more than the box shows: it scrolls
+)
 
 POST_ONLY = "takes only a POST: an action of a page's form, not a page"
 # Routes that are not pages: why each is left out.
@@ -222,6 +228,11 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         RunEvent(run=failed, counter=n, event="runner_on_ok", stdout=line, created_at=now)
         for n, line in enumerate(ANSIBLE_COLOURS, start=1)
     )
+    preview = Run.objects.create(
+        service=service, action="preview", status="succeeded", created_by=owner,
+        template_version=service.template_version, inputs={"message": "maybe"},
+        changes=[{"task": "Write", "host": "localhost", "diff": PREVIEW_DIFF}],
+    )  # fmt: skip
     gated = request_service(
         user=owner, template=catalog["gated"], team=alpha, name="guarded",
         inputs={"message": "hi", "environment": "prod"},
@@ -242,6 +253,7 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         "run": service.last_run_id,
         "running": running.pk,
         "failed": failed.pk,
+        "preview": preview.pk,
         "gated": gated.pk,
         "approval": gated.last_run.approval.pk,
         "destination": destination.pk,
