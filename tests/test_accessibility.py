@@ -73,6 +73,8 @@ VARIANTS = [
     ("/runs/{pk}/", {"pk": "running"}, "a run in progress, its log growing"),
     ("/runs/{pk}/", {"pk": "failed"}, "a failed run, with its error and a coloured log"),
     ("/services/{pk}/", {"pk": "gated"}, "a service waiting for an approval"),
+    ("/services/{pk}/", {"pk": "broken"}, "a failed service, with its error"),
+    ("/services/{pk}/", {"pk": "drifting"}, "a drifted service, with what changed"),
     ("/runs/{pk}/", {"pk": "preview"}, "a preview, with what it would change"),
     ("/dora/?days=90", {}, "14 weeks of charts, wider than their column: they scroll"),
 ]
@@ -191,14 +193,15 @@ def test_it_knows_every_route_as_a_page_or_as_left_out_for_a_reason():
 @pytest.fixture
 def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
     """A row for every parameter, made (and committed) before the browser starts: services of
-    team alpha with runs, events and a note, one that expires, one on an old version, one
-    waiting for an approval; a destination, a credential, an inventory with a host."""
+    team alpha with runs (running, failed, a preview), events and a note; one that expires,
+    one on an old version, one failed, one drifted, one waiting for an approval; a
+    destination, a credential, an inventory with a host."""
     from catalog.selectors import requestable_templates
     from credentials.services import create_credential
     from inventories.services import create_inventory
     from notes.services import add_note
     from notifications.services import add_destination
-    from provisioning.models import Run, RunEvent
+    from provisioning.models import Run, RunEvent, Service
     from provisioning.services import request_service
 
     ops.is_staff = ops.is_superuser = True  # the admin's index is one of the pages
@@ -228,6 +231,14 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         RunEvent(run=failed, counter=n, event="runner_on_ok", stdout=line, created_at=now)
         for n, line in enumerate(ANSIBLE_COLOURS, start=1)
     )
+    # On the home page too: a failed service, and one that drifted.
+    broken = make_service(template=echo, team=alpha, name="broken", user=owner, status="failed")
+    Run.objects.filter(pk=broken.last_run_id).update(error="The task 'write' failed.")
+    drifting = make_service(template=echo, team=alpha, name="drifting", user=owner)
+    drift = [{"task": "Write", "host": "localhost", "diff": "--- a\n+++ b\n-x\n+y\n"}]
+    Service.objects.filter(pk=drifting.pk).update(
+        drifted=True, drift=drift, drift_checked_at=timezone.now()
+    )
     preview = Run.objects.create(
         service=service, action="preview", status="succeeded", created_by=owner,
         template_version=service.template_version, inputs={"message": "maybe"},
@@ -254,6 +265,8 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         "running": running.pk,
         "failed": failed.pk,
         "preview": preview.pk,
+        "broken": broken.pk,
+        "drifting": drifting.pk,
         "gated": gated.pk,
         "approval": gated.last_run.approval.pk,
         "destination": destination.pk,
