@@ -105,10 +105,8 @@ ANSIBLE_COLOURS = [
     "\x1b[0;91mbright red\x1b[0m \x1b[0;94mbright blue\x1b[0m \x1b[0;90mbright black\x1b[0m",
 ]
 
-PREVIEW_DIFF = "--- before\n+++ after\n@@ -1,3 +1,3 @@\n-talker\n+maybe\n" + "".join(
-    f" line {n}\n"
-    for n in range(40)  # more than the box shows: it scrolls
-)
+# A preview's diff, longer than its box shows: the box scrolls.
+PREVIEW_DIFF = "--- before\n+++ after\n@@ -1 +1 @@\n-talker\n+maybe\n" + " line\n" * 40
 
 POST_ONLY = "takes only a POST: an action of a page's form, not a page"
 # Routes that are not pages: why each is left out.
