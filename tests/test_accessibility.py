@@ -360,6 +360,11 @@ class Checker:
         self.errors.clear()
         response = self.page.goto(self.base_url + path)
         expected = 200
+        if send and self.page.locator(send).count() != 1:
+            finding = Finding(self.role, path, why, status=response.status if response else None)
+            finding.console.append(f"no form {send!r} here to send: fix SENT_EMPTY")
+            self.findings.append(finding)
+            return
         if send:
             expected = 400
             with self.page.expect_navigation() as sent:
