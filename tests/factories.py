@@ -1,6 +1,6 @@
 """Rows for tests that need services and runs without running anything."""
 
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 from provisioning.models import Run, RunEvent, Service
 from teams.models import Team
 
@@ -40,3 +40,16 @@ def make_events(run: Run, count: int, *, start: int = 1) -> None:
         )
         for n in range(start, start + count)
     )
+
+
+def newer_version(template: Template) -> None:
+    """A version 9.0.0 of `template`, made current: its services have an upgrade available."""
+    current = template.current_version
+    version = TemplateVersion.objects.create(
+        template=template,
+        version="9.0.0",
+        digest="newer",
+        files=current.files,
+        manifest={**current.manifest, "version": "9.0.0"},
+    )
+    Template.objects.filter(pk=template.pk).update(current_version=version)

@@ -554,7 +554,7 @@ def test_it_shows_what_a_preview_would_change_coloured(signed_in, echo):
     html = signed_in.get(f"/runs/{preview.pk}/").content.decode()
 
     assert "What would change" in html and "Write the message" in html and "localhost" in html
-    assert '<pre class="diff mb-0">' in html
+    assert '<pre class="diff mb-0"' in html
     assert '<span class="diff-del">-talker</span>' in html
     assert '<span class="diff-add">+maybe</span>' in html
     assert '<span class="diff-file">--- before</span>' in html

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import Template, TemplateVersion
 from conftest import api_client_for
-from factories import make_events, make_service
+from factories import make_events, make_service, newer_version
 
 pytestmark = pytest.mark.django_db
 
@@ -242,18 +242,6 @@ class World:
             Delivery.objects.create(destination=self.destination, event="test", title="t",
                                     body=f"b{n}")  # fmt: skip
         make_events(main.last_run, count * 5, start=start * 5 + 1)
-
-
-def newer_version(template: Template) -> None:
-    current = template.current_version
-    version = TemplateVersion.objects.create(
-        template=template,
-        version="9.0.0",
-        digest="newer",
-        files=current.files,
-        manifest={**current.manifest, "version": "9.0.0"},
-    )
-    Template.objects.filter(pk=template.pk).update(current_version=version)
 
 
 def add_template(n: int) -> None:

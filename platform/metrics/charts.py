@@ -109,9 +109,15 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
         ),
         peak_text,
     )
+    # An image's text alternative (role="img" hides the bars' own titles): every week's values.
+    summary = "; ".join(
+        f"week of {date_format(week.start, 'M j')}: "
+        + ", ".join(f"{line.name} {line.texts[index]}" for line in series)
+        for index, week in enumerate(weeks)
+    )
     return format_html(
         '<svg class="dora-chart" id="chart-{}" role="img" viewBox="0 0 {} {}" width="{}" '
-        'height="{}" xmlns="http://www.w3.org/2000/svg">'
+        'height="{}" xmlns="http://www.w3.org/2000/svg"><title>By week: {}</title>'
         '<text x="{}" y="12" font-size="11" fill="currentColor">{}</text>'
         '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#adb5bd"/>{}</svg>',
         key,
@@ -119,6 +125,7 @@ def bar_chart(*, key: str, weeks: list[Figures], series: list[Series]) -> SafeSt
         TOP + HEIGHT + BOTTOM,
         width,
         TOP + HEIGHT + BOTTOM,
+        summary or "no weeks",
         LEFT,
         legend,
         LEFT,
