@@ -1,9 +1,7 @@
 """Credentials reach runs: a real worker, real ansible-runner in its sandbox, PostgreSQL."""
 
 import json
-import uuid
 
-import psycopg
 import pytest
 
 from conftest import CI_FILE, CI_PASSWORD, request_via_api, wait_for_run
@@ -31,20 +29,6 @@ def test_it_gives_a_run_its_credentials_as_variables_and_a_file_masked(worker, c
     assert CI_PASSWORD not in printed and CI_FILE not in printed
     service = api.get(f"/api/services/{created['id']}/").json()
     assert CI_PASSWORD not in json.dumps(service) and CI_FILE not in json.dumps(service)
-
-
-def test_the_postgres_template_reaches_its_server_through_shared_postgres(worker, catalog, api):
-    db_name = f"gp_cred_{uuid.uuid4().hex[:8]}"
-    created = request_via_api(api, "postgres-database", "cred-db", {"db_name": db_name})
-    run = wait_for_run(api, created["last_run"]["id"])
-
-    assert run["status"] == "succeeded", run
-    dsn = run["outputs"]["dsn"]
-    assert MASK not in dsn
-    with psycopg.connect(dsn) as conn:
-        assert conn.execute("select current_database()").fetchone() == (db_name,)
-    gone = api.post(f"/api/services/{created['id']}/deprovision/", {}, format="json").json()
-    assert wait_for_run(api, gone["id"])["status"] == "succeeded"
 
 
 def test_a_run_whose_credential_is_gone_fails_naming_it(worker, catalog, api, ops):

@@ -22,6 +22,17 @@ def test_a_pattern_must_match_the_whole_value():
             validate_inputs(schema, {"p": value})
 
 
+def test_the_iri_formats_are_checked():
+    string = {"type": "string"}
+    properties = {"i": {**string, "format": "iri"}, "r": {**string, "format": "iri-reference"}}
+    schema = {"type": "object", "properties": properties}
+
+    assert validate_inputs(schema, {"i": "https://example.com/ü?q=1", "r": "../ä"})
+    for inputs in ({"i": "no scheme"}, {"r": "http://[::1"}):
+        with pytest.raises(InvalidRequest, match="valid iri"):
+            validate_inputs(schema, inputs)
+
+
 def test_a_default_that_breaks_the_stricter_rules_is_refused_at_sync():
     from catalog.schema import schema_problems
 

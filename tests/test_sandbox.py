@@ -49,9 +49,11 @@ def assert_nothing_left(marker: Path, *, since: float, delay: int = DELAY) -> No
     """No process of the run's is left, and its marker never appears: checked until well past
     the moment the detached child, started before `since`, would have written it."""
     wait_for(lambda: not mentioning(str(marker)), timeout=10, what="the run's processes to end")
-    while time.monotonic() < since + delay + 3:
+    while True:  # looked at once more past the moment, even when called after it
         assert not marker.exists(), "a process the run started outlived it"
         assert not Path(f"{marker}.async").exists(), "an async task outlived its run"
+        if time.monotonic() >= since + delay + 3:
+            return
         time.sleep(0.2)
 
 
@@ -186,9 +188,12 @@ def test_killing_the_worker_or_its_pool_child_ends_the_sandbox_and_a_new_worker_
             child_marker = marker_path(settings, "marker-pool-child")
             first = hostile(api, "pool-child", child_marker, block=True)
             wait_for(lambda: started_blocking(first), timeout=60, what="the run to block")
-            blocked = time.monotonic()
+            child_blocked = time.monotonic()
             os.kill(pool_child_running(first), signal.SIGKILL)
-            assert_nothing_left(child_marker, since=blocked)
+            # Its processes end now; that none comes back to write the marker later is
+            # watched for below, while the second worker runs (the two waits overlap).
+            wait_for(lambda: not mentioning(str(child_marker)), timeout=10,
+                     what="the killed pool child's processes to end")  # fmt: skip
 
         with running(
             worker_command(queue), log=tmp_path / "w2.log", env=env, ready=b" ready."
@@ -201,6 +206,7 @@ def test_killing_the_worker_or_its_pool_child_ends_the_sandbox_and_a_new_worker_
             os.killpg(w2.pid, signal.SIGKILL)
             w2.wait()
             assert_nothing_left(worker_marker, since=blocked)
+            assert_nothing_left(child_marker, since=child_blocked)
         assert list(runs.glob(f"run-{second}-*")), "nobody was left to remove it"
         assert Run.objects.get(pk=second).status == "running"
 
