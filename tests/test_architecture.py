@@ -99,7 +99,7 @@ def test_it_keeps_core_free_of_the_apps(graph):
 PROVISIONING_LAYERS = (
     grimp.Layer("urls"),
     # Entry points: the portal, the API, the admin, the worker's tasks.
-    grimp.Layer("admin", "api", "tasks", "views"),
+    grimp.Layer("admin", "api", "run_views", "tasks", "views"),
     grimp.Layer("filtersets", "forms", "presentation"),
     # Writes; they decide approval policy and call approvals' services or the engine.
     grimp.Layer("services"),

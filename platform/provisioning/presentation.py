@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from django.contrib import messages
+
 from catalog.models import TemplateVersion
 from core import secrets
 from core.durations import spoken
@@ -241,3 +243,12 @@ def _input_changes(before: tuple[dict, str] | None, after: tuple[dict, str]) -> 
         )
         for name, (old, new) in changes.items()
     ]
+
+
+def announcement(run: Run, *, queued: str) -> tuple[int, str]:
+    """What to tell whoever queued `run` (a message level and text): `queued`, or whom it
+    waits for when its template wants an approval."""
+    if run.is_awaiting_approval:
+        who = run.approval.approvers_label
+        return messages.INFO, f"{run.get_action_display()} requested: it waits for {who}."
+    return messages.SUCCESS, queued

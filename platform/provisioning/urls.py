@@ -1,6 +1,6 @@
 from django.urls import path
 
-from provisioning import views
+from provisioning import run_views, views
 
 app_name = "provisioning"
 urlpatterns = [
@@ -11,16 +11,16 @@ urlpatterns = [
     path("services/<int:pk>/upgrade/", views.upgrade_service, name="upgrade"),
     path("services/<int:pk>/deprovision/", views.deprovision_service, name="deprovision"),
     path("services/<int:pk>/extend/", views.extend_service, name="extend"),
-    path("runs/<int:pk>/", views.run_detail, name="run"),
-    path("runs/<int:pk>/log/", views.run_log, name="run-log"),
-    path("runs/<int:pk>/status/", views.run_status, name="run-status"),
-    path("runs/<int:pk>/cancel/", views.cancel_run, name="run-cancel"),
-    path("runs/<int:pk>/retry/", views.retry_run, name="run-retry"),
-    path("runs/<int:pk>/apply/", views.apply_preview, name="run-apply"),
-    path("runs/<int:pk>/log.txt", views.run_log_text, name="run-log-text"),
+    path("runs/<int:pk>/", run_views.run_detail, name="run"),
+    path("runs/<int:pk>/log/", run_views.run_log, name="run-log"),
+    path("runs/<int:pk>/status/", run_views.run_status, name="run-status"),
+    path("runs/<int:pk>/cancel/", run_views.cancel_run, name="run-cancel"),
+    path("runs/<int:pk>/retry/", run_views.retry_run, name="run-retry"),
+    path("runs/<int:pk>/apply/", run_views.apply_preview, name="run-apply"),
+    path("runs/<int:pk>/log.txt", run_views.run_log_text, name="run-log-text"),
     path(
         "runs/<int:pk>/download/",
-        views.run_log_text,
+        run_views.run_log_text,
         {"download": True},
         name="run-log-download",
     ),
