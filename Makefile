@@ -45,19 +45,8 @@ run: install
 	  echo "  GANGPLANK_SANDBOX=off make run"; \
 	  exit 1; \
 	fi
-	$(BIN)/python manage.py prepare_data_dir
-	$(BIN)/python manage.py migrate --noinput -v 0
-	$(BIN)/python manage.py collectstatic --noinput -v 0
-	$(BIN)/python manage.py create_local_credentials
-	$(BIN)/python manage.py sync_catalog
-	@$(BIN)/python manage.py create_admin
-	@$(BIN)/python manage.py create_team demo --name "Demo team" --member admin
-	@echo
-	@echo "  Gangplank is starting on http://127.0.0.1:$(PORT)/"
-	@echo "  Log in as admin with the password in var/admin-password (printed above on the first run)."
-	@echo "  Ctrl-C stops web, worker and beat; the data stays in var/."
-	@echo
-	PATH="$(BIN):$$PATH" PORT=$(PORT) GANGPLANK_HTTPS=false $(BIN)/honcho start
+	$(BIN)/python manage.py setup_local
+	@PATH="$(BIN):$$PATH" PORT=$(PORT) GANGPLANK_HTTPS=false $(BIN)/python deploy/run_local.py
 
 test: install
 	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \

@@ -143,9 +143,10 @@ def procfile() -> dict[str, str]:
 def test_the_procfile_runs_web_worker_and_beat():
     entries = procfile()
     assert set(entries) == {"web", "worker", "beat"}
-    assert entries["web"].startswith("gunicorn gangplank.wsgi") and "$PORT" in entries["web"]
-    assert entries["worker"].startswith("celery -A gangplank worker")
-    assert entries["beat"].startswith("celery -A gangplank beat")
+    # `exec`: a stop signal reaches the program itself, not the shell running the line.
+    assert entries["web"].startswith("exec gunicorn gangplank.wsgi") and "$PORT" in entries["web"]
+    assert entries["worker"].startswith("exec celery -A gangplank worker")
+    assert entries["beat"].startswith("exec celery -A gangplank beat")
 
 
 def test_the_compose_file_is_valid():

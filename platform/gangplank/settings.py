@@ -285,6 +285,8 @@ REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False, "AUTH_HEADER_PREFIX": "To
 BROKER_DIR = DATA_DIR / "broker"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's transport, polling more often and stopping promptly (gangplank/broker.py).
+    CELERY_BROKER_TRANSPORT = "gangplank.broker:Transport"
     # Its folders are made by `manage.py prepare_data_dir`.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "queue"),
