@@ -14,13 +14,15 @@ TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
 install: $(VENV)/.installed
 
-# Installs come from the lock files, hash-checked: requirements-build.lock (pip, uv, and the
+# Installs come from the lock files, hash-checked: requirements-build.lock (uv, and the
 # setuptools that builds xstatic-bootstrap, an sdist whose setup.py still needs
-# pkg_resources, hence setuptools<81 and --no-build-isolation) with pip, then
-# requirements.lock with uv, which installs it in a fraction of pip's time.
+# pkg_resources, hence setuptools<81 and --no-build-isolation) with the venv's own pip, then
+# requirements.lock with uv, in a fraction of pip's time. Nothing is compiled to bytecode
+# ahead: what runs is compiled on its first import.
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-build.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements-build.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
+	  -r requirements-build.lock
 	$(BIN)/python .ci/check_lock.py
 	$(UV_INSTALL) --require-hashes --no-build-isolation -r requirements.lock
 	$(UV_INSTALL) --no-deps --no-build-isolation -e .
@@ -36,7 +38,7 @@ LOCK_FLAGS = --quiet --generate-hashes --python-version 3.11 \
 lock:
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet uv; }
 	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_FLAGS) -o requirements.lock
-	printf 'pip\nsetuptools<81\nwheel\nuv\n' | $(BIN)/uv pip compile - -c requirements.lock \
+	printf 'setuptools<81\nwheel\nuv\n' | $(BIN)/uv pip compile - -c requirements.lock \
 	  $(LOCK_FLAGS) -o requirements-build.lock
 
 run: install
