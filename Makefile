@@ -17,14 +17,14 @@ install: $(VENV)/.installed
 # Installs come from the lock files, hash-checked: requirements-build.lock (uv, and the
 # setuptools that builds xstatic-bootstrap, an sdist whose setup.py still needs
 # pkg_resources, hence setuptools<81 and --no-build-isolation) with the venv's own pip, then
-# requirements.lock with uv, in a fraction of pip's time. Nothing is compiled to bytecode
-# ahead: what runs is compiled on its first import.
+# requirements.lock with uv, in a fraction of pip's time, compiled to bytecode once (else each
+# process of each start compiles what it imports where PYTHONDONTWRITEBYTECODE is set).
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-build.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile --require-hashes \
 	  -r requirements-build.lock
 	$(BIN)/python .ci/check_lock.py
-	$(UV_INSTALL) --require-hashes --no-build-isolation -r requirements.lock
+	$(UV_INSTALL) --compile-bytecode --require-hashes --no-build-isolation -r requirements.lock
 	$(UV_INSTALL) --no-deps --no-build-isolation -e .
 	touch $@
 
