@@ -104,11 +104,14 @@ def foreground() -> Iterator[None]:
         yield
         return
     try:
-        make_group = os.tcgetpgrp(tty)
-        if make_group != os.getpgrp():  # make runs in the background: leave it alone
+        if os.tcgetpgrp(tty) != os.getpgrp():  # make runs in the background: leave it so
             yield
             return
-        os.setpgid(0, 0)
+        try:
+            os.setpgid(0, 0)
+        except OSError:  # a session leader already: nobody shares its group
+            yield
+            return
         with give_terminal(tty, os.getpgrp()):
             yield
     finally:
