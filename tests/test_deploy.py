@@ -1,14 +1,18 @@
 """The set-up a new user and production rely on: settings, Procfile, compose file, and the
-zero-setup default (SQLite + kombu's filesystem broker) running web, worker and beat."""
+zero-setup default (`make run`: SQLite + kombu's filesystem broker) running web, worker and
+beat, stopped by Ctrl-C."""
 
 import json
 import os
+import pty
 import re
 import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import urllib.request
 from pathlib import Path
 
@@ -156,9 +160,10 @@ def procfile() -> dict[str, str]:
 def test_the_procfile_runs_web_worker_and_beat():
     entries = procfile()
     assert set(entries) == {"web", "worker", "beat"}
-    assert entries["web"].startswith("gunicorn gangplank.wsgi") and "$PORT" in entries["web"]
-    assert entries["worker"].startswith("celery -A gangplank worker")
-    assert entries["beat"].startswith("celery -A gangplank beat")
+    # `exec`: a stop signal reaches the program itself, not the shell running the line.
+    assert entries["web"].startswith("exec gunicorn gangplank.wsgi") and "$PORT" in entries["web"]
+    assert entries["worker"].startswith("exec celery -A gangplank worker")
+    assert entries["beat"].startswith("exec celery -A gangplank beat")
 
 
 def test_the_compose_file_is_valid():
@@ -191,14 +196,57 @@ def http(method: str, url: str, token: str, body: dict | None = None) -> dict:
         return json.loads(response.read())
 
 
-@pytest.mark.worker  # honcho starts a celery worker
-def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir):
-    """What `make run` starts: SQLite, the filesystem broker, honcho running the Procfile."""
+class Terminal:
+    """A command run as in a terminal window: in a pseudo-terminal of its own, its output
+    read as it comes, Ctrl-C typed into it (the terminal then signals its foreground
+    process group)."""
+
+    def __init__(self, argv: list[str], env: dict) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: make, the session leader of the new terminal
+            try:
+                # As a shell starts a command in a terminal: with the default signal
+                # handling (this test's own process may have been started ignoring SIGINT).
+                for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
+                    signal.signal(number, signal.SIG_DFL)
+                os.execvpe(argv[0], argv, env)
+            finally:
+                os._exit(127)
+        self.output = bytearray()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:  # EIO: every process on the terminal has ended
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def text(self) -> str:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self.output.decode(errors="replace"))
+        return text.replace("\r\n", "\n")
+
+    def press_ctrl_c(self) -> None:
+        os.write(self.fd, b"\x03")
+
+    def ended(self) -> list[int]:
+        """[the command's exit code] once it has ended, else []."""
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        return [os.waitstatus_to_exitcode(status)] if pid else []
+
+
+@pytest.mark.worker  # make run starts a celery worker
+def test_make_run_carries_out_a_request_and_ctrl_c_stops_it_cleanly(tmp_path, catalog_dir):
+    """What a new user does: `make run` in a terminal (SQLite, the filesystem broker, web,
+    worker and beat under honcho), a request carried out end to end, then Ctrl-C."""
     port = free_port()
+    data = tmp_path / "var"
     env = clean_env(
-        GANGPLANK_DATA_DIR=str(tmp_path / "var"),
+        GANGPLANK_DATA_DIR=str(data),
         GANGPLANK_CATALOG_DIR=str(catalog_dir),
-        GANGPLANK_HTTPS="false",
         PORT=str(port),
         WEB_CONCURRENCY="1",
         WORKER_CONCURRENCY="1",
@@ -211,25 +259,13 @@ def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir)
             [*MANAGE, *args], env=env, cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout
 
-    manage("prepare_data_dir")
-    manage("migrate", "--noinput", "-v", "0")
-    manage("sync_catalog")
-    assert "password" in manage("create_admin")
-    assert (tmp_path / "var" / "admin-password").stat().st_mode & 0o777 == 0o600
-    manage("create_team", "demo", "--name", "Demo team", "--member", "admin")
-    token = manage("create_api_token", "admin", "--name", "smoke").strip()
-    log = (tmp_path / "honcho.log").open("wb")
-    honcho = subprocess.Popen(
-        [str(Path(sys.executable).parent / "honcho"), "start"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    terminal = Terminal(["make", "--no-print-directory", "-C", str(ROOT), "run"], env)
     base = f"http://127.0.0.1:{port}"
+    banner = f"Gangplank is running on {base}/"
     try:
-        wait_for(lambda: _answers(f"{base}/healthz"), timeout=60, what="gunicorn to answer")
+        wait_for(lambda: banner in terminal.text(), timeout=180, what="make run's banner")
+        assert _answers(f"{base}/healthz")
+        token = manage("create_api_token", "admin", "--name", "smoke").strip()
         created = http(
             "POST",
             f"{base}/api/services/",
@@ -247,23 +283,50 @@ def test_the_zero_setup_default_runs_a_request_end_to_end(tmp_path, catalog_dir)
             return service if service["status"] != "provisioning" else None
 
         service = wait_for(active, timeout=120, what="the run on the filesystem broker")
-        assert service["status"] == "active", (tmp_path / "honcho.log").read_text()[-3000:]
+        assert service["status"] == "active", terminal.text()[-3000:]
         assert service["outputs"] == {"echo": "from the embedded broker"}
         # Beat itself, not honcho's "beat.1 started": it starts, sends a scheduled task, and
         # the worker carries that task out.
-        wait_for(lambda: beat_scheduled_and_worker_ran(tmp_path / "honcho.log"),
+        wait_for(lambda: beat_scheduled_and_worker_ran(terminal.text()),
                  timeout=60, what="beat to send a housekeeping task the worker runs")  # fmt: skip
     finally:
-        os.killpg(honcho.pid, signal.SIGINT)  # what Ctrl-C does
-        honcho.wait(timeout=60)
-        log.close()
+        pressed = time.monotonic()
+        terminal.press_ctrl_c()
+        [code] = wait_for(terminal.ended, timeout=60, what="make run to end")
+        stopped_in = time.monotonic() - pressed
+    output = terminal.text()
+    lines = output.splitlines()
+
+    # The URL and login come last, under every process's banner.
+    password = (data / "admin-password").read_text().strip()
+    announced = lines.index(next(line for line in lines if line.endswith(banner)))
+    assert re.search(rf"Log in as admin, password {password} ", lines[announced + 1])
+    for process, up in (("web", "Booting worker"), ("worker", r"ready\."), ("beat", "Starting")):
+        first = next(i for i, line in enumerate(lines) if re.search(rf"{process}\.1 .*{up}", line))
+        assert first < announced, process
+    # Ctrl-C: a clean stop of all three, in time, and make's own success.
+    assert code == 0, output[-3000:]
+    assert stopped_in < 10, output[-3000:]
+    pids = [int(pid) for pid in re.findall(r"(?:web|worker|beat)\.1 started \(pid=(\d+)\)", output)]
+    assert len(pids) == 3
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    for process in ("web", "worker", "beat"):
+        assert f"{process}.1 stopped (rc=0)" in output
+    assert not re.search(r"signal \d|SIGKILL|Traceback|Error|ERROR|make: \*\*\*", output)
     assert not _answers(f"{base}/healthz")
+    # A second start skips what the first did.
+    again = manage("setup_local")
+    assert "Database up to date." in again
+    assert "Static files unchanged since they were collected." in again
+    assert f"Catalogue {catalog_dir} unchanged since the last sync." in again
 
 
-def beat_scheduled_and_worker_ran(log: Path) -> bool:
+def beat_scheduled_and_worker_ran(output: str) -> bool:
     """Beat's own lines say it started and sent dispatch-queued-runs; the worker's, that it
     ran that task."""
-    lines = log.read_text(errors="replace").splitlines()
+    lines = output.splitlines()
     said = lambda process, text: any(  # noqa: E731
         re.search(rf"\b{process}\.1\s+\|.*{text}", line) for line in lines
     )
