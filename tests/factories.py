@@ -42,7 +42,7 @@ def make_events(run: Run, count: int, *, start: int = 1) -> None:
     )
 
 
-def newer_version(template: Template) -> None:
+def newer_version(template: Template) -> TemplateVersion:
     """A version 9.0.0 of `template`, made current: its services have an upgrade available."""
     current = template.current_version
     version = TemplateVersion.objects.create(
@@ -53,3 +53,4 @@ def newer_version(template: Template) -> None:
         manifest={**current.manifest, "version": "9.0.0"},
     )
     Template.objects.filter(pk=template.pk).update(current_version=version)
+    return version

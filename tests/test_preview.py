@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from catalog.models import Template, TemplateVersion
 from conftest import api_client_for
 from core import secrets
-from factories import make_events, make_service
+from factories import make_events, make_service, newer_version
 from provisioning.models import Run, Service
 
 pytestmark = pytest.mark.django_db
@@ -42,19 +42,6 @@ def preview_of(service: Service, *, status="succeeded", version=None, **fields) 
     )
     Service.objects.filter(pk=service.pk).update(last_run=run)
     return run
-
-
-def newer_version(template: Template) -> TemplateVersion:
-    current = template.current_version
-    made = TemplateVersion.objects.create(
-        template=template,
-        version="9.0.0",
-        digest="digest-9",
-        files=current.files,
-        manifest={**current.manifest, "version": "9.0.0"},
-    )
-    Template.objects.filter(pk=template.pk).update(current_version=made)
-    return made
 
 
 def portal(user) -> Client:
