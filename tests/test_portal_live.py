@@ -171,3 +171,16 @@ def test_the_service_page_keeps_the_last_runs_log_a_click_away(signed_in, runnin
     assert 'data-status="succeeded"' in html and 'data-tasks="3"' in html
     assert 'id="run-log"' not in html  # the log itself is on the run's page
     assert "run-changed" not in html and "/status/" not in html  # nothing polls
+
+
+def test_a_page_fetching_its_parts_again_leaves_the_messages_for_the_next_page(signed_in, running):
+    """A message queued by another tab (a Cancel, say) is not eaten by the background re-fetch
+    of the service page: the next page the user opens shows it."""
+    note = signed_in.post(
+        f"/runs/{running.pk}/cancel/", {"next": f"/services/{running.service_id}/"}
+    )
+    assert note.status_code == 302
+
+    refetch = signed_in.get(f"/services/{running.service_id}/", headers={"HX-Request": "true"})
+    assert "Cancel requested: run" not in refetch.content.decode()
+    assert "Cancel requested: run" in signed_in.get("/services/").content.decode()
