@@ -22,7 +22,7 @@ def test_a_developer_requests_a_service_and_watches_it_run(
     expect(page.locator("h1")).to_have_text("Catalogue")
     page.fill("input[name=q]", "slow")
     page.click("form[role=search] button")
-    page.click('a:text-is("Slow")')
+    page.click('[data-template=slow] a:has-text("Request")')
 
     page.select_option("#id_team", "alpha")
     page.fill("#id_name", "watched")

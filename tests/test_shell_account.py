@@ -128,7 +128,9 @@ def test_it_gives_a_username_asked_for_by_two_services_at_once_to_one_of_them(
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip((41, 42), pool.map(provision, (41, 42)), strict=True))
 
-    assert sorted(result.ok for result in results.values()) == [False, True]
+    assert sorted(result.ok for result in results.values()) == [False, True], [
+        r.error for r in results.values()
+    ]
     winner = next(service for service, result in results.items() if result.ok)
     loser = 83 - winner
     assert 'A user named "zed" already exists on shell-a' in results[loser].error

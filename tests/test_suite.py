@@ -38,7 +38,7 @@ OWN_WORKERS = (
     "tests/test_outages.py::",
     "tests/test_resilience.py::",
     "tests/test_sandbox.py::",
-    "tests/test_deploy.py::test_the_zero_setup_default_runs_a_request_end_to_end",
+    "tests/test_deploy.py::test_make_run_carries_out_a_request_and_ctrl_c_stops_it_cleanly",
     "tests/test_bench.py::test_it_runs_the_run_overhead_bench",
 )
 

@@ -50,12 +50,17 @@ class FilterSet(django_filters.FilterSet):
     class Meta:
         form = BootstrapForm
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for filter_ in self.filters.values():
+    @classmethod
+    def get_filters(cls):
+        """The class's filters, named once when the class is made: before any form field is
+        built from them (the API's schema builds some from the class's own filters)."""
+        filters = super().get_filters()
+        for filter_ in filters.values():
             if isinstance(filter_, django_filters.BooleanFilter) and "widget" not in filter_.extra:
                 filter_.extra["widget"] = AnyBooleanWidget
             elif isinstance(filter_, django_filters.ChoiceFilter):  # ModelChoiceFilter too
+                filter_.model = cls._meta.model  # what its label is made from; each set sets it too
                 label = filter_.extra.get("empty_label", filter_settings.EMPTY_CHOICE_LABEL)
                 if label == filter_settings.EMPTY_CHOICE_LABEL:
                     filter_.extra["empty_label"] = f"Any {str(filter_.label).lower()}"
+        return filters
