@@ -128,9 +128,10 @@ def test_it_gives_a_username_asked_for_by_two_services_at_once_to_one_of_them(
     with ThreadPoolExecutor(2) as pool:
         results = dict(zip((41, 42), pool.map(provision, (41, 42)), strict=True))
 
-    assert sorted(result.ok for result in results.values()) == [False, True], [
-        r.error for r in results.values()
-    ]
+    assert sorted(result.ok for result in results.values()) == [False, True], (
+        [r.error for r in results.values()],
+        host.root("getent passwd zed; ls -la /home /home/zed; umask; grep -i home /etc/login.defs"),
+    )
     winner = next(service for service, result in results.items() if result.ok)
     loser = 83 - winner
     assert 'A user named "zed" already exists on shell-a' in results[loser].error
