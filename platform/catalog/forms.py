@@ -11,7 +11,7 @@ message says what is expected in words (catalog.schema.pattern_message).
 
 from django import forms
 
-from catalog.schema import CHOICES, is_secret
+from catalog.schema import CHOICES, choice_kind, is_secret
 from core.forms import BootstrapFormMixin
 from inventories.selectors import choices as host_choices
 
@@ -27,7 +27,7 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     }
     attrs: dict = {"required": True} if required else {}
     kind = prop["type"]
-    if CHOICES in prop:
+    if choice_kind(prop.get(CHOICES)) == "inventory":
         return _hosts_field(prop, required, common)
     if "enum" in prop:
         choices = [(value, str(value)) for value in prop["enum"]]

@@ -13,8 +13,8 @@ from catalog import changelog, icons, selectors
 from catalog.approval import ACTIONS, PLATFORM
 from catalog.changelog import Entry
 from catalog.models import Template, TemplateVersion
+from catalog.schema import choice_sources
 
-CHOICES = "x-gangplank-choices"
 _UNITS = (
     (timedelta(days=1), "day"),
     (timedelta(hours=1), "hour"),
@@ -183,15 +183,15 @@ def _approval(version: TemplateVersion, team_names: dict[str, str]) -> ApprovalN
 
 
 def _host_choices(version: TemplateVersion) -> tuple[HostChoice, ...]:
+    properties = version.inputs_schema.get("properties") or {}
     return tuple(
         HostChoice(
             input=name,
-            title=prop.get("title") or name,
-            inventory=prop[CHOICES]["inventory"],
-            group=prop[CHOICES]["group"],
+            title=properties[name].get("title") or name,
+            inventory=source["inventory"],
+            group=source["group"],
         )
-        for name, prop in (version.inputs_schema.get("properties") or {}).items()
-        if isinstance(prop, dict) and isinstance(prop.get(CHOICES), dict)
+        for name, source in choice_sources(version.inputs_schema, "inventory").items()
     )
 
 

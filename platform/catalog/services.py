@@ -114,7 +114,7 @@ def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Prob
     if manifest.get("targets"):
         named.append(("targets.inventory", manifest["targets"]["inventory"]))
     for name, source in inventories.choice_inputs(manifest["inputs"]).items():
-        named.append((f"inputs.properties.{name}.{inventories.CHOICES}", source["inventory"]))
+        named.append((f"inputs.properties.{name}.x-gangplank-choices", source["inventory"]))
     problems = [
         Problem(file, where, f"names inventory {name!r}, which does not exist")
         for where, name in named

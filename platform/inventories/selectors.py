@@ -11,13 +11,12 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
+from catalog.schema import choice_sources
 from core.access import TargetHost
 from core.types import AnyUser
 from inventories.models import Host, Inventory
 from inventories.validation import host_keys
 from teams import permissions
-
-CHOICES = "x-gangplank-choices"
 
 
 class TargetError(Exception):
@@ -51,11 +50,7 @@ def choices(*, inventory: str, group: str) -> list[str]:
 
 def choice_inputs(schema: dict) -> dict[str, dict]:
     """The inputs of a schema that pick hosts: name -> {"inventory", "group"}."""
-    return {
-        name: prop[CHOICES]
-        for name, prop in (schema.get("properties") or {}).items()
-        if isinstance(prop, dict) and isinstance(prop.get(CHOICES), dict)
-    }
+    return choice_sources(schema, "inventory")
 
 
 def _picked(value: object) -> list[str]:
