@@ -137,11 +137,14 @@ def test_the_sync_reports_a_condition_naming_an_undeclared_input(tmp_path):
 
 
 def test_the_drivers_are_the_inputs_conditions_test_and_what_choices_depend_on():
-    choices = {"type": "string", "x-gangplank-choices": {"kind": "x", "depends_on": "mode"}}
-    schema = {**SCHEMA, "properties": {**SCHEMA["properties"], "pick": choices}}
+    def picking(depends_on: str) -> dict:
+        choices = {"type": "string", "x-gangplank-choices": {"depends_on": depends_on}}
+        return {**SCHEMA, "properties": {**SCHEMA["properties"], "pick": choices}}
 
     assert conditions.drivers(SCHEMA) == {"tls", "mode", "cert", "proxy"}
-    assert conditions.drivers(schema) == {"tls", "mode", "cert", "proxy"}
+    assert conditions.drivers(picking("label")) == {"tls", "mode", "cert", "proxy", "label"}
+    # Not an input: the request page's team select refreshes the inputs then.
+    assert "team" in conditions.drivers(picking("team"))
     assert conditions.conditional(SCHEMA) == {"hostname", "port", "plain_port", "proxy_port"}
 
 
