@@ -150,8 +150,11 @@ class InputsForm(BootstrapFormMixin, forms.Form):
     def _follow_conditions(self) -> frozenset[str]:
         values = {}
         for name, field in self.fields.items():
-            bound = self[name]
-            raw = bound.data if self.is_bound and not field.disabled else bound.initial
+            # Not through self[name]: a bound field, cached, would keep today's help text.
+            if self.is_bound and not field.disabled:
+                raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            else:
+                raw = self.get_initial_for_field(field, name)
             try:
                 values[name] = field.clean(raw)
             except ValidationError:
