@@ -84,3 +84,35 @@ def test_the_request_form_shows_hides_and_requires_inputs_as_values_change(
     for name, value in [("tls", "true"), ("hostname", "secure.example"), ("key_name", "k1")]:
         expect(page.locator(f"[data-input={name}]")).to_have_text(value)
     expect(page.locator("[data-input=cert]")).to_have_text("a certificate")
+
+
+@pytest.fixture
+def secure(requester, catalog, teams):
+    """Made before the browser starts: a service with TLS and its host name."""
+    from factories import make_service
+    from provisioning.models import Service
+
+    service = make_service(template=catalog["conditional"], team=teams["alpha"], name="svc")
+    inputs = {"label": "x", "tls": True, "hostname": "h.example", "mode": "basic"}
+    Service.objects.filter(pk=service.pk).update(inputs=inputs)
+    return service
+
+
+def test_the_update_form_follows_its_values_too(secure, live_server, browser_page):
+    from playwright.sync_api import expect
+
+    page, _ = browser_page
+    page.goto(f"{live_server.url}/login/?next=/services/{secure.pk}/update/")
+    page.fill("#id_username", "owner")
+    page.fill("#id_password", "pw-owner")
+    page.click("button[type=submit]")
+
+    tls, hostname = page.locator("#id_inputs-tls"), page.locator("#id_inputs-hostname")
+    expect(hostname).to_have_value("h.example")
+    tls.uncheck()
+    expect(hostname).to_be_hidden()
+    expect(tls).to_be_focused()
+    tls.check()
+    expect(hostname).to_be_visible()
+    expect(hostname).to_have_value("h.example")
+    expect(page.locator("[data-field-error]")).to_have_count(0)
