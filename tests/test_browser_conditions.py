@@ -1,7 +1,7 @@
 """Inputs that depend on others, in Debian's chromium: ticking TLS reveals the host name,
 required, without a reload; unticking hides it again and it is not sent; a certificate makes
 its key's name required. What was typed into a password field and where the focus was
-survive each re-render."""
+survive each re-render; the update page follows its values alike."""
 
 import pytest
 

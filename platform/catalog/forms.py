@@ -150,7 +150,7 @@ class InputsForm(BootstrapFormMixin, forms.Form):
     def _follow_conditions(self) -> frozenset[str]:
         values = {}
         for name, field in self.fields.items():
-            # Not through self[name]: a bound field, cached, would keep today's help text.
+            # Not through self[name]: that bound field, cached, would miss later help-text changes.
             if self.is_bound and not field.disabled:
                 raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
             else:
