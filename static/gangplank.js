@@ -327,3 +327,30 @@ document.addEventListener("htmx:beforeSwap", (event) => {
     });
   });
 })();
+
+// --- Inputs that follow others (catalog.forms.refreshes) ------------------------------------
+// Changing an input others depend on re-renders the form's inputs (#inputs-fields) from the
+// server. What was typed into text fields meanwhile, and into password fields (never sent
+// back by the server), is carried over to the new fields of the same id; htmx itself puts the
+// focus back on the field of the same id.
+(() => {
+  const TYPED = "input:not([type=checkbox]):not([type=radio]):not([type=hidden]), textarea";
+  let typed = null;
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (!target || target.id !== "inputs-fields" || !event.detail.shouldSwap) return;
+    typed = new Map();
+    for (const field of target.querySelectorAll(TYPED)) {
+      if (field.id) typed.set(field.id, { type: field.type, value: field.value });
+    }
+  });
+  document.addEventListener("htmx:afterSwap", () => {
+    if (!typed) return;
+    for (const [id, old] of typed) {
+      const field = document.getElementById(id);
+      // Only where it differs: setting a value moves the caret htmx has just put back.
+      if (field && field.type === old.type && field.value !== old.value) field.value = old.value;
+    }
+    typed = null;
+  });
+})();

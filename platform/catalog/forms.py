@@ -7,10 +7,20 @@ A schema's `pattern` is not copied into the HTML `pattern` attribute: browsers c
 with the `v` flag, which refuses much of what Python's `re` takes (`[A-Za-z0-9_-]`, say),
 logs an error and drops the check. The server's check is the one that counts, and its
 message says what is expected in words (catalog.schema.pattern_message).
+
+Inputs that depend on others (catalog.conditions) follow the form's values: the conditional
+ones no branch applies to are hidden and disabled (browsers do not post them), and the
+required marks follow. Changing a driver (`refreshes`) posts the page again with REFRESH,
+and the page answers with its form re-rendered for those values (`unchecked`: nothing saved,
+no errors shown); htmx swaps in its inputs (templates/catalog/_input_fields.html). Without
+JavaScript the next submission shows what follows, and the server's check is what counts.
 """
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.utils import ErrorDict
 
+from catalog import conditions
 from catalog.schema import CHOICES, choice_kind, is_secret
 from core.forms import BootstrapFormMixin
 from inventories.selectors import choices as host_choices
@@ -79,19 +89,97 @@ def _coercer(kind: str):
     return {"integer": int, "number": float}.get(kind, str)
 
 
-class InputsForm(BootstrapFormMixin, forms.Form):
-    """The inputs of one template; `values()` gives the JSON object to validate."""
+# The parameter of a refresh, and the container it re-renders.
+REFRESH = "_refresh"
+INPUTS_CONTAINER = "inputs-fields"
+# In InputsForm.drivers: the request's team (not an input) changes what the inputs offer.
+TEAM = "team"
 
-    def __init__(self, *args, schema: dict, **kwargs):
+
+def refreshes(widget: forms.Widget) -> None:
+    """Changing the widget's value re-renders the page's inputs for the form's values."""
+    widget.attrs.update(
+        {
+            "hx-post": "",  # the page's own address
+            "hx-trigger": "change",
+            "hx-include": "closest form",
+            "hx-vals": f'{{"{REFRESH}": "1"}}',
+            "hx-target": f"#{INPUTS_CONTAINER}",
+            "hx-select": f"#{INPUTS_CONTAINER}",
+            "hx-swap": "outerHTML",
+            "hx-sync": "closest form:replace",  # the last change wins
+        }
+    )
+
+
+def is_refresh(data) -> bool:
+    """A post that only asks for the form to follow its values (see `refreshes`)."""
+    return data is not None and REFRESH in data
+
+
+def unchecked(*forms_: forms.Form) -> None:
+    """Bound forms to show as posted, without errors: a refresh is not a submission."""
+    for form in forms_:
+        form._errors = ErrorDict()  # type: ignore[attr-defined]  # as if cleaned, quietly
+
+
+class InputsForm(BootstrapFormMixin, forms.Form):
+    """The inputs of one template; `values()` gives the JSON object to validate.
+
+    `locked` inputs are shown disabled (their initial value counts). `drivers` names what
+    re-renders the form's inputs when it changes (`refreshes`): inputs, and TEAM when the
+    inputs' choices depend on the team (the request page's team select then refreshes too);
+    whoever builds the form may add to it before the page renders. `hidden`: the conditional
+    inputs the form's values hide.
+    """
+
+    def __init__(self, *args, schema: dict, locked=frozenset(), **kwargs):
         super().__init__(*args, **kwargs)
         self.schema = schema
         required = set(schema.get("required", []))
         for name, prop in (schema.get("properties") or {}).items():
             self.fields[name] = _field(name, prop, name in required)
+        for name in set(locked) & set(self.fields):
+            self.fields[name].disabled = True
+        self.drivers = set(conditions.drivers(schema))
+        for name in self.drivers & set(self.fields):
+            refreshes(self.fields[name].widget)
+        self.hidden = self._follow_conditions()
         self.style_widgets()
 
+    def _follow_conditions(self) -> frozenset[str]:
+        values = {}
+        for name, field in self.fields.items():
+            # Not through self[name]: that bound field, cached, would miss later help-text changes.
+            if self.is_bound and not field.disabled:
+                raw = field.widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            else:
+                raw = self.get_initial_for_field(field, name)
+            try:
+                values[name] = field.clean(raw)
+            except ValidationError:
+                continue  # as if absent; the submission will say what is wrong
+        state = conditions.state(self.schema, values)
+        conditional = conditions.conditional(self.schema) | {
+            name
+            for names in (self.schema.get("dependentRequired") or {}).values()
+            for name in names
+        }
+        for name in state.hidden:
+            self.fields[name].disabled = True
+        for name in conditional & set(self.fields):
+            widget = self.fields[name].widget
+            if isinstance(widget, forms.CheckboxInput | forms.CheckboxSelectMultiple):
+                continue  # `required` there would mean "tick it"
+            if name in state.required:
+                widget.attrs["required"] = True
+            else:
+                widget.attrs.pop("required", None)
+        return state.hidden
+
     def values(self) -> dict:
-        """Entered values; blank ones are left out so that defaults and `required` apply."""
+        """Entered values; blank ones are left out so that defaults and `required` apply.
+        Hidden inputs are disabled: Django takes their initial value, not what was posted."""
         return {
             name: value
             for name, value in self.cleaned_data.items()

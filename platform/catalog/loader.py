@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from catalog import approval, changelog, icons
+from catalog import approval, changelog, conditions, icons
 from catalog import schema as input_schema
 from core import text
 from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
@@ -205,7 +205,10 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
         return problems
     problems += [
         (f"inputs.{f}" if f else "inputs", m)
-        for f, m in input_schema.schema_problems(manifest["inputs"])
+        for f, m in [
+            *input_schema.schema_problems(manifest["inputs"]),
+            *conditions.problems(manifest["inputs"]),
+        ]
     ]
     lifetime = manifest.get("lifetime")
     if lifetime and parse_duration(lifetime["default"]) > parse_duration(lifetime["max"]):

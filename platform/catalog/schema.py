@@ -14,6 +14,7 @@ A value a pattern refuses is told what is expected in words, never the regex:
 `x-gangplank-pattern-message` when the input has one, else its `description`.
 """
 
+import json
 import re
 from typing import Any
 
@@ -50,6 +51,9 @@ PATTERN_MESSAGE = "x-gangplank-pattern-message"
 KEYWORDS_BY_TYPE["string"] = KEYWORDS_BY_TYPE["string"] | {PATTERN_MESSAGE}
 CHOICES_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
+# Inputs that depend on others: catalog.conditions checks and evaluates them.
+CONDITION_KEYWORDS = {"if", "then", "else", "allOf", "dependentRequired", "dependentSchemas"}
+TOP_KEYWORDS = TOP_KEYWORDS | CONDITION_KEYWORDS
 # Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_NAMES = {"gangplank", "hostvars", "groups", "inventory_hostname", "omit", "vars"}
@@ -336,7 +340,8 @@ def validate_inputs(schema: dict, inputs: Any) -> dict:
     errors: dict[str, list[str]] = {}
     for error in validator.iter_errors(inputs):
         for key, message in _keyed(error, schema, inputs):
-            errors.setdefault(key, []).append(message)
+            if message not in errors.setdefault(key, []):  # each error names all it misses
+                errors[key].append(message)
     if errors:
         raise InvalidRequest({"inputs": errors})
     return inputs
@@ -347,13 +352,33 @@ def _keyed(error, schema: dict, inputs: dict) -> list[tuple[str, str]]:
         name = str(error.path[0])
         prop = (schema.get("properties") or {}).get(name)
         return [(name, readable(error, prop if isinstance(prop, dict) else {}))]
-    if error.validator == "required":
-        missing = [n for n in schema.get("required", []) if n not in inputs]
-        return [(name, "This input is required.") for name in missing]
+    if error.validator == "required":  # at the top, in a branch of a condition: its names
+        missing = [n for n in error.validator_value if n not in inputs]
+        return [(name, _required_message(error, schema)) for name in missing]
+    if error.validator == "dependentRequired":
+        return [
+            (name, f"Required when {_title(schema, key)} is given.")
+            for key, names in error.validator_value.items()
+            if key in inputs
+            for name in names
+            if name not in inputs
+        ]
     if error.validator == "additionalProperties":
         known = set(schema.get("properties") or {})
         return [(name, "Unknown input.") for name in sorted(set(inputs) - known)]
     return [("", readable(error, schema))]
+
+
+def _required_message(error, schema: dict) -> str:
+    where = list(error.schema_path)
+    if len(where) >= 3 and where[-3] == "dependentSchemas":
+        return f"Required when {_title(schema, where[-2])} is given."
+    return "This input is required."
+
+
+def _title(schema: dict, name: str) -> str:
+    prop = (schema.get("properties") or {}).get(name)
+    return (prop.get("title") if isinstance(prop, dict) else None) or name
 
 
 def readable(error, prop: dict) -> str:
@@ -383,4 +408,8 @@ def readable(error, prop: dict) -> str:
             return f"Pick at most {value}."
         case "uniqueItems":
             return "Pick each one once."
+        case "const":
+            return f"Must be {json.dumps(value)}."
+        case "not":
+            return "This value is not allowed here."
     return error.message[:1].upper() + error.message[1:] + "."

@@ -42,7 +42,7 @@ class ChangeInputsForm(InputsForm):
     KEEP_HELP = "Leave blank to keep the current value."
 
     def __init__(self, *args, current: dict, locked=frozenset(), **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, locked=locked, **kwargs)
         self.current = current
         self.secrets = secret_names(self.schema)
         for name in (self.secrets & set(current) & set(self.fields)) - set(locked):
@@ -50,9 +50,6 @@ class ChangeInputsForm(InputsForm):
             field.widget.attrs.pop("required", None)
             field.widget.attrs.pop("minlength", None)
             field.help_text = " ".join(filter(None, [str(field.help_text), self.KEEP_HELP]))
-        for name in locked:
-            if name in self.fields:
-                self.fields[name].disabled = True
 
     def values(self) -> dict:
         values = super().values()

@@ -7,6 +7,7 @@ back together, for the playbook.
 
 from typing import cast
 
+from catalog import conditions
 from catalog.schema import secret_names, validate_inputs, with_defaults
 from core import masking
 from core import secrets as secrets_
@@ -59,13 +60,17 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
     """The service's inputs with the `given` ones applied, valid for `version`, as (inputs,
     encrypted secrets).
 
-    Inputs the version no longer declares are dropped; `readOnly` inputs keep their value;
-    a secret sent as PLACEHOLDER, or not sent, keeps its value.
+    Inputs the version no longer declares are dropped, and so are those the new values hide
+    (a condition's branch that named them no longer applies); `readOnly` inputs keep their
+    value; a secret sent as PLACEHOLDER, or not sent, keeps its value.
     """
     schema = version.inputs_schema
     stored = secrets_.decrypt(token=service.secrets)
     current = plaintext(inputs=service.inputs, secrets=stored)
     carried = {name: current[name] for name in carried_inputs(service, version)}
+    if isinstance(given, dict):  # what the new values hide (catalog.conditions) is dropped
+        gone = conditions.state(schema, {**carried, **given}).hidden - set(given)
+        carried = {name: value for name, value in carried.items() if name not in gone}
     inputs = merged(schema=schema, base=carried, given=given)
     changed = [
         name for name in locked_inputs(service, version) if inputs.get(name) != current[name]

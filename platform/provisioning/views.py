@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 
 from catalog import presentation as catalog_presentation
-from catalog.forms import InputsForm
+from catalog.forms import TEAM, InputsForm, is_refresh, refreshes, unchecked
 from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
@@ -36,7 +36,11 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
         refuse_if_seen(teams, user=request.user, action=Action.CHANGE, slug=data.get("team", ""))
     form = ServiceRequestForm(data, user=request.user)
     inputs_form = InputsForm(data, schema=template.current_version.inputs_schema, prefix="inputs")
-    if data is not None and all([form.is_valid(), inputs_form.is_valid()]):
+    if TEAM in inputs_form.drivers:
+        refreshes(form.fields["team"].widget)
+    if is_refresh(data):
+        unchecked(form, inputs_form)
+    elif data is not None and all([form.is_valid(), inputs_form.is_valid()]):
         service, _ = _attempt(
             request,
             lambda: services.request_service(
@@ -209,7 +213,9 @@ def _change_inputs(
         locked=rules.locked_inputs(service, version),
     )
     status = 200
-    if data is not None and form.is_valid():
+    if is_refresh(data):
+        unchecked(form)
+    elif data is not None and form.is_valid():
         act = apply if data.get("action") == "apply" else preview
         run, status = _attempt(
             request,
