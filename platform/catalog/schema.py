@@ -22,6 +22,7 @@ from jsonschema.exceptions import SchemaError
 
 from core.durations import DURATION_PATTERN
 from core.errors import InvalidRequest
+from core.listfetch import jsonpath_problem
 
 COMMON_KEYWORDS = {"type", "title", "description", "default", "readOnly", "writeOnly", "examples"}
 KEYWORDS_BY_TYPE = {
@@ -213,6 +214,8 @@ def _url_choices_problems(source: dict) -> list[tuple[str, str]]:
         value = source.get(key)
         if not isinstance(value, str) or not value.startswith("$"):
             problems.append((f"{CHOICES}.{key}", "must be a JSONPath, such as $.items[*]"))
+        elif problem := jsonpath_problem(value):
+            problems.append((f"{CHOICES}.{key}", problem))
     if "cache" in source and not (
         isinstance(source["cache"], str) and re.fullmatch(DURATION_PATTERN, source["cache"])
     ):
