@@ -161,6 +161,23 @@ def test_a_change_keeps_a_service_that_is_updating_and_refuses_one_deprovisioned
     assert list(refused.value.errors["inputs"]) == ["database"]
 
 
+def test_the_update_form_lists_the_service_it_uses_while_that_one_is_updating(databases, signed_in):
+    from provisioning.models import Service
+
+    orders, billing = databases["orders"], databases["billing"]
+    consumer = make_service(
+        template=Template.objects.get(slug="db-consumer"), team=orders.team, name="consumer"
+    )
+    Service.objects.filter(pk=consumer.pk).update(inputs={"database": str(orders.pk)})
+    Service.objects.filter(pk=orders.pk).update(status="updating")
+
+    page = signed_in.get(f"/services/{consumer.pk}/update/").content.decode()
+
+    listed = [(str(billing.pk), "billing-db"), (str(orders.pk), "orders-db")]
+    assert options(page, "database") == listed
+    assert re.search(rf'<option value="{orders.pk}" selected>', page)
+
+
 # A list fetched from a URL
 
 
@@ -311,3 +328,31 @@ def test_a_dependent_list_is_fetched_with_the_other_inputs_value_as_data(
     inputs = {"cloud": "a b/c&x={cloud}", "region": "eu-1"}
     assert request_via_api(api, "regional", "r1", inputs)["inputs"] == inputs
     assert len(lists.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"response_data": "<html>not json</html>"}, "the answer is not JSON."),
+        ({"response_data": "{}", "status": 503}, "it answered 503 SERVICE UNAVAILABLE."),
+        ({"response_data": "[" + "1," * 600_000 + "1]"}, "the answer is larger than 1 MiB."),
+        (
+            {"response_json": {"data": [{"id": n} for n in range(501)]}},
+            "it has more than 500 items.",
+        ),
+    ],
+)
+def test_a_list_that_cannot_be_read_is_a_readable_problem(
+    tmp_path, lists, signed_in, answer, reason
+):
+    handler = lists.expect_request("/regions")
+    if "response_json" in answer:
+        handler.respond_with_json(answer["response_json"])
+    else:
+        handler.respond_with_data(**answer)
+    url_template(tmp_path, lists)
+
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+
+    assert f"Could not load the list from 127.0.0.1: {reason}" in page
+    assert options(page, "region") == []

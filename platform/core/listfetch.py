@@ -57,9 +57,13 @@ def fetch(
     headers = {"Accept": "application/json"}
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
-    with outbound.guard(allowed) as refused:
+    session = requests.Session()
+    # No proxy nor .netrc from the environment: the guard judges the real destination, and
+    # only the template's credential is ever sent.
+    session.trust_env = False
+    with outbound.guard(allowed) as refused, session:
         try:
-            with requests.get(
+            with session.get(
                 url,
                 headers=headers,
                 auth=auth,
@@ -95,7 +99,7 @@ def _read(response: requests.Response, *, host: str) -> bytes:
         if len(body) > MAX_BYTES:
             raise ListProblem(
                 f"Could not load the list from {host}: the answer is larger than "
-                f"{MAX_BYTES // 1024} KiB."
+                f"{MAX_BYTES // 2**20} MiB."
             )
     return body
 
