@@ -81,6 +81,18 @@ def test_it_refuses_at_sync_an_unknown_credential_and_one_that_cannot_fetch(tmp_
     ]
 
 
+def test_a_list_may_not_depend_on_a_secret_input():
+    from catalog.schema import schema_problems
+
+    source = {**URL_SOURCE, "url": "https://lists.example.com/r?key={key}", "depends_on": "key"}
+    properties = {"key": {"type": "string", "format": "password"},
+                  "pick": {"type": "string", "x-gangplank-choices": source}}  # fmt: skip
+
+    problems = schema_problems({"type": "object", "properties": properties})
+
+    assert problems == [("properties.pick.x-gangplank-choices.depends_on", "must not be a secret")]
+
+
 def test_a_credential_that_fetches_a_list_is_linked_and_cannot_be_deleted(tmp_path):
     from core.errors import Conflict
     from credentials.services import delete_credential

@@ -104,6 +104,8 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         depends_on = source.get("depends_on")
         if isinstance(depends_on, str) and (depends_on == name or depends_on not in properties):
             problems.append((f"properties.{name}.{CHOICES}.depends_on", "must name another input"))
+        elif isinstance(depends_on, str) and is_secret(_as_dict(properties[depends_on])):
+            problems.append((f"properties.{name}.{CHOICES}.depends_on", "must not be a secret"))
     for name, prop in properties.items():
         if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
             problems.append(
@@ -278,6 +280,10 @@ def pattern_message(prop: dict) -> str:
     if isinstance(description, str) and description.strip():
         return f"Not in the expected form: {description.strip()}"
     return "Not in the expected form."
+
+
+def _as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def is_secret(prop: dict) -> bool:
