@@ -9,6 +9,8 @@ logs an error and drops the check. The server's check is the one that counts, an
 message says what is expected in words (catalog.schema.pattern_message).
 """
 
+from urllib.parse import urlsplit
+
 from django import forms
 
 from catalog.choice_lists import Choices
@@ -84,6 +86,11 @@ def _hosts_field(prop: dict, required: bool, common: dict, choices: Choices | No
 def _choices_field(prop: dict, required: bool, common: dict, choices: Choices) -> forms.Field:
     """A select of the input's choices (another service, an item of a fetched list); why
     they may be stale or missing is the field's help."""
+    source = prop[CHOICES]
+    if not common["help_text"] and choice_kind(source) == "services":
+        common["help_text"] = f"One of the team's active {source['services']['template']} services."
+    elif not common["help_text"]:
+        common["help_text"] = f"Listed by {urlsplit(source['url']).hostname}."
     if choices.problem:
         common["help_text"] = " ".join(filter(None, [choices.problem, common["help_text"]]))
     widget = forms.Select(attrs={"required": True} if required else {})
