@@ -231,6 +231,10 @@ def test_the_form_lists_the_fetched_items_and_the_api_takes_only_those(
     refused = post_request(api, "regional", {"region": "mars-1"})
     assert refused.status_code == 400
     assert refused.json() == {"inputs": {"region": ["Not one of the choices."]}}
+    posted = {"team": "alpha", "name": "r0", "inputs-region": "mars-1"}
+    in_portal = signed_in.post("/catalog/regional/", posted)
+    assert in_portal.status_code == 400
+    assert 'data-field-error="inputs-region">Not one of the choices.<' in in_portal.content.decode()
     assert request_via_api(api, "regional", "r1", {"region": "us-2"})["inputs"] == {
         "region": "us-2"
     }

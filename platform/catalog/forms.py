@@ -94,7 +94,15 @@ def _choices_field(prop: dict, required: bool, common: dict, choices: Choices) -
     if choices.problem:
         common["help_text"] = " ".join(filter(None, [choices.problem, common["help_text"]]))
     widget = forms.Select(attrs={"required": True} if required else {})
-    return forms.ChoiceField(choices=[("", "---------"), *choices.options], widget=widget, **common)
+    return _CheckedElsewhere(choices=[("", "---------"), *choices.options], widget=widget, **common)
+
+
+class _CheckedElsewhere(forms.ChoiceField):
+    """A select whose value is checked against its choices by the validation every request
+    goes through (provisioning.choices), with the same message in the portal as in the API."""
+
+    def valid_value(self, value) -> bool:
+        return True
 
 
 def _coercer(kind: str):
