@@ -258,6 +258,13 @@ def test_a_list_is_fetched_once_within_its_cache_time_and_again_after(
     signed_in.get("/catalog/regional/")
     assert len(lists.log) == 2
 
+    ChoiceList.objects.create(
+        key="unused", host="old", fresh_until=timezone.now() - timedelta(days=2)
+    )
+    ChoiceList.objects.filter(host="127.0.0.1").update(fresh_until=timezone.now())
+    signed_in.get("/catalog/regional/")
+    assert list(ChoiceList.objects.values_list("host", flat=True)) == ["127.0.0.1"]
+
 
 def test_the_credentials_token_reaches_the_list_and_nowhere_else(tmp_path, lists, signed_in):
     create_credential(user=None, name="lists-token", type="token", fields={"token": "tk-4242"})

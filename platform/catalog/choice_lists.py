@@ -23,6 +23,7 @@ from credentials.models import Credential, CredentialType
 
 DEFAULT_CACHE = "5m"
 RETRY = timedelta(seconds=30)
+UNUSED = timedelta(days=1)
 # The credential types a list may be fetched with: how each is sent.
 CREDENTIAL_TYPES = (CredentialType.TOKEN, CredentialType.PASSWORD)
 
@@ -85,6 +86,8 @@ def _refresh(row: ChoiceList | None, *, key: str, source: dict, url: str) -> Cho
     row, _ = ChoiceList.objects.update_or_create(
         key=key, defaults={"host": listfetch.host_of(url)[:255], **changes}
     )
+    # Lists nobody asked for in a while (a dependent list's old values, a changed URL) go.
+    ChoiceList.objects.filter(fresh_until__lt=now - UNUSED).delete()
     return row
 
 

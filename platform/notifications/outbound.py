@@ -67,7 +67,7 @@ def check(url: str, *, allowed: Iterable[Network]) -> apprise.plugins.NotifyBase
 
 def send(url: str, *, title: str, body: str, allowed: Iterable[Network]) -> None:
     """Send with apprise, or raise Refused or Failed. Every address apprise connects to is
-    checked as it connects (see _guarded_getaddrinfo)."""
+    checked as it connects (core.outbound.guard)."""
     allowed = tuple(allowed)
     sender = apprise.Apprise()
     sender.add(check(url, allowed=allowed))
