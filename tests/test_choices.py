@@ -131,6 +131,16 @@ def test_the_form_lists_the_teams_active_services_of_the_template_by_name(signed
     ]
 
 
+def test_the_form_lists_the_services_of_the_team_posted(signed_in, databases, owner, teams):
+    teams["beta"].members.add(owner)
+
+    unchosen = signed_in.get("/catalog/db-consumer/").content.decode()
+    posted = signed_in.post("/catalog/db-consumer/", {"team": "beta"}).content.decode()
+
+    assert options(unchosen, "database") == [] and "Choose the team first." in unchosen
+    assert options(posted, "database") == [(str(databases["theirs"].pk), "beta-db")]
+
+
 def test_the_api_takes_a_services_id_and_refuses_any_other_value(databases, owner):
     api = api_client_for(owner)
 
