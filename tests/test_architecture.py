@@ -110,6 +110,8 @@ PROVISIONING_LAYERS = (
     grimp.Layer("execution", "queueing"),
     grimp.Layer("transitions"),
     grimp.Layer("inputs"),
+    # What inputs with choices may be set to (for the forms and every validation).
+    grimp.Layer("choices"),
     grimp.Layer("rules"),
     grimp.Layer("models"),
     grimp.Layer("states"),

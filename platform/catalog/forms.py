@@ -16,19 +16,22 @@ no errors shown); htmx swaps in its inputs (templates/catalog/_input_fields.html
 JavaScript the next submission shows what follows, and the server's check is what counts.
 """
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.utils import ErrorDict
 
 from catalog import conditions
-from catalog.schema import CHOICES, choice_kind, is_secret
+from catalog.choice_lists import Choices
+from catalog.schema import CHOICES, choice_kind, choice_sources, is_secret, with_defaults
 from core.forms import BootstrapFormMixin
 from inventories.selectors import choices as host_choices
 
 FORMAT_INPUT_TYPES = {"email": "email", "uri": "url", "date": "date"}
 
 
-def _field(name: str, prop: dict, required: bool) -> forms.Field:
+def _field(name: str, prop: dict, required: bool, listed: Choices | None) -> forms.Field:
     common = {
         "label": prop.get("title") or name,
         "help_text": prop.get("description", ""),
@@ -37,8 +40,11 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     }
     attrs: dict = {"required": True} if required else {}
     kind = prop["type"]
-    if choice_kind(prop.get(CHOICES)) == "inventory":
-        return _hosts_field(prop, required, common)
+    kind_of_choices = choice_kind(prop.get(CHOICES))
+    if kind_of_choices == "inventory":
+        return _hosts_field(prop, required, common, listed)
+    if kind_of_choices is not None:
+        return _choices_field(prop, required, common, listed or Choices())
     if "enum" in prop:
         choices = [(value, str(value)) for value in prop["enum"]]
         if not required or "default" not in prop:
@@ -71,10 +77,12 @@ def _field(name: str, prop: dict, required: bool) -> forms.Field:
     return forms.CharField(widget=widget, strip=False, **common)
 
 
-def _hosts_field(prop: dict, required: bool, common: dict) -> forms.Field:
+def _hosts_field(prop: dict, required: bool, common: dict, choices: Choices | None) -> forms.Field:
     """A select of the group's hosts (string), or a checkbox per host (array)."""
     source = prop[CHOICES]
-    names = [(name, name) for name in host_choices(**source)]
+    if choices is None:
+        choices = Choices(options=[(name, name) for name in host_choices(**source)])
+    names = choices.options
     common["help_text"] = common["help_text"] or (
         f"Hosts of group {source['group']} in inventory {source['inventory']}."
     )
@@ -83,6 +91,28 @@ def _hosts_field(prop: dict, required: bool, common: dict) -> forms.Field:
         return forms.MultipleChoiceField(choices=names, widget=widget, **common)
     widget = forms.Select(attrs={"required": True} if required else {})
     return forms.ChoiceField(choices=[("", "---------"), *names], widget=widget, **common)
+
+
+def _choices_field(prop: dict, required: bool, common: dict, choices: Choices) -> forms.Field:
+    """A select of the input's choices (another service, an item of a fetched list); why
+    they may be stale or missing is the field's help."""
+    source = prop[CHOICES]
+    if not common["help_text"] and choice_kind(source) == "services":
+        common["help_text"] = f"One of the team's active {source['services']['template']} services."
+    elif not common["help_text"]:
+        common["help_text"] = f"Listed by {urlsplit(source['url']).hostname}."
+    if choices.problem:
+        common["help_text"] = " ".join(filter(None, [choices.problem, common["help_text"]]))
+    widget = forms.Select(attrs={"required": True} if required else {})
+    return _CheckedElsewhere(choices=[("", "---------"), *choices.options], widget=widget, **common)
+
+
+class _CheckedElsewhere(forms.ChoiceField):
+    """A select whose value is checked against its choices by the validation every request
+    goes through (provisioning.choices), with the same message in the portal as in the API."""
+
+    def valid_value(self, value) -> bool:
+        return True
 
 
 def _coercer(kind: str):
@@ -133,15 +163,26 @@ class InputsForm(BootstrapFormMixin, forms.Form):
     inputs the form's values hide.
     """
 
-    def __init__(self, *args, schema: dict, locked=frozenset(), **kwargs):
+    def __init__(
+        self,
+        *args,
+        schema: dict,
+        locked=frozenset(),
+        choices: dict[str, Choices] | None = None,
+        **kwargs,
+    ):
+        """`choices`: what each input with choices lists (provisioning.choices); without
+        them, host choices are read here and other choices are empty."""
         super().__init__(*args, **kwargs)
         self.schema = schema
         required = set(schema.get("required", []))
         for name, prop in (schema.get("properties") or {}).items():
-            self.fields[name] = _field(name, prop, name in required)
+            self.fields[name] = _field(name, prop, name in required, (choices or {}).get(name))
         for name in set(locked) & set(self.fields):
             self.fields[name].disabled = True
         self.drivers = set(conditions.drivers(schema))
+        if choice_sources(schema, "services"):  # the team's services: the team drives them
+            self.drivers.add(TEAM)
         for name in self.drivers & set(self.fields):
             refreshes(self.fields[name].widget)
         self.hidden = self._follow_conditions()
@@ -176,6 +217,17 @@ class InputsForm(BootstrapFormMixin, forms.Form):
             else:
                 widget.attrs.pop("required", None)
         return state.hidden
+
+    @staticmethod
+    def entered(*, schema: dict, data, prefix: str, base: dict) -> dict:
+        """The values as entered (raw, over `base`), before the form is cleaned: what the
+        choices of inputs that depend on others are computed from."""
+        entered = dict(base)
+        for name in schema.get("properties") or {}:
+            value = data.get(f"{prefix}-{name}") if data is not None else None
+            if value is not None:
+                entered[name] = value
+        return with_defaults(schema, entered)
 
     def values(self) -> dict:
         """Entered values; blank ones are left out so that defaults and `required` apply.

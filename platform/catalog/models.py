@@ -173,3 +173,21 @@ class TemplateInventory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template_id} uses inventory {self.inventory_id}"
+
+
+class ChoiceList(models.Model):
+    """The last list fetched for inputs whose choices come from a URL, shared by the web and
+    worker processes: fetched again once `fresh_until` has passed; when that fetch fails,
+    the values are kept and `last_error` says why (catalog.choice_lists)."""
+
+    # sha256 of the URL as fetched (placeholders filled in) and the credential's name.
+    key = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255)
+    # [[value, label], ...], in the source's order.
+    values = models.JSONField(default=list)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    fresh_until = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"choices from {self.host}"

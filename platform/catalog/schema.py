@@ -23,6 +23,7 @@ from jsonschema.exceptions import SchemaError
 
 from core.durations import DURATION_PATTERN
 from core.errors import InvalidRequest
+from core.listfetch import jsonpath_problem
 
 COMMON_KEYWORDS = {"type", "title", "description", "default", "readOnly", "writeOnly", "examples"}
 KEYWORDS_BY_TYPE = {
@@ -107,6 +108,8 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
         depends_on = source.get("depends_on")
         if isinstance(depends_on, str) and (depends_on == name or depends_on not in properties):
             problems.append((f"properties.{name}.{CHOICES}.depends_on", "must name another input"))
+        elif isinstance(depends_on, str) and is_secret(_as_dict(properties[depends_on])):
+            problems.append((f"properties.{name}.{CHOICES}.depends_on", "must not be a secret"))
     for name, prop in properties.items():
         if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
             problems.append(
@@ -217,6 +220,8 @@ def _url_choices_problems(source: dict) -> list[tuple[str, str]]:
         value = source.get(key)
         if not isinstance(value, str) or not value.startswith("$"):
             problems.append((f"{CHOICES}.{key}", "must be a JSONPath, such as $.items[*]"))
+        elif problem := jsonpath_problem(value):
+            problems.append((f"{CHOICES}.{key}", problem))
     if "cache" in source and not (
         isinstance(source["cache"], str) and re.fullmatch(DURATION_PATTERN, source["cache"])
     ):
@@ -279,6 +284,10 @@ def pattern_message(prop: dict) -> str:
     if isinstance(description, str) and description.strip():
         return f"Not in the expected form: {description.strip()}"
     return "Not in the expected form."
+
+
+def _as_dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
 
 
 def is_secret(prop: dict) -> bool:

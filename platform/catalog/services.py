@@ -5,8 +5,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit import services as audit
+from catalog.choice_lists import CREDENTIAL_TYPES
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
+from catalog.schema import CHOICES, choice_sources
 from core import text
 from credentials.models import Credential, CredentialType
 from inventories import selectors as inventories
@@ -85,25 +87,42 @@ def _sync_folder(folder: Folder) -> str | None:
 
 
 def _credentials_for(folder: Folder) -> list[Credential]:
-    """The credentials the manifest names; an unknown one is the folder's problem."""
-    names = cast(dict, folder.manifest).get("credentials") or []
-    found = {c.name: c for c in Credential.objects.filter(name__in=names)}
+    """The credentials the manifest names (in `credentials`, then to fetch inputs' choices);
+    an unknown one, or one that cannot fetch a list, is the folder's problem."""
+    manifest = cast(dict, folder.manifest)
+    names = manifest.get("credentials") or []
+    fetching = {
+        name: source["credential"]
+        for name, source in choice_sources(manifest["inputs"], "url").items()
+        if source.get("credential")
+    }
+    wanted = [*names, *fetching.values()]
+    found = {c.name: c for c in Credential.objects.filter(name__in=wanted)}
+    file = f"{folder.slug}/template.yml"
+    unknown = "unknown credential {!r}: a platform engineer creates it under Credentials"
     for name in names:
         if name not in found:
+            folder.problems.append(Problem(file, "credentials", unknown.format(name)))
+    for input_name, name in fetching.items():
+        where = f"inputs.properties.{input_name}.{CHOICES}.credential"
+        if name not in found:
+            folder.problems.append(Problem(file, where, unknown.format(name)))
+        elif found[name].type not in CREDENTIAL_TYPES:
             folder.problems.append(
                 Problem(
-                    f"{folder.slug}/template.yml",
-                    "credentials",
-                    f"unknown credential {name!r}: a platform engineer creates it under "
-                    "Credentials",
+                    file,
+                    where,
+                    f"credential {name!r} is of type {found[name].type}: a list is fetched "
+                    "with a token (sent as a bearer token) or a password (basic auth)",
                 )
             )
-    return [found[name] for name in names if name in found]
+    return [found[name] for name in dict.fromkeys(wanted) if name in found]
 
 
 def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Problem]:
     """What the manifest names of inventories that does not exist, and a missing SSH
-    credential to reach their hosts (`credentials`: those it names that exist)."""
+    credential to reach their hosts (`credentials`: those it names that exist, for its runs
+    and to fetch its inputs' choices)."""
     manifest, file = cast(dict, folder.manifest), f"{folder.slug}/template.yml"
     known = set(
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest)).values_list(
@@ -120,8 +139,9 @@ def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Prob
         for where, name in named
         if name not in known
     ]
-    all_found = len(credentials) == len(manifest.get("credentials") or [])
-    ssh = sum(credential.type == CredentialType.SSH for credential in credentials)
+    for_runs = [c for c in credentials if c.name in (manifest.get("credentials") or [])]
+    all_found = len(for_runs) == len(manifest.get("credentials") or [])
+    ssh = sum(credential.type == CredentialType.SSH for credential in for_runs)
     if inventories.uses_hosts(manifest) and all_found and ssh != 1:
         problems.append(
             Problem(

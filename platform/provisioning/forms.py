@@ -29,6 +29,12 @@ class ServiceRequestForm(BootstrapFormMixin, forms.Form):
         if len(teams) == 1:
             self.fields["team"].initial = teams[0].slug
 
+    def chosen_team(self) -> Team | None:
+        """The team picked so far (posted, or the only one), for the inputs' choices."""
+        slug = self.data.get("team") if self.is_bound else self.fields["team"].initial
+        queryset = self.fields["team"].queryset  # type: ignore[attr-defined]
+        return queryset.filter(slug=slug).first() if isinstance(slug, str) and slug else None
+
 
 class ChangeInputsForm(InputsForm):
     """A service's inputs for an update or an upgrade, pre-filled with what it has.

@@ -12,8 +12,11 @@ from catalog.schema import secret_names, validate_inputs, with_defaults
 from core import masking
 from core import secrets as secrets_
 from core.errors import InvalidRequest
-from inventories.selectors import picked_errors
+from core.types import AnyUser
+from provisioning import choices
+from provisioning.models import Service
 from provisioning.rules import carried_inputs, locked_inputs
+from teams.models import Team
 
 
 def plaintext(*, inputs: dict, secrets: dict) -> dict:
@@ -21,10 +24,19 @@ def plaintext(*, inputs: dict, secrets: dict) -> dict:
     return {**inputs, **secrets}
 
 
-def merged(*, schema: dict, base: dict, given: dict) -> dict:
-    """`given` over `base`, plaintext, validated (defaults filled in). A secret sent back as
-    PLACEHOLDER means "keep": `base`'s value, or none. Secret values never reach an error
-    message."""
+def merged(
+    *,
+    schema: dict,
+    base: dict,
+    given: dict,
+    user: AnyUser,
+    team: Team | None,
+    service: Service | None = None,
+) -> dict:
+    """`given` over `base`, plaintext, validated (defaults filled in), inputs with choices
+    among what `user` may pick for `team` (provisioning.choices; `service`: the one being
+    changed). A secret sent back as PLACEHOLDER means "keep": `base`'s value, or none.
+    Secret values never reach an error message."""
     if not isinstance(given, dict):
         return validate_inputs(schema, given)  # refused as not an object
     names = secret_names(schema)
@@ -39,8 +51,14 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
         errors: dict = {}
     except InvalidRequest as exc:
         valid, errors = None, cast(dict, exc.errors["inputs"])
-    # Picked hosts must be hosts of their input's group now (x-gangplank-choices).
-    picked = picked_errors(schema=schema, inputs=with_defaults(schema, inputs))
+    # Picked values must be among their input's choices now (x-gangplank-choices).
+    picked = choices.errors(
+        schema=schema,
+        user=user,
+        team=team,
+        values=with_defaults(schema, inputs),
+        service=service,
+    )
     for name, messages in picked.items():
         errors.setdefault(name, messages)
     if errors:
@@ -50,13 +68,14 @@ def merged(*, schema: dict, base: dict, given: dict) -> dict:
     return valid
 
 
-def for_request(*, version, given: dict) -> tuple[dict, str]:
+def for_request(*, version, given: dict, user: AnyUser, team: Team) -> tuple[dict, str]:
     """A request's inputs, valid for `version`, as (inputs, encrypted secrets)."""
     schema = version.inputs_schema
-    return split(schema=schema, inputs=merged(schema=schema, base={}, given=given))
+    inputs = merged(schema=schema, base={}, given=given, user=user, team=team)
+    return split(schema=schema, inputs=inputs)
 
 
-def for_change(*, service, version, given: dict) -> tuple[dict, str]:
+def for_change(*, service, version, given: dict, user: AnyUser) -> tuple[dict, str]:
     """The service's inputs with the `given` ones applied, valid for `version`, as (inputs,
     encrypted secrets).
 
@@ -71,7 +90,9 @@ def for_change(*, service, version, given: dict) -> tuple[dict, str]:
     if isinstance(given, dict):  # what the new values hide (catalog.conditions) is dropped
         gone = conditions.state(schema, {**carried, **given}).hidden - set(given)
         carried = {name: value for name, value in carried.items() if name not in gone}
-    inputs = merged(schema=schema, base=carried, given=given)
+    inputs = merged(
+        schema=schema, base=carried, given=given, user=user, team=service.team, service=service
+    )
     changed = [
         name for name in locked_inputs(service, version) if inputs.get(name) != current[name]
     ]

@@ -49,7 +49,9 @@ def request_service(
     secrets = ""
     try:
         if version:
-            inputs, secrets = inputs_.for_request(version=version, given=inputs)
+            inputs, secrets = inputs_.for_request(
+                version=version, given=inputs, user=user, team=team
+            )
     except InvalidRequest as exc:
         errors.update(exc.errors)
     if errors:
@@ -121,7 +123,7 @@ def update_service(*, user: AnyUser, service: Service, inputs: dict) -> Run:
     """Run the update playbook with new inputs; they become the service's on success."""
     _check_action(user=user, service=service, action=RunAction.UPDATE)
     version = service.template_version
-    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs)
+    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs, user=user)
     return _queue_checked(
         service=service, action=RunAction.UPDATE, user=user, inputs=inputs, secrets=secrets
     )
@@ -133,7 +135,9 @@ def upgrade_service(*, user: AnyUser, service: Service, inputs: dict | None = No
     target = rules.upgrade_target(service)
     if target is None:
         raise Conflict(f"{service.name} is on the newest version of its template.")
-    inputs, secrets = inputs_.for_change(service=service, version=target, given=inputs or {})
+    inputs, secrets = inputs_.for_change(
+        service=service, version=target, given=inputs or {}, user=user
+    )
     return _queue_checked(
         service=service,
         action=RunAction.UPGRADE,
@@ -152,7 +156,7 @@ def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bo
         version = rules.upgrade_target(service)
         if version is None:
             raise Conflict(f"{service.name} is on the newest version of its template.")
-    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs)
+    inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs, user=user)
     return _queue_checked(
         service=service,
         action=RunAction.PREVIEW,

@@ -14,6 +14,7 @@ from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
+from provisioning import choices as choices_
 from provisioning import presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
@@ -35,7 +36,14 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
         teams = Team.objects.all()
         refuse_if_seen(teams, user=request.user, action=Action.CHANGE, slug=data.get("team", ""))
     form = ServiceRequestForm(data, user=request.user)
-    inputs_form = InputsForm(data, schema=template.current_version.inputs_schema, prefix="inputs")
+    schema = template.current_version.inputs_schema
+    choices = choices_.choices_for(
+        schema=schema,
+        user=request.user,
+        team=form.chosen_team(),
+        values=InputsForm.entered(schema=schema, data=data, prefix="inputs", base={}),
+    )
+    inputs_form = InputsForm(data, schema=schema, prefix="inputs", choices=choices)
     if TEAM in inputs_form.drivers:
         refreshes(form.fields["team"].widget)
     if is_refresh(data):
@@ -204,9 +212,18 @@ def _change_inputs(
 ) -> HttpResponse:
     """The update and upgrade pages: an inputs form with Preview and Apply buttons."""
     data = request.POST if request.method == "POST" else None
+    schema = version.inputs_schema
+    choices = choices_.choices_for(
+        schema=schema,
+        user=request.user,
+        team=service.team,
+        values=InputsForm.entered(schema=schema, data=data, prefix="inputs", base=initial),
+        service=service,
+    )
     form = ChangeInputsForm(
         data,
-        schema=version.inputs_schema,
+        schema=schema,
+        choices=choices,
         prefix="inputs",
         initial=initial,
         current=service.inputs,

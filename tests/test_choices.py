@@ -1,0 +1,391 @@
+"""Inputs whose choices the platform feeds (`x-gangplank-choices`): one of the team's services
+of a template, or the items of a list fetched from a URL. The form lists them, and every
+request, portal or API, is checked against the same choices (provisioning.choices).
+
+The lists come from a real HTTP server on 127.0.0.1, which the suite allows (conftest's
+local_notification_receivers); 127.0.0.1 stands for an internal address where a test takes
+that allowance away.
+"""
+
+import html
+import re
+from datetime import UTC, timedelta
+
+import pytest
+from django.utils import timezone
+from pytest_httpserver import HTTPServer
+
+from catalog.models import ChoiceList, Template
+from catalog.services import sync_catalog
+from conftest import api_client_for, request_via_api
+from credentials.services import create_credential
+from factories import make_service
+from testkit import write_template
+
+pytestmark = pytest.mark.django_db
+
+REGIONS = {"data": [{"id": "eu-1", "name": "Europe"}, {"id": "us-2", "name": "America"}]}
+
+
+def options(page: str, name: str) -> list[tuple[str, str]]:
+    """The (value, label) of the options of the select named inputs-<name>, blank left out."""
+    select = re.search(rf'<select name="inputs-{name}".*?</select>', page, re.S)
+    assert select is not None, page
+    found = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(0))
+    return [(html.unescape(v), html.unescape(label)) for v, label in found if v]
+
+
+def post_request(api, template: str, inputs: dict, name: str = "s1", team: str = "alpha"):
+    return api.post(
+        "/api/services/",
+        {"template": template, "team": team, "name": name, "inputs": inputs},
+        format="json",
+    )
+
+
+# Checked at sync
+
+
+def _sync_one(tmp_path, source: dict) -> Template:
+    write_template(
+        tmp_path, "picky", properties={"pick": {"type": "string", "x-gangplank-choices": source}}
+    )
+    sync_catalog(directory=tmp_path)
+    return Template.objects.get(slug="picky")
+
+
+URL_SOURCE = {"url": "https://lists.example.com/r", "items": "$.data[*]", "value": "$.id",
+              "label": "$.name"}  # fmt: skip
+WHERE = "inputs.properties.pick.x-gangplank-choices"
+
+
+def test_it_refuses_at_sync_a_jsonpath_that_does_not_parse(tmp_path):
+    template = _sync_one(tmp_path, {**URL_SOURCE, "items": "$.data[*"})
+
+    assert [(e["field"], "is not a JSONPath" in e["message"]) for e in template.errors] == [
+        (f"{WHERE}.items", True)
+    ]
+    assert template.current_version is None
+
+
+def test_it_refuses_at_sync_an_unknown_credential_and_one_that_cannot_fetch(tmp_path):
+    unknown = _sync_one(tmp_path, {**URL_SOURCE, "credential": "nowhere"})
+    assert [(e["field"], e["message"][:28]) for e in unknown.errors] == [
+        (f"{WHERE}.credential", "unknown credential 'nowhere'")
+    ]
+
+    create_credential(user=None, name="a-file", type="file", fields={"content": "x"})
+    wrong = _sync_one(tmp_path, {**URL_SOURCE, "credential": "a-file"})
+    assert [(e["field"], "is of type file" in e["message"]) for e in wrong.errors] == [
+        (f"{WHERE}.credential", True)
+    ]
+
+
+def test_a_list_may_not_depend_on_a_secret_input():
+    from catalog.schema import schema_problems
+
+    source = {**URL_SOURCE, "url": "https://lists.example.com/r?key={key}", "depends_on": "key"}
+    properties = {"key": {"type": "string", "format": "password"},
+                  "pick": {"type": "string", "x-gangplank-choices": source}}  # fmt: skip
+
+    problems = schema_problems({"type": "object", "properties": properties})
+
+    assert problems == [("properties.pick.x-gangplank-choices.depends_on", "must not be a secret")]
+
+
+def test_a_credential_that_fetches_a_list_is_linked_and_cannot_be_deleted(tmp_path):
+    from core.errors import Conflict
+    from credentials.services import delete_credential
+
+    token = create_credential(user=None, name="lists", type="token", fields={"token": "t"})
+    template = _sync_one(tmp_path, {**URL_SOURCE, "credential": "lists"})
+
+    assert template.errors == [] and list(template.credentials.all()) == [token]
+    with pytest.raises(Conflict):
+        delete_credential(user=None, credential=token)
+
+
+# Another service of the team
+
+
+@pytest.fixture
+def databases(catalog, teams, owner):
+    postgres = catalog["postgres-database"]
+    return {
+        "orders": make_service(template=postgres, team=teams["alpha"], name="orders-db"),
+        "billing": make_service(template=postgres, team=teams["alpha"], name="billing-db"),
+        "gone": make_service(
+            template=postgres, team=teams["alpha"], name="gone-db", status="deprovisioned"
+        ),
+        "theirs": make_service(template=postgres, team=teams["beta"], name="beta-db"),
+        "echo": make_service(template=catalog["echo"], team=teams["alpha"], name="an-echo"),
+    }
+
+
+def test_the_form_lists_the_teams_active_services_of_the_template_by_name(signed_in, databases):
+    page = signed_in.get("/catalog/db-consumer/").content.decode()
+
+    assert options(page, "database") == [
+        (str(databases["billing"].pk), "billing-db"),
+        (str(databases["orders"].pk), "orders-db"),
+    ]
+
+
+def test_the_form_lists_the_services_of_the_team_posted(signed_in, databases, owner, teams):
+    teams["beta"].members.add(owner)
+
+    unchosen = signed_in.get("/catalog/db-consumer/").content.decode()
+    posted = signed_in.post("/catalog/db-consumer/", {"team": "beta"}).content.decode()
+
+    assert options(unchosen, "database") == [] and "Choose the team first." in unchosen
+    assert options(posted, "database") == [(str(databases["theirs"].pk), "beta-db")]
+
+
+def test_the_api_takes_a_services_id_and_refuses_any_other_value(databases, owner):
+    api = api_client_for(owner)
+
+    for value in (databases["theirs"].pk, databases["gone"].pk, databases["echo"].pk, "x", 9):
+        refused = post_request(api, "db-consumer", {"database": str(value)})
+        assert refused.status_code == 400, value
+        assert refused.json() == {
+            "inputs": {"database": ["Not one of the team's active postgres-database services."]}
+        }
+
+    orders = str(databases["orders"].pk)
+    created = request_via_api(api, "db-consumer", "uses-orders", {"database": orders})
+    assert created["inputs"] == {"database": orders}
+
+
+def test_a_change_keeps_a_service_that_is_updating_and_refuses_one_deprovisioned(databases, owner):
+    from core.errors import InvalidRequest
+    from provisioning.models import Run, Service
+    from provisioning.services import update_service
+
+    orders = databases["orders"]
+    consumer = make_service(
+        template=Template.objects.get(slug="db-consumer"),
+        team=orders.team,
+        name="consumer",
+    )
+    Service.objects.filter(pk=consumer.pk).update(inputs={"database": str(orders.pk)})
+    consumer.refresh_from_db()
+    Service.objects.filter(pk=orders.pk).update(status="updating")
+
+    run = update_service(user=owner, service=consumer, inputs={})
+    assert run.inputs == {"database": str(orders.pk)}
+
+    Run.objects.filter(pk=run.pk).update(status="succeeded")
+    Service.objects.filter(pk=consumer.pk).update(status="active")
+    consumer.refresh_from_db()
+    Service.objects.filter(pk=orders.pk).update(status="deprovisioned")
+    with pytest.raises(InvalidRequest) as refused:
+        update_service(user=owner, service=consumer, inputs={})
+    assert list(refused.value.errors["inputs"]) == ["database"]
+
+
+def test_the_update_form_lists_the_service_it_uses_while_that_one_is_updating(databases, signed_in):
+    from provisioning.models import Service
+
+    orders, billing = databases["orders"], databases["billing"]
+    consumer = make_service(
+        template=Template.objects.get(slug="db-consumer"), team=orders.team, name="consumer"
+    )
+    Service.objects.filter(pk=consumer.pk).update(inputs={"database": str(orders.pk)})
+    Service.objects.filter(pk=orders.pk).update(status="updating")
+
+    page = signed_in.get(f"/services/{consumer.pk}/update/").content.decode()
+
+    listed = [(str(billing.pk), "billing-db"), (str(orders.pk), "orders-db")]
+    assert options(page, "database") == listed
+    assert re.search(rf'<option value="{orders.pk}" selected>', page)
+
+
+# A list fetched from a URL
+
+
+@pytest.fixture
+def lists():
+    server = HTTPServer(host="127.0.0.1")
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
+
+
+def url_template(tmp_path, server: HTTPServer, path: str = "/regions", **source) -> Template:
+    """The template `regional`, whose input `region` lists the items at `path`."""
+    choices = {"url": server.url_for(path), "items": "$.data[*]", "value": "$.id",
+               "label": "$.name", **source}  # fmt: skip
+    properties = {
+        "cloud": {"type": "string", "title": "Cloud"},
+        "region": {"type": "string", "title": "Region", "x-gangplank-choices": choices},
+    }
+    write_template(tmp_path, "regional", properties=properties)
+    sync_catalog(directory=tmp_path)
+    template = Template.objects.get(slug="regional")
+    assert template.errors == []
+    return template
+
+
+def test_the_form_lists_the_fetched_items_and_the_api_takes_only_those(
+    tmp_path, lists, signed_in, owner, teams
+):
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+
+    api = api_client_for(owner)
+    refused = post_request(api, "regional", {"region": "mars-1"})
+    assert refused.status_code == 400
+    assert refused.json() == {"inputs": {"region": ["Not one of the choices."]}}
+    posted = {"team": "alpha", "name": "r0", "inputs-region": "mars-1"}
+    in_portal = signed_in.post("/catalog/regional/", posted)
+    assert in_portal.status_code == 400
+    assert 'data-field-error="inputs-region">Not one of the choices.<' in in_portal.content.decode()
+    assert request_via_api(api, "regional", "r1", {"region": "us-2"})["inputs"] == {
+        "region": "us-2"
+    }
+
+
+def test_a_list_is_fetched_once_within_its_cache_time_and_again_after(
+    tmp_path, lists, signed_in, owner
+):
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists, cache="10m")
+    api = api_client_for(owner)
+
+    signed_in.get("/catalog/regional/")
+    signed_in.get("/catalog/regional/")
+    request_via_api(api, "regional", "r1", {"region": "eu-1"})
+    assert len(lists.log) == 1
+    cached = ChoiceList.objects.get()
+    assert cached.fresh_until - cached.fetched_at == timedelta(minutes=10)
+
+    ChoiceList.objects.update(fresh_until=timezone.now())  # the cache time has passed
+    signed_in.get("/catalog/regional/")
+    assert len(lists.log) == 2
+
+    ChoiceList.objects.create(
+        key="unused", host="old", fresh_until=timezone.now() - timedelta(days=2)
+    )
+    ChoiceList.objects.filter(host="127.0.0.1").update(fresh_until=timezone.now())
+    signed_in.get("/catalog/regional/")
+    assert list(ChoiceList.objects.values_list("host", flat=True)) == ["127.0.0.1"]
+
+
+def test_the_credentials_token_reaches_the_list_and_nowhere_else(tmp_path, lists, signed_in):
+    create_credential(user=None, name="lists-token", type="token", fields={"token": "tk-4242"})
+    lists.expect_request("/regions", headers={"Authorization": "Bearer tk-4242"}).respond_with_json(
+        REGIONS
+    )
+    url_template(tmp_path, lists, credential="lists-token")
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    assert "tk-4242" not in page and "tk-4242" not in str(ChoiceList.objects.get().__dict__)
+
+
+def test_a_password_credential_is_sent_as_basic_auth(tmp_path, lists, signed_in):
+    create_credential(
+        user=None, name="lists-login", type="password", fields={"username": "u", "password": "p"}
+    )
+    lists.expect_request("/regions", headers={"Authorization": "Basic dTpw"}).respond_with_json(
+        REGIONS
+    )
+    url_template(tmp_path, lists, credential="lists-login")
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+
+
+def test_an_internal_address_is_refused_unless_the_deployment_allows_it(
+    tmp_path, lists, signed_in, owner, settings
+):
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = ()
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+    refused = post_request(api_client_for(owner), "regional", {"region": "eu-1"})
+
+    assert "Could not load the list from 127.0.0.1: 127.0.0.1 is not a public address" in page
+    assert options(page, "region") == []
+    assert refused.status_code == 400 and list(refused.json()["inputs"]) == ["region"]
+    assert len(lists.log) == 0
+
+
+def test_when_the_source_is_down_the_form_says_so_and_keeps_the_last_known_values(
+    tmp_path, lists, signed_in, owner
+):
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+    signed_in.get("/catalog/regional/")
+    known_at = ChoiceList.objects.get().fetched_at.astimezone(UTC)
+
+    lists.stop()
+    ChoiceList.objects.update(fresh_until=timezone.now())
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+
+    assert "The list could not be refreshed: Could not load the list from 127.0.0.1" in page
+    assert f"Showing the values known at {known_at:%H:%M} UTC." in page
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    api = api_client_for(owner)
+    assert request_via_api(api, "regional", "r1", {"region": "eu-1"})["inputs"]["region"] == "eu-1"
+    assert post_request(api, "regional", {"region": "mars-1"}, name="r2").status_code == 400
+
+
+def test_a_dependent_list_is_fetched_with_the_other_inputs_value_as_data(
+    tmp_path, lists, signed_in, owner
+):
+    encoded = "cloud=a%20b%2Fc%26x%3D%7Bcloud%7D"
+    lists.expect_request("/regions", query_string=encoded).respond_with_json(REGIONS)
+    url_template(tmp_path, lists, path="/regions?cloud={cloud}", depends_on="cloud")
+
+    empty = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+    assert options(empty, "region") == [] and "Choose Cloud first." in empty
+    api = api_client_for(owner)
+    refused = post_request(api, "regional", {"region": "eu-1"})
+    assert refused.json() == {"inputs": {"region": ["Choose Cloud first."]}}
+    assert len(lists.log) == 0
+
+    posted = signed_in.post(
+        "/catalog/regional/",
+        {"team": "alpha", "name": "", "inputs-cloud": "a b/c&x={cloud}"},
+    ).content.decode()
+    assert options(posted, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    inputs = {"cloud": "a b/c&x={cloud}", "region": "eu-1"}
+    assert request_via_api(api, "regional", "r1", inputs)["inputs"] == inputs
+    assert len(lists.log) == 1
+
+
+@pytest.mark.parametrize(
+    ("answer", "reason"),
+    [
+        ({"response_data": "<html>not json</html>"}, "the answer is not JSON."),
+        ({"response_data": "{}", "status": 503}, "it answered 503 SERVICE UNAVAILABLE."),
+        ({"response_data": "[" + "1," * 600_000 + "1]"}, "the answer is larger than 1 MiB."),
+        (
+            {"response_json": {"data": [{"id": n} for n in range(501)]}},
+            "it has more than 500 items.",
+        ),
+    ],
+)
+def test_a_list_that_cannot_be_read_is_a_readable_problem(
+    tmp_path, lists, signed_in, answer, reason
+):
+    handler = lists.expect_request("/regions")
+    if "response_json" in answer:
+        handler.respond_with_json(answer["response_json"])
+    else:
+        handler.respond_with_data(**answer)
+    url_template(tmp_path, lists)
+
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+
+    assert f"Could not load the list from 127.0.0.1: {reason}" in page
+    assert options(page, "region") == []
