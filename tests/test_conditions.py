@@ -303,7 +303,7 @@ def test_the_update_page_follows_its_values_too(signed_in, catalog, teams, owner
     assert service.runs.count() == 1  # its provision run, from the factory
 
 
-def test_an_update_drops_what_the_new_values_hide_and_keeps_the_rest(catalog, teams):
+def test_an_update_drops_what_the_new_values_hide_and_keeps_the_rest(catalog, teams, owner):
     from provisioning.inputs import for_change
 
     service = make_service(template=catalog["conditional"], team=teams["alpha"], name="svc")
@@ -312,7 +312,9 @@ def test_an_update_drops_what_the_new_values_hide_and_keeps_the_rest(catalog, te
     service.refresh_from_db()
 
     def change(given: dict) -> dict:
-        return for_change(service=service, version=service.template_version, given=given)[0]
+        return for_change(
+            service=service, version=service.template_version, given=given, user=owner
+        )[0]
 
     assert change({"label": "y"}) == {**inputs, "label": "y"}
     assert change({"tls": False}) == {"label": "x", "tls": False, "mode": "basic"}
