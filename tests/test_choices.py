@@ -141,6 +141,20 @@ def test_the_form_lists_the_services_of_the_team_posted(signed_in, databases, ow
     assert options(posted, "database") == [(str(databases["theirs"].pk), "beta-db")]
 
 
+def test_choosing_the_team_refreshes_the_services_offered(signed_in, databases, owner, teams):
+    teams["beta"].members.add(owner)
+
+    page = signed_in.get("/catalog/db-consumer/").content.decode()
+    team_select = page.split('<select name="team"')[1].split(">")[0]
+    refreshed = signed_in.post("/catalog/db-consumer/", {"team": "beta", "_refresh": "1"})
+
+    assert 'hx-post=""' in team_select and 'hx-trigger="change"' in team_select
+    assert refreshed.status_code == 200 and "invalid-feedback" not in refreshed.content.decode()
+    assert options(refreshed.content.decode(), "database") == [
+        (str(databases["theirs"].pk), "beta-db")
+    ]
+
+
 def test_the_api_takes_a_services_id_and_refuses_any_other_value(databases, owner):
     api = api_client_for(owner)
 
