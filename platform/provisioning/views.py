@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from catalog import presentation as catalog_presentation
 from catalog.forms import InputsForm
@@ -14,7 +15,7 @@ from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
-from provisioning import presentation, rules, selectors, services
+from provisioning import cascade, graph, presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
 from provisioning.models import Service
@@ -127,6 +128,7 @@ def render_service(
         "outputs": presentation.titled_outputs(service),
         "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
         "latest_expiry": rules.latest_expiry(service),
+        "graph": selectors.graph_of(service, user=request.user),
         **extra,
     }
     run = service.last_run
@@ -141,7 +143,7 @@ def render_service(
 def _service(request: HttpRequest, pk: int, *, action: str | None = None) -> Service:
     """The service, if the user may see it (another team's is a 404) and, for the pages of
     an action, act on it (else a 403 with the reason)."""
-    services_ = selectors.services_for(user=request.user)
+    services_ = selectors.with_graph(selectors.services_for(user=request.user), user=request.user)
     return get_permitted_or_404(request, services_, action=action, pk=pk)
 
 
@@ -243,11 +245,11 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        confirm = form.cleaned_data["confirm"]
+        confirm, cascading = form.cleaned_data["confirm"], form.cleaned_data["cascade"]
         run, status = _attempt(
             request,
-            lambda: services.deprovision_service(
-                user=request.user, service=service, confirm=confirm
+            lambda: cascade.deprovision(
+                user=request.user, service=service, confirm=confirm, cascade=cascading
             ),
             form,
         )
@@ -256,8 +258,31 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
-    context = {"service": service, "form": form, "actions": actions}
+    first = graph.teardown_order(service) if actions.deprovision else []
+    context = {
+        "service": service,
+        "form": form,
+        "actions": actions,
+        "graph": selectors.graph_of(service, user=request.user),
+        "first": selectors.named_for(user=request.user, services=first) if first else "",
+    }
     return render(request, "provisioning/deprovision.html", context, status=status)
+
+
+@login_required
+@require_POST
+def refresh_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """The update with unchanged inputs that a dependency's change asks for."""
+    service = _service(request, pk, action=Action.CHANGE)
+    try:
+        run = services.update_service(user=request.user, service=service, inputs={})
+    except InvalidRequest:
+        messages.error(request, "Its inputs are no longer valid: change them with Update.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        _announce(request, run, "Update queued with the same inputs.")
+    return redirect("provisioning:service", pk=service.pk)
 
 
 @login_required
