@@ -121,6 +121,7 @@ EXCLUDED = {
     "/services/{pk}/notes/": POST_ONLY,
     "/runs/{pk}/cancel/": POST_ONLY,
     "/runs/{pk}/retry/": POST_ONLY,
+    "/services/{pk}/refresh/": POST_ONLY,
     "/runs/{pk}/apply/": POST_ONLY,
     "/runs/{pk}/log/": "an htmx fragment: the log lines of the run page, checked there",
     "/runs/{pk}/status/": "an htmx fragment: the run's status on its pages, checked there",

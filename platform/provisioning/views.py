@@ -112,7 +112,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_service(request, _service(request, pk))
+    return render_service(request, _service(request, pk, graph=True))
 
 
 def render_service(
@@ -140,10 +140,15 @@ def render_service(
     return render(request, "provisioning/service_detail.html", context, status=status)
 
 
-def _service(request: HttpRequest, pk: int, *, action: str | None = None) -> Service:
+def _service(
+    request: HttpRequest, pk: int, *, action: str | None = None, graph: bool = False
+) -> Service:
     """The service, if the user may see it (another team's is a 404) and, for the pages of
-    an action, act on it (else a 403 with the reason)."""
-    services_ = selectors.with_graph(selectors.services_for(user=request.user), user=request.user)
+    an action, act on it (else a 403 with the reason); with the services it uses and that
+    use it when the page shows them (`graph`)."""
+    services_ = selectors.services_for(user=request.user)
+    if graph:
+        services_ = selectors.with_graph(services_, user=request.user)
     return get_permitted_or_404(request, services_, action=action, pk=pk)
 
 
@@ -239,8 +244,9 @@ def _change_inputs(
 
 @login_required
 def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm by typing the service's name, then run the deprovision playbook."""
-    service = _service(request, pk, action=Action.CHANGE)
+    """Confirm by typing the service's name, then run the deprovision playbook (with a
+    cascade, the services that use it first)."""
+    service = _service(request, pk, action=Action.CHANGE, graph=True)
     actions = presentation.service_actions(service)
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200

@@ -52,7 +52,10 @@ class ServiceViewSet(
     filterset_class = ServiceFilterSet
 
     def get_queryset(self):
-        return selectors.with_graph(super().get_queryset(), user=self.request.user)
+        rows = super().get_queryset()
+        if self.action in ("list", "retrieve"):  # the answers that show the graph
+            rows = selectors.with_graph(rows, user=self.request.user)
+        return rows
 
     def get_serializer_class(self):
         return ServiceRequestSerializer if self.action == "create" else ServiceSerializer
