@@ -34,9 +34,7 @@ def consumer(catalog, team, name, uses: Service, *, template="consumer") -> Serv
     return service
 
 
-def test_it_records_the_service_an_input_picks_when_a_service_is_requested(
-    catalog, teams, owner
-):
+def test_it_records_the_service_an_input_picks_when_a_service_is_requested(catalog, teams, owner):
     db = provider(catalog, teams["alpha"], "orders-db")
 
     app = request_service(user=owner, template=catalog["consumer"], team=teams["alpha"],
@@ -170,7 +168,7 @@ def test_a_teardown_goes_leaves_first(catalog, teams):
     middle = provider(catalog, teams["alpha"], "middle")
     ServiceDependency.objects.create(service=middle, uses=root, input="upstream")
     leaf = consumer(catalog, teams["alpha"], "leaf", middle)
-    direct = consumer(catalog, teams["alpha"], "direct", root)
+    consumer(catalog, teams["alpha"], "direct", root)
     # The leaf uses the root too: it still goes before the middle.
     ServiceDependency.objects.create(service=leaf, uses=root, input="other")
 

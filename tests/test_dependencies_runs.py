@@ -38,7 +38,9 @@ def test_outputs_reach_the_services_that_use_them_and_a_change_marks_or_updates_
     assert wait_for_run(api, run["id"])["status"] == "succeeded"
 
     new_dsn = "postgres://db.example/moved"
-    auto = wait_status(api, auto["id"], "active", check=lambda b: b["outputs"]["got_dsn"] == new_dsn)
+    auto = wait_status(
+        api, auto["id"], "active", check=lambda b: b["outputs"]["got_dsn"] == new_dsn
+    )
     assert auto["dependency_changed"] is False
     auto_run = api.get(f"/api/runs/{auto['last_run']['id']}/").json()
     assert (auto_run["action"], auto_run["trigger"], auto_run["created_by"]) == (
@@ -59,9 +61,7 @@ def test_outputs_reach_the_services_that_use_them_and_a_change_marks_or_updates_
     assert 'id="dependency-changed"' not in client.get(f"/services/{app['id']}/").content.decode()
 
 
-def test_a_cascade_deprovisions_the_users_first_leaves_first_each_its_own_run(
-    worker, catalog, api
-):
+def test_a_cascade_deprovisions_the_users_first_leaves_first_each_its_own_run(worker, catalog, api):
     root = requested(api, "provider", "root", {"db_name": "root"})
     middle = requested(api, "provider", "middle", {"db_name": "m", "upstream": str(root["id"])})
     leaf = requested(api, "consumer", "leaf", {"database": str(middle["id"]), "label": "l"})
