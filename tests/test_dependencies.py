@@ -164,13 +164,14 @@ def test_a_cascade_wants_the_name_and_every_service_it_deprovisions(catalog, tea
 
 
 def test_a_teardown_goes_leaves_first(catalog, teams):
+    # Made in the opposite order to the teardown's: the order of ids does not give it.
     root = provider(catalog, teams["alpha"], "root")
     middle = provider(catalog, teams["alpha"], "middle")
-    ServiceDependency.objects.create(service=middle, uses=root, input="upstream")
-    leaf = consumer(catalog, teams["alpha"], "leaf", middle)
-    consumer(catalog, teams["alpha"], "direct", root)
-    # The leaf uses the root too: it still goes before the middle.
-    ServiceDependency.objects.create(service=leaf, uses=root, input="other")
+    leaf = make_service(template=catalog["consumer"], team=teams["alpha"], name="leaf")
+    direct = make_service(template=catalog["consumer"], team=teams["alpha"], name="direct")
+    for user, used, name in [(middle, root, "upstream"), (leaf, middle, "database"),
+                             (direct, root, "database"), (leaf, root, "other")]:  # fmt: skip
+        ServiceDependency.objects.create(service=user, uses=used, input=name)
 
     order = [s.name for s in graph.teardown_order(root)]
 
