@@ -84,6 +84,10 @@ class Service(models.Model):
     def is_deprovisioned(self) -> bool:
         return self.status == ServiceStatus.DEPROVISIONED
 
+    @property
+    def is_active(self) -> bool:
+        return self.status == ServiceStatus.ACTIVE
+
 
 class ServiceDependency(models.Model):
     """`service` uses `uses` through its input `input` (one that picks a service): the
