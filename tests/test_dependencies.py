@@ -207,3 +207,22 @@ def test_a_canceled_cascade_run_stops_the_cascade(catalog, teams, owner):
     assert root.events.filter(kind="dependency", message__contains="stopped").exists()
     leaf.refresh_from_db()
     assert leaf.status == "active"
+
+
+def test_expiry_waits_for_the_services_that_use_an_expired_one(catalog, teams):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from provisioning.housekeeping import expire_services
+
+    db = provider(catalog, teams["alpha"], "orders-db")
+    alone = provider(catalog, teams["alpha"], "alone")
+    consumer(catalog, teams["alpha"], "app", db)
+    Service.objects.filter(pk__in=[db.pk, alone.pk]).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+
+    assert expire_services()["expired"] == 1
+    assert not db.runs.filter(action="deprovision").exists()
+    assert alone.runs.filter(action="deprovision").exists()
