@@ -45,6 +45,7 @@ def test_the_deprovision_page_offers_the_cascade_and_it_goes_leaves_first(
 
     expect(page).to_have_url(f"{base}/services/{db.pk}/")
     expect(page.locator("#deprovision-pending")).to_be_visible()
+    expect(page.get_by_text("Cascade started: app's deprovision queued first")).to_be_visible()
     assert Run.objects.get(service=app, action="deprovision").status == "queued"
     assert not Run.objects.filter(service=db, action="deprovision").exists()
     assert Service.objects.get(pk=db.pk).deprovision_pending

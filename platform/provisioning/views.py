@@ -260,7 +260,11 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
             form,
         )
         if run is not None:
-            _announce(request, run, f"{actions.deprovision_label} queued.")
+            queued = f"{actions.deprovision_label} queued."
+            if run.service_id != service.pk:  # a cascade: a service that uses it goes first
+                queued = (f"Cascade started: {run.service.name}'s deprovision queued first; "
+                          f"{service.name} waits for the services that use it.")  # fmt: skip
+            _announce(request, run, queued)
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
