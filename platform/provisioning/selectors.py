@@ -23,6 +23,7 @@ from django.db.models import (
 
 from core.text import plain
 from core.types import AnyUser
+from provisioning import graph
 from provisioning.models import Run, RunEvent, Service, ServiceDependency, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
 
@@ -108,6 +109,13 @@ def named_for(*, user: AnyUser, services: list[Service]) -> str:
     if len(names) < 2:
         return "".join(names)
     return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def cascade_plan(service: Service, *, user: AnyUser) -> str:
+    """What a cascading deprovision of `service` deprovisions first, named as `user` may
+    see it; "" when nothing live uses it."""
+    order = graph.teardown_order(service)
+    return named_for(user=user, services=order) if order else ""
 
 
 ATTENTION_WINDOW = timedelta(days=7)

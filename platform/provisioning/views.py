@@ -15,7 +15,7 @@ from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
-from provisioning import cascade, graph, presentation, rules, selectors, services
+from provisioning import cascade, presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
 from provisioning.models import Service
@@ -268,13 +268,12 @@ def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
-    first = graph.teardown_order(service) if actions.deprovision else []
     context = {
         "service": service,
         "form": form,
         "actions": actions,
         "graph": selectors.graph_of(service, user=request.user),
-        "first": selectors.named_for(user=request.user, services=first) if first else "",
+        "first": selectors.cascade_plan(service, user=request.user) if actions.deprovision else "",
     }
     return render(request, "provisioning/deprovision.html", context, status=status)
 
