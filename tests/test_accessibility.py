@@ -121,6 +121,7 @@ EXCLUDED = {
     "/services/{pk}/notes/": POST_ONLY,
     "/runs/{pk}/cancel/": POST_ONLY,
     "/runs/{pk}/retry/": POST_ONLY,
+    "/services/{pk}/refresh/": POST_ONLY,
     "/runs/{pk}/apply/": POST_ONLY,
     "/runs/{pk}/log/": "an htmx fragment: the log lines of the run page, checked there",
     "/runs/{pk}/status/": "an htmx fragment: the run's status on its pages, checked there",
@@ -241,6 +242,12 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
     Service.objects.filter(pk=drifting.pk).update(
         drifted=True, drift=drift, drift_checked_at=timezone.now()
     )
+    # The service uses one and another uses it; a service it uses changed its outputs.
+    from provisioning.models import ServiceDependency
+
+    ServiceDependency.objects.create(service=drifting, uses=service, input="upstream")
+    ServiceDependency.objects.create(service=service, uses=broken, input="database")
+    Service.objects.filter(pk=service.pk).update(dependency_changed=True)
     preview = Run.objects.create(
         service=service, action="preview", status="succeeded", created_by=owner,
         template_version=service.template_version, inputs={"message": "maybe"},

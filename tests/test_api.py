@@ -71,6 +71,11 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "drift": [],
         "drift_checked_at": None,
         "upgrade_available": None,
+        "uses": [],
+        "uses_others": 0,
+        "used_by": [],
+        "used_by_others": 0,
+        "dependency_changed": False,
     }
 
 

@@ -101,6 +101,8 @@ PROVISIONING_LAYERS = (
     # Entry points: the portal, the API, the admin, the worker's tasks.
     grimp.Layer("admin", "api", "run_views", "tasks", "views"),
     grimp.Layer("filtersets", "forms", "presentation"),
+    # A deprovision that cascades to the services that use one: through the services.
+    grimp.Layer("cascade"),
     # Writes; they decide approval policy and call approvals' services or the engine.
     grimp.Layer("services"),
     grimp.Layer("selectors"),
@@ -108,6 +110,8 @@ PROVISIONING_LAYERS = (
     # service's state machine; then the rules and inputs they apply.
     grimp.Layer("housekeeping"),
     grimp.Layer("execution", "queueing"),
+    # The graph of services that use services: edges, outputs given, teardown order.
+    grimp.Layer("graph"),
     grimp.Layer("transitions"),
     grimp.Layer("inputs"),
     # What inputs with choices may be set to (for the forms and every validation).

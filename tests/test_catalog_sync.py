@@ -168,6 +168,7 @@ def test_changed_files_without_a_new_version_are_refused(tmp_path):
         (None, manifest(playbooks={"provision": "p.yml"}), "playbooks", "required"),
         (None, manifest(icon="rocket"), "icon", "unknown icon 'rocket'; one of: activity"),
         (None, manifest(icon=3), "icon", "is not of type 'string'"),
+        (None, manifest(on_dependency_change="redeploy"), "on_dependency_change", "'update'"),
         (None, manifest(changelog="Fixed things."), "changelog", "is not of type 'array'"),
         (
             None,

@@ -114,6 +114,7 @@ MATRIX = {
     "provisioning:upgrade": ("get", {"pk": "service"}, None, team_change(200)),
     "provisioning:deprovision": ("get", {"pk": "service"}, None, team_change(200)),
     "provisioning:extend": ("get", {"pk": "expiring"}, None, team_change(200)),
+    "provisioning:refresh": ("post", {"pk": "to_refresh"}, None, team_change(302), "refreshed"),
     "provisioning:run": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-log": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-status": ("get", {"pk": "run"}, None, team_view()),
@@ -436,7 +437,7 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
 
     main = service("svc")
     objects = {"team": "alpha", "template": "echo", "service": main.pk, "run": main.last_run_id}
-    for name in ("to_update", "to_preview", "to_deprovision"):
+    for name in ("to_update", "to_preview", "to_deprovision", "to_refresh"):
         objects[name] = service(name.replace("_", "-")).pk
     objects["expiring"] = service(
         "ends", template="drifty", expires_at=timezone.now() + timedelta(days=2)
@@ -556,6 +557,7 @@ def effects(role: str, objects: dict) -> dict:
         "preview_queued": lambda: queued("to_preview", "preview"),
         "upgrade_queued": lambda: queued("to_upgrade", "upgrade"),
         "deprovision_queued": lambda: queued("to_deprovision", "deprovision"),
+        "refreshed": lambda: queued("to_refresh", "update"),
         "extended": lambda: (
             Service.objects.get(pk=objects["expiring"]).expires_at
             > timezone.now() + timedelta(days=9)

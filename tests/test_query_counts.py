@@ -29,6 +29,7 @@ WRITES = {
     "/services/{pk}/notes/",
     "/runs/{pk}/cancel/",
     "/runs/{pk}/retry/",
+    "/services/{pk}/refresh/",
     "/runs/{pk}/apply/",
 }
 
@@ -171,6 +172,7 @@ class World:
         self.expiring = make_service(template=drifty, team=teams["alpha"], name="ends", user=owner)
         self.expiring.expires_at = timezone.now() + timedelta(days=2)
         self.expiring.save(update_fields=["expires_at"])
+        type(self.service).objects.filter(pk=self.service.pk).update(dependency_changed=True)
         newer_version(echo)  # the main service has an upgrade available
         self.destination = add_destination(
             user=ops, team=teams["alpha"], name="chat", url=NOWHERE, events=["run_failed"]
@@ -209,7 +211,7 @@ class World:
         from inventories.services import add_host, create_inventory
         from notes.services import add_note
         from notifications.models import Delivery
-        from provisioning.models import Run, ServiceEvent
+        from provisioning.models import Run, ServiceDependency, ServiceEvent
         from teams.models import Team
 
         start, self.added = self.added, self.added + count
@@ -219,6 +221,9 @@ class World:
                 other = make_service(template=self.catalog["echo"], team=self.teams[team],
                                      name=f"{team}-{n}", user=self.owner)  # fmt: skip
                 make_events(other.last_run, 2)
+                # Services that use the main one (some of another team), and that it uses.
+                ServiceDependency.objects.create(service=other, uses=main, input="db")
+                ServiceDependency.objects.create(service=main, uses=other, input=f"{team}-{n}")
             self._request_gated(f"gated-{n}")
             run = Run.objects.create(service=main, action="update", status="failed",
                                      template_version=main.template_version,

@@ -57,6 +57,9 @@ MANIFEST_SCHEMA = {
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
         "approval": approval.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
+        # What a change of the outputs of a service it uses does: queue an update with the
+        # same inputs (else the service is only marked "dependency changed").
+        "on_dependency_change": {"type": "string", "enum": ["update"]},
         "credentials": {
             "type": "array",
             "uniqueItems": True,

@@ -21,7 +21,7 @@ from core.text import cleaned
 from credentials.selectors import UnknownCredential, injection_for
 from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
-from provisioning import runner
+from provisioning import graph, runner
 from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.states import (
@@ -108,7 +108,8 @@ def execute_run(*, run_id: int) -> None:
 
 def extravars(run: Run, *, secrets: dict) -> dict:
     """The playbook's variables: the run's inputs with their secret values (`secrets`, the
-    run's, decrypted), and `gangplank`."""
+    run's, decrypted), and `gangplank`, whose `uses` holds the current outputs of the
+    services the inputs pick (by input name)."""
     service = run.service
     return {
         **plaintext(inputs=run.inputs, secrets=secrets),
@@ -119,6 +120,7 @@ def extravars(run: Run, *, secrets: dict) -> dict:
             "run_id": run.pk,
             "action": run.action,
             "resources_dir": str(settings.RESOURCES_DIR),
+            "uses": graph.used_outputs(inputs=run.inputs, version=run.template_version),
         },
     }
 
@@ -237,11 +239,18 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
                 template_version_id=run.template_version_id,
                 drifted=False,
                 drift=[],
+                dependency_changed=False,
             )
-        set_service_status(
+        moved = set_service_status(
             service=run.service, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
         )
+        if moved:
+            _follow_dependencies(run=run, outputs=outputs)
     else:
+        if run.action == RunAction.DEPROVISION:
+            graph.cascade_stopped(
+                service=run.service, why=f"the deprovision of {run.service.name} {status}"
+            )
         message = f"{run.get_action_display().lower()} {status}: {error}"
         if status == RunStatus.CANCELED:
             message += "; the service may be partly changed: retry, update or clean up"
@@ -253,6 +262,18 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
             failed_action=run.action,
         )
     return True
+
+
+def _follow_dependencies(*, run: Run, outputs: dict) -> None:
+    """What a run that succeeded changes in the graph: a deploy syncs the service's edges
+    with its new inputs and marks the services that use it when its outputs changed; a
+    deprovision lets a cascade waiting for it go on."""
+    service = run.service
+    if run.action == RunAction.DEPROVISION:
+        graph.deprovisioned(service=service)
+        return
+    graph.sync(service=service, inputs=run.inputs, version=run.template_version)
+    graph.outputs_changed(service=service, before=service.outputs, after=outputs)
 
 
 def _record_drift(*, run: Run, changes: list[dict]) -> None:

@@ -76,6 +76,9 @@ class DeprovisionForm(BootstrapFormMixin, forms.Form):
         label="Service name",
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
+    cascade = forms.BooleanField(
+        required=False, label="Deprovision the services that use it first, then it"
+    )
 
 
 class UTCDateTimeField(forms.DateTimeField):

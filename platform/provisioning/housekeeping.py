@@ -18,7 +18,7 @@ from django.utils import timezone
 from notifications import events as notify
 from provisioning import runner, sandbox
 from provisioning.execution import finish_run
-from provisioning.models import Run, Service
+from provisioning.models import Run, Service, ServiceDependency
 from provisioning.queueing import dispatch_run, queue_run
 from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
 
@@ -126,6 +126,12 @@ def expire_services() -> dict[str, int]:
     due = Service.objects.filter(
         expires_at__lte=now, status__in=[ServiceStatus.ACTIVE, ServiceStatus.FAILED]
     ).exclude(runs__status__in=RUN_IN_PROGRESS)
+    # One that live services use waits for them (its deprovision would be refused).
+    due = due.exclude(
+        pk__in=ServiceDependency.objects.exclude(
+            service__status=ServiceStatus.DEPROVISIONED
+        ).values("uses_id")
+    )
     for service in due:
         expired += _queue_system_run(service, RunAction.DEPROVISION, RunTrigger.EXPIRY)
     return {"warned": warned, "expired": expired}

@@ -43,6 +43,13 @@ class Service(models.Model):
     # What the last drift check found would change: [{"task", "host", "diff"}].
     drift = models.JSONField(default=list, blank=True)
     drift_checked_at = models.DateTimeField(null=True, blank=True)
+    # A service it uses changed its outputs since this one's last deploy (see graph).
+    dependency_changed = models.BooleanField(default=False)
+    # Waiting to be deprovisioned, by whom, once the services that use it are (a cascade).
+    deprovision_pending = models.BooleanField(default=False)
+    deprovision_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     last_run = models.ForeignKey(
         "Run", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -76,6 +83,32 @@ class Service(models.Model):
     @property
     def is_deprovisioned(self) -> bool:
         return self.status == ServiceStatus.DEPROVISIONED
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == ServiceStatus.ACTIVE
+
+
+class ServiceDependency(models.Model):
+    """`service` uses `uses` through its input `input` (one that picks a service): the
+    graph that outputs flow along and teardown follows. Kept in step with the service's
+    inputs (provisioning.graph.sync)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="dependencies")
+    uses = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="dependents")
+    input = models.CharField(max_length=200)
+
+    access = Access(team="service__team")
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["input", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "input"], name="dependency_unique_input")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} uses {self.uses_id} as {self.input}"
 
 
 class Run(models.Model):
@@ -182,6 +215,7 @@ class ServiceEvent(models.Model):
         STATUS = "status", "Status changed"
         EXTENDED = "extended", "Expiry extended"
         DRIFT = "drift", "Drift checked"
+        DEPENDENCY = "dependency", "Dependency"
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=20, choices=Kind.choices)

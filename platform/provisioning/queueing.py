@@ -15,6 +15,7 @@ from catalog.models import TemplateVersion
 from core import dispatch, states
 from core.errors import Conflict
 from core.types import AnyUser
+from provisioning import graph
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service
 from provisioning.states import (
@@ -139,6 +140,8 @@ def stop_unstarted_run(*, run: Run, actor, reason: str) -> bool:
             actor=actor,
             message=f"{reason} Nothing was changed.",
         )
+    if run.action == RunAction.DEPROVISION:
+        graph.cascade_stopped(service=run.service, why=f"its deprovision was canceled: {reason}")
     return True
 
 

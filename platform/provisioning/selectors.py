@@ -6,11 +6,25 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Case, Count, F, Min, Q, QuerySet, Value, When, Window
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
 
 from core.text import plain
 from core.types import AnyUser
-from provisioning.models import Run, RunEvent, Service, ServiceEvent
+from provisioning import graph
+from provisioning.models import Run, RunEvent, Service, ServiceDependency, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
 
 EVENTS_PAGE = 500
@@ -20,6 +34,88 @@ def services_for(*, user: AnyUser) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
         "team", "template__current_version", "template_version", "created_by", "last_run"
     )
+
+
+# --- services that use services --------------------------------------------------------
+
+
+def with_graph(services: QuerySet[Service], *, user: AnyUser) -> QuerySet[Service]:
+    """`services` with the services each uses and the live ones that use it, each edge
+    annotated with whether `user` may see the service at its other end: two queries for the
+    lot, read by `graph_of`."""
+    seen = Service.objects.restrict(user)
+    uses = ServiceDependency.objects.select_related("uses__team").annotate(
+        visible=Exists(seen.filter(pk=OuterRef("uses_id")))
+    )
+    used_by = (
+        ServiceDependency.objects.exclude(service__status=ServiceStatus.DEPROVISIONED)
+        .select_related("service__team")
+        .annotate(visible=Exists(seen.filter(pk=OuterRef("service_id"))))
+    )
+    return services.prefetch_related(
+        Prefetch("dependencies", queryset=uses, to_attr="uses_edges"),
+        Prefetch("dependents", queryset=used_by, to_attr="used_by_edges"),
+    )
+
+
+@dataclass(frozen=True)
+class Link:
+    """A service at the other end of an edge, and the input that picks the used one."""
+
+    input: str
+    service: Service
+
+
+@dataclass(frozen=True)
+class Graph:
+    """What a viewer sees of a service's edges: the services it uses and those (live) that
+    use it, and how many of either the viewer may not see (never named)."""
+
+    uses: list[Link]
+    uses_others: int
+    used_by: list[Link]
+    used_by_others: int
+
+
+def graph_of(service: Service, *, user: AnyUser) -> Graph:
+    """The service's edges as `user` sees them, from `with_graph`'s prefetch (read here when
+    the service did not come with it)."""
+    if not hasattr(service, "uses_edges"):
+        service = with_graph(Service.objects.filter(pk=service.pk), user=user).get()
+    uses_edges: list = service.uses_edges  # type: ignore[attr-defined]
+    used_by_edges: list = service.used_by_edges  # type: ignore[attr-defined]
+    uses = [Link(edge.input, edge.uses) for edge in uses_edges if edge.visible]
+    used_by = [Link(edge.input, edge.service) for edge in used_by_edges if edge.visible]
+    return Graph(
+        uses=uses,
+        uses_others=len(uses_edges) - len(uses),
+        used_by=used_by,
+        used_by_others=len(used_by_edges) - len(used_by),
+    )
+
+
+def named_for(*, user: AnyUser, services: list[Service]) -> str:
+    """`services` named as `user` may see them: "alpha/web, alpha/api and 2 services of
+    other teams" (their teams loaded)."""
+    seen = set(
+        Service.objects.restrict(user)
+        .filter(pk__in=[s.pk for s in services])
+        .values_list("pk", flat=True)
+    )
+    names = [str(s) for s in services if s.pk in seen]
+    hidden = len(services) - len(names)
+    if hidden:
+        names.append(f"{hidden} service{'s' if hidden > 1 else ''} of other teams")
+    if len(names) < 2:
+        return "".join(names)
+    return f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def cascade_plan(service: Service, *, user: AnyUser) -> str:
+    """What a cascading deprovision of `service` deprovisions first, named as `user` may
+    see it; "" when nothing live uses it."""
+    order = graph.teardown_order(service)
+    return named_for(user=user, services=order) if order else ""
 
 
 ATTENTION_WINDOW = timedelta(days=7)

@@ -19,11 +19,11 @@ from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
 from core.errors import Conflict, InvalidRequest
 from core.types import AnyUser
+from provisioning import graph, rules, selectors
 from provisioning import inputs as inputs_
-from provisioning import rules
 from provisioning.models import Run, Service, ServiceEvent
 from provisioning.queueing import queue_run, run_changes, stop_unstarted_run
-from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
+from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
 from teams import permissions
 from teams.models import Team
 
@@ -71,6 +71,7 @@ def request_service(
                 created_by=cast(User, user),
                 expires_at=timezone.now() + lifetime if lifetime else None,
             )
+            graph.sync(service=service, inputs=inputs, version=version)
             audit.record(
                 action="service.requested",
                 actor=user,
@@ -192,18 +193,57 @@ def apply_preview(*, user: AnyUser, run: Run) -> Run:
         )
 
 
-def deprovision_service(*, user: AnyUser, service: Service, confirm: str | None = None) -> Run:
-    """Run the deprovision playbook; the service stays as history and frees its name."""
+def deprovision_service(
+    *,
+    user: AnyUser,
+    service: Service,
+    confirm: str | None = None,
+    trigger: str = RunTrigger.USER,
+) -> Run:
+    """Run the deprovision playbook; the service stays as history and frees its name.
+    Refused while live services use it (provisioning.cascade deprovisions them first)."""
     if confirm is not None and confirm != service.name:
         raise InvalidRequest({"confirm": [f"Type the service's name, {service.name}, to confirm."]})
     _check_action(user=user, service=service, action=RunAction.DEPROVISION)
+    users = list(graph.live_dependents([service.pk]).select_related("team").order_by("pk"))
+    if users:
+        named = selectors.named_for(user=user, services=users)
+        raise Conflict(
+            f"{service.name} is used by {named}: deprovision {'it' if len(users) == 1 else 'them'}"
+            " first, or cascade to deprovision them before it."
+        )
     return _queue_checked(
         service=service,
         action=RunAction.DEPROVISION,
         user=user,
         inputs=service.inputs,
         secrets=service.secrets,
+        trigger=trigger,
     )
+
+
+def update_for_dependency(*, service_id: int) -> Run | None:
+    """The update a dependency's change asks for (`on_dependency_change: update`): the
+    service's own inputs, queued by nobody. None when the service cannot update now (a run
+    in progress, its status): then it stays marked "dependency changed"."""
+    service = (
+        Service.objects.select_related("team", "template_version")
+        .filter(pk=service_id, dependency_changed=True)
+        .first()
+    )
+    if service is None or rules.action_refusal(service, RunAction.UPDATE):
+        return None
+    try:
+        return _queue_checked(
+            service=service,
+            action=RunAction.UPDATE,
+            user=None,
+            inputs=service.inputs,
+            secrets=service.secrets,
+            trigger=RunTrigger.DEPENDENCY,
+        )
+    except Conflict:
+        return None
 
 
 def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> Service:
@@ -296,12 +336,13 @@ def _queue(
     *,
     service: Service,
     action: str,
-    user: AnyUser,
+    user: AnyUser | None,
     inputs: dict,
     secrets: str,
     version: TemplateVersion | None = None,
     retry_of: Run | None = None,
     preview: Run | None = None,
+    trigger: str = RunTrigger.USER,
 ) -> Run:
     """Queue a user's run (inside the caller's transaction), or hold it for its approvers
     when the template's approval rule applies to it."""
@@ -316,6 +357,7 @@ def _queue(
         version=version,
         retry_of=retry_of,
         preview=preview,
+        trigger=trigger,
         hold=rule is not None,
     )
     if rule is not None:

@@ -34,6 +34,8 @@ class RunTrigger(models.TextChoices):
     USER = "user", "A user"
     EXPIRY = "expiry", "The service's expiry"
     SCHEDULE = "schedule", "The drift-check schedule"
+    DEPENDENCY = "dependency", "A dependency's change"
+    CASCADE = "cascade", "A cascading deprovision"
 
 
 S, R, A = ServiceStatus, RunStatus, RunAction

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from provisioning import execution, housekeeping
+from provisioning import cascade, execution, graph, housekeeping, services
 from provisioning.queueing import EXECUTE_RUN
 
 
@@ -29,3 +29,13 @@ def expire_services() -> None:
 @shared_task(name="provisioning.schedule_drift_checks")
 def schedule_drift_checks() -> None:
     housekeeping.schedule_drift_checks()
+
+
+@shared_task(name=graph.CONTINUE_CASCADE)
+def continue_cascade(service_id: int) -> None:
+    cascade.continue_cascade(service_id=service_id)
+
+
+@shared_task(name=graph.UPDATE_FOR_DEPENDENCY)
+def update_for_dependency(service_id: int) -> None:
+    services.update_for_dependency(service_id=service_id)

@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 
 from catalog import presentation as catalog_presentation
 from catalog.forms import TEAM, InputsForm, is_refresh, refreshes, unchecked
@@ -14,8 +15,8 @@ from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
+from provisioning import cascade, presentation, rules, selectors, services
 from provisioning import choices as choices_
-from provisioning import presentation, rules, selectors, services
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
 from provisioning.models import Service
@@ -123,7 +124,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render_service(request, _service(request, pk))
+    return render_service(request, _service(request, pk, graph=True))
 
 
 def render_service(
@@ -139,6 +140,7 @@ def render_service(
         "outputs": presentation.titled_outputs(service),
         "extend_form": ExtendForm(initial={"expires_at": service.expires_at}),
         "latest_expiry": rules.latest_expiry(service),
+        "graph": selectors.graph_of(service, user=request.user),
         **extra,
     }
     run = service.last_run
@@ -150,10 +152,15 @@ def render_service(
     return render(request, "provisioning/service_detail.html", context, status=status)
 
 
-def _service(request: HttpRequest, pk: int, *, action: str | None = None) -> Service:
+def _service(
+    request: HttpRequest, pk: int, *, action: str | None = None, graph: bool = False
+) -> Service:
     """The service, if the user may see it (another team's is a 404) and, for the pages of
-    an action, act on it (else a 403 with the reason)."""
+    an action, act on it (else a 403 with the reason); with the services it uses and that
+    use it when the page shows them (`graph`)."""
     services_ = selectors.services_for(user=request.user)
+    if graph:
+        services_ = selectors.with_graph(services_, user=request.user)
     return get_permitted_or_404(request, services_, action=action, pk=pk)
 
 
@@ -260,27 +267,54 @@ def _change_inputs(
 
 @login_required
 def deprovision_service(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm by typing the service's name, then run the deprovision playbook."""
-    service = _service(request, pk, action=Action.CHANGE)
+    """Confirm by typing the service's name, then run the deprovision playbook (with a
+    cascade, the services that use it first)."""
+    service = _service(request, pk, action=Action.CHANGE, graph=True)
     actions = presentation.service_actions(service)
     form = DeprovisionForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST" and form.is_valid():
-        confirm = form.cleaned_data["confirm"]
+        confirm, cascading = form.cleaned_data["confirm"], form.cleaned_data["cascade"]
         run, status = _attempt(
             request,
-            lambda: services.deprovision_service(
-                user=request.user, service=service, confirm=confirm
+            lambda: cascade.deprovision(
+                user=request.user, service=service, confirm=confirm, cascade=cascading
             ),
             form,
         )
         if run is not None:
-            _announce(request, run, f"{actions.deprovision_label} queued.")
+            queued = f"{actions.deprovision_label} queued."
+            if run.service_id != service.pk:  # a cascade: a service that uses it goes first
+                queued = (f"Cascade started: {run.service.name}'s deprovision queued first; "
+                          f"{service.name} waits for the services that use it.")  # fmt: skip
+            _announce(request, run, queued)
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
-    context = {"service": service, "form": form, "actions": actions}
+    context = {
+        "service": service,
+        "form": form,
+        "actions": actions,
+        "graph": selectors.graph_of(service, user=request.user),
+        "first": selectors.cascade_plan(service, user=request.user) if actions.deprovision else "",
+    }
     return render(request, "provisioning/deprovision.html", context, status=status)
+
+
+@login_required
+@require_POST
+def refresh_service(request: HttpRequest, pk: int) -> HttpResponse:
+    """The update with unchanged inputs that a dependency's change asks for."""
+    service = _service(request, pk, action=Action.CHANGE)
+    try:
+        run = services.update_service(user=request.user, service=service, inputs={})
+    except InvalidRequest:
+        messages.error(request, "Its inputs are no longer valid: change them with Update.")
+    except Conflict as exc:
+        messages.error(request, str(exc))
+    else:
+        _announce(request, run, "Update queued with the same inputs.")
+    return redirect("provisioning:service", pk=service.pk)
 
 
 @login_required

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import Template
@@ -5,6 +6,7 @@ from core.fields import SlugField, StrictCharField
 from core.text import plain
 from provisioning.models import Run, RunEvent, Service
 from provisioning.rules import NAME_MAX_LENGTH, upgrade_target
+from provisioning.selectors import Graph, Link, graph_of
 from provisioning.states import RunAction
 from teams.models import Team
 from teams.selectors import teams_to_request_for
@@ -31,6 +33,16 @@ class LastRunSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class LinkSerializer(serializers.Serializer):
+    """A service at the other end of an edge of the graph."""
+
+    input = serializers.CharField(help_text="the input (of the service that uses) picking it")
+    id = serializers.IntegerField(source="service.pk")
+    name = serializers.CharField(source="service.name")
+    team = serializers.CharField(source="service.team.slug")
+    status = serializers.CharField(source="service.status")
+
+
 class ServiceSerializer(serializers.ModelSerializer):
     team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     template = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -43,6 +55,35 @@ class ServiceSerializer(serializers.ModelSerializer):
     )
     upgrade_available = serializers.SerializerMethodField()
     last_run = LastRunSerializer(read_only=True, allow_null=True)
+    uses = serializers.SerializerMethodField(help_text="the services this one's inputs pick")
+    uses_others = serializers.SerializerMethodField(
+        help_text="how many more it uses, of teams you cannot see"
+    )
+    used_by = serializers.SerializerMethodField(help_text="the live services that use this one")
+    used_by_others = serializers.SerializerMethodField(
+        help_text="how many more use it, of teams you cannot see"
+    )
+
+    def _graph(self, service: Service) -> Graph:
+        cached = getattr(service, "_graph_seen", None)
+        if cached is None:
+            cached = graph_of(service, user=self.context["request"].user)
+            service._graph_seen = cached  # type: ignore[attr-defined]
+        return cached
+
+    @extend_schema_field(LinkSerializer(many=True))
+    def get_uses(self, service: Service) -> list:
+        return _links(self._graph(service).uses)
+
+    def get_uses_others(self, service: Service) -> int:
+        return self._graph(service).uses_others
+
+    @extend_schema_field(LinkSerializer(many=True))
+    def get_used_by(self, service: Service) -> list:
+        return _links(self._graph(service).used_by)
+
+    def get_used_by_others(self, service: Service) -> int:
+        return self._graph(service).used_by_others
 
     def get_upgrade_available(self, service: Service) -> str | None:
         target = upgrade_target(service)
@@ -68,8 +109,17 @@ class ServiceSerializer(serializers.ModelSerializer):
             "drift",
             "drift_checked_at",
             "upgrade_available",
+            "uses",
+            "uses_others",
+            "used_by",
+            "used_by_others",
+            "dependency_changed",
         ]
         read_only_fields = fields
+
+
+def _links(links: list[Link]) -> list:
+    return list(LinkSerializer(links, many=True).data)
 
 
 SECRET_HELP = 'input name -> value; a secret input sent as "$encrypted$" keeps its value'
@@ -87,7 +137,14 @@ class PreviewSerializer(InputsSerializer):
 
 class DeprovisionSerializer(serializers.Serializer):
     confirm = StrictCharField(
-        required=False, default=None, help_text="the service's name, if you want it checked"
+        required=False,
+        default=None,
+        help_text="the service's name, if you want it checked (required with `cascade`)",
+    )
+    cascade = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="deprovision the live services that use it first, each as its own run",
     )
 
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from core.actions import refuse_if_seen
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
-from provisioning import selectors, services
+from provisioning import cascade, selectors, services
 from provisioning.api.serializers import (
     DeprovisionSerializer,
     ExtendSerializer,
@@ -50,6 +50,12 @@ class ServiceViewSet(
     ).order_by("-created_at", "-pk")
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        if self.action in ("list", "retrieve"):  # the answers that show the graph
+            rows = selectors.with_graph(rows, user=self.request.user)
+        return rows
 
     def get_serializer_class(self):
         return ServiceRequestSerializer if self.action == "create" else ServiceSerializer
@@ -104,8 +110,10 @@ class ServiceViewSet(
     @extend_schema(request=DeprovisionSerializer, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
     def deprovision(self, request, pk=None):
-        """Run the deprovision playbook; the service stays as history."""
-        return self._act(request, DeprovisionSerializer, services.deprovision_service)
+        """Run the deprovision playbook; the service stays as history. Refused (409) while
+        live services use it, unless `cascade`: then they are deprovisioned first, leaves
+        first, each as its own run, and the answer is the first run queued."""
+        return self._act(request, DeprovisionSerializer, cascade.deprovision)
 
     @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
