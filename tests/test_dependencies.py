@@ -5,7 +5,7 @@ import pytest
 from django.db import transaction
 
 from conftest import api_client_for
-from core.errors import Conflict
+from core.errors import Conflict, InvalidRequest
 from factories import make_service
 from provisioning import cascade, graph
 from provisioning.execution import extravars
@@ -49,10 +49,20 @@ def test_it_records_the_service_an_input_picks_when_a_service_is_requested(catal
 
 
 @pytest.mark.parametrize("picked", ["999999999", "not-an-id", "-3", "1e3", "", "١٢"])
-def test_it_makes_nothing_of_an_id_of_no_service(catalog, teams, owner, picked):
-    app = request_service(user=owner, template=catalog["consumer"], team=teams["alpha"],
-                          name="app", inputs={"database": picked, "label": "x"})  # fmt: skip
+def test_it_refuses_a_request_picking_no_service_and_makes_nothing_of_such_an_id(
+    catalog, teams, owner, picked
+):
+    with pytest.raises(InvalidRequest) as refused:
+        request_service(user=owner, template=catalog["consumer"], team=teams["alpha"],
+                        name="app", inputs={"database": picked, "label": "x"})  # fmt: skip
+    # Inputs stored before the choices were checked (or edited since) make no edge either.
+    app = make_service(template=catalog["consumer"], team=teams["alpha"], name="app")
+    inputs = {"database": picked, "label": "x"}
+    graph.sync(service=app, inputs=inputs, version=app.template_version)
+    Run.objects.filter(service=app).update(inputs=inputs)
+    app.refresh_from_db()
 
+    assert "database" in refused.value.errors["inputs"]
     assert not ServiceDependency.objects.filter(service=app).exists()
     assert extravars(app.last_run, secrets={})["gangplank"]["uses"] == {}
 

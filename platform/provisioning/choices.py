@@ -58,6 +58,8 @@ def errors(
     found = picked_errors(schema=schema, inputs=values)
     for name, source in choice_sources(schema).items():
         value = values.get(name)
+        if value == "" and name in schema.get("required", []):
+            found[name] = ["This input is required."]  # nothing picked, said as the form does
         if choice_kind(source) == "inventory" or value is None or value == "":
             continue
         allowed = _choices(
