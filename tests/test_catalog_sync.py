@@ -287,3 +287,15 @@ def test_the_shipped_catalogue_loads_without_problems(shared_postgres, shared_sh
 
     assert report.problems == []
     assert len(report.created) >= 3
+
+
+def test_it_keeps_the_inputs_in_the_order_the_manifest_declares_them(catalog):
+    """PostgreSQL's jsonb orders keys its own way (shortest first): the form, the API and
+    the service page follow the manifest's order all the same."""
+    from catalog.models import TemplateVersion
+
+    version = TemplateVersion.objects.get(pk=catalog["static-site"].current_version_id)
+
+    declared = ["title", "tagline", "theme", "show_footer", "max_size_mb"]
+    assert list(version.manifest["inputs"]["properties"]) != declared  # as jsonb keeps them
+    assert list(version.inputs_schema["properties"]) == declared

@@ -55,6 +55,8 @@ TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title
 # Inputs that depend on others: catalog.conditions checks and evaluates them.
 CONDITION_KEYWORDS = {"if", "then", "else", "allOf", "dependentRequired", "dependentSchemas"}
 TOP_KEYWORDS = TOP_KEYWORDS | CONDITION_KEYWORDS
+# Where a stored schema keeps the order its inputs were declared in (see `prepared`).
+ORDER = "x-gangplank-order"
 # Inputs become Ansible variables: valid identifiers, clear of Ansible's and the platform's own.
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 RESERVED_NAMES = {"gangplank", "hostvars", "groups", "inventory_hostname", "omit", "vars"}
@@ -305,8 +307,21 @@ def secret_names(schema: dict) -> frozenset[str]:
 
 
 def prepared(schema: dict) -> dict:
-    """The schema as stored: unknown inputs are always rejected."""
-    return {**schema, "additionalProperties": False}
+    """The schema as stored: unknown inputs are always rejected, and the inputs' order is
+    kept in ORDER (PostgreSQL's jsonb keeps keys in an order of its own)."""
+    return {
+        **schema,
+        "additionalProperties": False,
+        ORDER: list(schema.get("properties") or {}),
+    }
+
+
+def in_order(mapping: dict, order: Any) -> dict:
+    """`mapping` with the keys `order` lists first, in that order, then the others."""
+    if not isinstance(order, list):
+        return mapping
+    first = {key: mapping[key] for key in order if key in mapping}
+    return {**first, **{key: value for key, value in mapping.items() if key not in first}}
 
 
 def limited(schema: dict) -> dict:
@@ -315,6 +330,7 @@ def limited(schema: dict) -> dict:
     properties = schema.get("properties")
     if not isinstance(properties, dict):
         return schema
+    properties = in_order(properties, schema.get(ORDER))
     return {
         **schema,
         "properties": {name: limited_property(prop) for name, prop in properties.items()},
