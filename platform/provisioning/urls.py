@@ -11,6 +11,7 @@ urlpatterns = [
     path("services/<int:pk>/upgrade/", views.upgrade_service, name="upgrade"),
     path("services/<int:pk>/deprovision/", views.deprovision_service, name="deprovision"),
     path("services/<int:pk>/extend/", views.extend_service, name="extend"),
+    path("services/<int:pk>/actions/<str:name>/", views.run_action, name="action"),
     path("runs/<int:pk>/", run_views.run_detail, name="run"),
     path("runs/<int:pk>/log/", run_views.run_log, name="run-log"),
     path("runs/<int:pk>/status/", run_views.run_status, name="run-status"),
