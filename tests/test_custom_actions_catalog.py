@@ -51,7 +51,7 @@ def test_it_loads_actions_with_their_inputs_closed_to_unknown_ones(tmp_path):
     assert report.problems == []
     version = Template.objects.get(slug="operated").current_version
     actions = version.actions
-    assert list(actions) == ["restart", "flush-cache"]
+    assert list(actions) == ["flush-cache", "restart"]  # by name
     restart = actions["restart"]
     assert (restart.title, restart.destructive, restart.fails_service) == ("Restart", True, True)
     assert restart.inputs["additionalProperties"] is False

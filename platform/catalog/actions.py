@@ -72,7 +72,8 @@ class Action:
 
 
 def declared(manifest: dict) -> dict[str, Action]:
-    """The (already validated) manifest's actions by name, in the manifest's order."""
+    """The (already validated) manifest's actions by name, in the order of their names (a
+    stored manifest does not keep its keys' order)."""
     return {
         name: Action(
             name=name,
@@ -84,7 +85,7 @@ def declared(manifest: dict) -> dict[str, Action]:
             on_failure=spec.get("on_failure", "active"),
             approval=approval.parse(spec.get("approval"), actions=(name,)),
         )
-        for name, spec in (manifest.get("actions") or {}).items()
+        for name, spec in sorted((manifest.get("actions") or {}).items())
     }
 
 

@@ -174,6 +174,10 @@ class Run(models.Model):
         return self.status == RunStatus.SUCCEEDED
 
     @property
+    def is_failed(self) -> bool:
+        return self.status == RunStatus.FAILED
+
+    @property
     def is_running(self) -> bool:
         return self.status == RunStatus.RUNNING
 
