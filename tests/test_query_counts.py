@@ -54,6 +54,7 @@ REQUESTS = {
     "/services/{pk}/upgrade/": (MEMBER, {"pk": "service"}),
     "/services/{pk}/deprovision/": (MEMBER, {"pk": "service"}),
     "/services/{pk}/extend/": (MEMBER, {"pk": "expiring"}),
+    "/services/{pk}/actions/{name}/": (MEMBER, {"pk": "operable", "name": "action"}),
     "/runs/{pk}/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/log/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/status/": (MEMBER, {"pk": "run"}),
@@ -171,6 +172,10 @@ class World:
         self.expiring = make_service(template=drifty, team=teams["alpha"], name="ends", user=owner)
         self.expiring.expires_at = timezone.now() + timedelta(days=2)
         self.expiring.save(update_fields=["expires_at"])
+        # With custom actions: the services' `actions` read the caller's teams once.
+        self.operable = make_service(
+            template=catalog["operable"], team=teams["alpha"], name="operable", user=owner
+        )
         newer_version(echo)  # the main service has an upgrade available
         self.destination = add_destination(
             user=ops, team=teams["alpha"], name="chat", url=NOWHERE, events=["run_failed"]
@@ -187,6 +192,8 @@ class World:
             "team": "alpha",
             "service": self.service.pk,
             "expiring": self.expiring.pk,
+            "operable": self.operable.pk,
+            "action": "note",
             "run": self.service.last_run_id,
             "approval": self.approval.pk,
             "destination": self.destination.pk,
@@ -220,6 +227,11 @@ class World:
                                      name=f"{team}-{n}", user=self.owner)  # fmt: skip
                 make_events(other.last_run, 2)
             self._request_gated(f"gated-{n}")
+            make_service(template=self.catalog["operable"], team=self.teams["alpha"],
+                         name=f"operable-{n}", user=self.owner)  # fmt: skip
+            Run.objects.create(service=self.operable, action="note", status="failed",
+                               template_version=self.operable.template_version,
+                               parameters={"text": str(n)}, created_by=self.owner)  # fmt: skip
             run = Run.objects.create(service=main, action="update", status="failed",
                                      template_version=main.template_version,
                                      inputs={"message": str(n)}, created_by=self.owner,
