@@ -71,6 +71,7 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "drift": [],
         "drift_checked_at": None,
         "upgrade_available": None,
+        "actions": [],  # echo has no custom actions
     }
 
 
