@@ -196,3 +196,27 @@ def test_an_action_can_be_canceled_before_it_starts(catalog, api, own_queue):
 
     assert canceled["status"] == "canceled"
     assert api.get(f"/api/services/{created['id']}/").json()["status"] == "active"
+
+
+def test_an_upgrade_brings_the_new_versions_actions(worker, catalog, api):
+    from catalog.models import Template, TemplateVersion
+
+    service = active_service(api)
+    current = catalog["operable"].current_version
+    restart = {**current.manifest["actions"]["reset"], "title": "Restart"}
+    actions = {**current.manifest["actions"], "restart": restart}
+    newer = TemplateVersion.objects.create(
+        template=current.template, version="2.0.0", digest="newer", files=current.files,
+        manifest={**current.manifest, "version": "2.0.0", "actions": actions},
+    )  # fmt: skip
+    Template.objects.filter(pk=current.template_id).update(current_version=newer)
+
+    assert act(api, service["id"], "restart").status_code == 404  # not its version's
+    upgrade = api.post(f"/api/services/{service['id']}/upgrade/", {}, format="json").json()
+    assert wait_for_run(api, upgrade["id"])["status"] == "succeeded"
+
+    after = api.get(f"/api/services/{service['id']}/").json()
+    assert after["template_version"] == "2.0.0"
+    assert "restart" in [a["name"] for a in after["actions"]]
+    restarted = wait_for_run(api, act(api, service["id"], "restart").json()["id"])
+    assert restarted["status"] == "succeeded" and restarted["template_version"] == "2.0.0"
