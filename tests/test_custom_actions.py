@@ -30,8 +30,15 @@ def note_file(service_id) -> Path:
     return Path(settings.RESOURCES_DIR) / f"operable-{service_id}.txt"
 
 
-def test_it_runs_a_custom_action_with_its_inputs_reaching_the_playbook(worker, catalog, api):
+def test_it_runs_a_custom_action_with_its_inputs_reaching_the_playbook(
+    worker, catalog, api, teams, ops
+):
+    from notifications.models import Delivery
+    from notifications.services import add_destination
+
     service = active_service(api)
+    add_destination(user=ops, team=teams["alpha"], name="chat", url="json://127.0.0.1:9/",
+                    events=["run_succeeded"])  # fmt: skip
     listed = {a["name"]: a for a in service["actions"]}
     assert set(listed) == {"note", "reset", "repair", "wobble", "purge"}
     assert listed["note"]["title"] == "Write a note"
@@ -62,6 +69,9 @@ def test_it_runs_a_custom_action_with_its_inputs_reaching_the_playbook(worker, c
     trail = AuditEvent.objects.filter(action="run.queued.note").order_by("pk")
     assert [e.object_repr for e in trail][:1] == [f"Write a note of alpha/{service['name']}"]
     assert trail.first().changes == {"text": [None, "ahoy"], "times": [None, 3]}
+    # Its notification names it by its title.
+    told = Delivery.objects.filter(event="run_succeeded").order_by("pk").first()
+    assert told.title == f"[Gangplank] Write a note of alpha/{service['name']} succeeded"
 
 
 def test_it_refuses_unknown_actions_bad_inputs_and_a_second_run(worker, catalog, api):
