@@ -227,8 +227,12 @@ class World:
                                      name=f"{team}-{n}", user=self.owner)  # fmt: skip
                 make_events(other.last_run, 2)
             self._request_gated(f"gated-{n}")
-            make_service(template=self.catalog["operable"], team=self.teams["alpha"],
-                         name=f"operable-{n}", user=self.owner)  # fmt: skip
+            operable = make_service(template=self.catalog["operable"], team=self.teams["alpha"],
+                                    name=f"operable-{n}", user=self.owner)  # fmt: skip
+            # A custom action in progress (the home page names it by its title).
+            Run.objects.create(service=operable, action="note", status="running",
+                               template_version=operable.template_version,
+                               created_by=self.owner)  # fmt: skip
             Run.objects.create(service=self.operable, action="note", status="failed",
                                template_version=self.operable.template_version,
                                parameters={"text": str(n)}, created_by=self.owner)  # fmt: skip
