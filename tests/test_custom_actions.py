@@ -113,6 +113,10 @@ def test_a_failed_action_leaves_the_service_active_unless_it_says_failed(
     assert after["last_run"]["id"] == wobbled["id"] and after["last_run"]["status"] == "failed"
     page = client.get(f"/services/{service['id']}/")
     assert b"the last action, Wobble, failed" in page.content
+    run_page = client.get(f"/runs/{wobbled['id']}/").content.decode()
+    assert "<h1" in run_page and "Wobble of ops-box" in run_page
+    assert 'id="run-parameters"' in run_page and 'data-input="broken"' in run_page
+    assert "Fail on purpose" in run_page  # the action's input, by its title
 
     repaired = wait_for_run(api, act(api, service["id"], "repair", {"broken": True}).json()["id"])
 

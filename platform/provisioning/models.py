@@ -203,6 +203,12 @@ class Run(models.Model):
         return self.action not in RunAction.values
 
     @property
+    def declared_parameters(self) -> dict:
+        """A custom action's inputs as its version declares them (for their titles)."""
+        declared = (self.template_version.manifest.get("actions") or {}).get(self.action) or {}
+        return (declared.get("inputs") or {}).get("properties") or {}
+
+    @property
     def action_name(self) -> str:
         """The action as messages and the audit trail name it: a built-in's name
         ("provision"), a custom action's title."""
