@@ -100,7 +100,7 @@ def test_it_refuses_unknown_actions_bad_inputs_and_a_second_run(worker, catalog,
 
 
 def test_a_failed_action_leaves_the_service_active_unless_it_says_failed(
-    worker, catalog, api, client, owner
+    worker, catalog, api, client, owner, settings
 ):
     service = active_service(api)
     client.force_login(owner)
@@ -140,6 +140,13 @@ def test_a_failed_action_leaves_the_service_active_unless_it_says_failed(
     healed = api.get(f"/api/services/{service['id']}/").json()
     assert healed["status"] == "active" and healed["failed_action"] is None
     assert healed["outputs"]["note"] == "repaired by repair"
+    # Prometheus counts the runs by action, custom ones by their names.
+    settings.GANGPLANK_METRICS_TOKEN = "actions-scrape"
+    scraped = client.get("/metrics", HTTP_AUTHORIZATION="Bearer actions-scrape").content.decode()
+    for action, status, count in (("wobble", "failed", 1), ("repair", "failed", 2),
+                                  ("repair", "succeeded", 1)):  # fmt: skip
+        line = f'gangplank_runs_total{{action="{action}",status="{status}",template="operable"}}'
+        assert f"{line} {count}.0" in scraped, scraped
 
 
 def test_an_actions_approval_holds_it_until_its_approvers_decide(worker, catalog, api, outsider):
