@@ -131,3 +131,29 @@ def test_a_broken_actions_section_is_the_templates_error(tmp_path, declared, fie
     assert problems[0]["field"] == field, problems
     assert words in problems[0]["message"], problems
     assert Template.objects.get(slug="operated").current_version is None
+
+
+def test_an_action_runs_on_an_active_service_and_again_on_one_it_failed():
+    from catalog.actions import declared
+    from provisioning.rules import status_after_custom
+    from provisioning.states import custom_action_available
+
+    def available(status, failed_action=""):
+        return custom_action_available(action="repair", status=status, failed_action=failed_action)
+
+    assert available("active")
+    assert available("failed", failed_action="repair")
+    assert not available("failed", failed_action="update")
+    assert not available("failed", failed_action="provision")
+    for status in ("provisioning", "updating", "deprovisioning", "deprovisioned"):
+        assert not available(status)
+
+    actions = declared({"actions": {
+        "repair": action(on_failure="failed"), "wobble": action(), "check": action(),
+    }})  # fmt: skip
+    repair, wobble = actions["repair"], actions["wobble"]
+    assert status_after_custom(action=repair, status="active", succeeded=True) == "active"
+    assert status_after_custom(action=repair, status="failed", succeeded=True) == "active"
+    assert status_after_custom(action=repair, status="active", succeeded=False) == "failed"
+    assert status_after_custom(action=wobble, status="active", succeeded=False) == "active"
+    assert list(actions) == ["check", "repair", "wobble"]
