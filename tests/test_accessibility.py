@@ -41,6 +41,7 @@ PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "/services/{pk}/upgrade/": (BOTH, {"pk": "service"}),
     "/services/{pk}/deprovision/": (BOTH, {"pk": "service"}),
     "/services/{pk}/extend/": (BOTH, {"pk": "expiring"}),
+    "/services/{pk}/actions/{name}/": (BOTH, {"pk": "operable", "name": "action"}),
     "/runs/{pk}/": (BOTH, {"pk": "run"}),
     "/teams/": (BOTH, {}),
     "/teams/{slug}/": (BOTH, {"slug": "team"}),
@@ -257,6 +258,7 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         user=owner, template=catalog["gated"], team=alpha, name="guarded",
         inputs={"message": "hi", "environment": "prod"},
     )  # fmt: skip
+    operable = make_service(template=catalog["operable"], team=alpha, name="ops", user=owner)
     destination = add_destination(
         user=ops, team=alpha, name="chat", url="json://127.0.0.1:9/", events=["run_failed"]
     )
@@ -270,6 +272,8 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         "team": "alpha",
         "service": service.pk,
         "expiring": expiring.pk,
+        "operable": operable.pk,
+        "action": "note",
         "run": service.last_run_id,
         "running": running.pk,
         "failed": failed.pk,

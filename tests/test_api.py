@@ -76,6 +76,7 @@ def test_a_service_has_the_documented_fields(api, catalog, teams, owner):
         "used_by": [],
         "used_by_others": 0,
         "dependency_changed": False,
+        "actions": [],  # echo has no custom actions
     }
 
 

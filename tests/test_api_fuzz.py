@@ -97,7 +97,10 @@ def filled(path: str, objects: dict) -> str:
 def test_it_answers_arbitrary_json_at_every_write_endpoint_without_a_5xx(
     catalog, teams, owner, ops
 ):
-    service = make_service(template=catalog["echo"], team=teams["alpha"], name="fuzz", user=owner)
+    # With custom actions (and echo's `message` input), for their endpoint too.
+    service = make_service(
+        template=catalog["operable"], team=teams["alpha"], name="fuzz", user=owner
+    )
     failed = make_service(
         template=catalog["echo"], team=teams["alpha"], name="broken", user=owner, status="failed"
     )
@@ -117,6 +120,7 @@ def test_it_answers_arbitrary_json_at_every_write_endpoint_without_a_5xx(
     )  # fmt: skip
     objects = {
         "services": service.pk,
+        "actions": "note",  # a custom action of operable
         "runs": failed.last_run_id,
         "approvals": approval.pk,
         "credentials": credential.pk,
@@ -126,7 +130,9 @@ def test_it_answers_arbitrary_json_at_every_write_endpoint_without_a_5xx(
     }
     clients = [api_client_for(ops), api_client_for(owner)]
     operations = write_operations()
-    schemas = [template.current_version.inputs_schema for template in catalog.values()]
+    versions = [template.current_version for template in catalog.values()]
+    schemas = [version.inputs_schema for version in versions]
+    schemas += [action.inputs for version in versions for action in version.actions.values()]
     names = sorted(
         {field for _, _, fields in operations for field in fields}
         | {name for schema in schemas for name in schema.get("properties", {})}

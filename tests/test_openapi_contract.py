@@ -163,7 +163,7 @@ def existing(data: dict) -> dict[str, dict[str, object]]:
         "credentials": {"id": data["credential"].pk},
         "inventories": {"name": "lab"},
         "runs": {"id": data["queued"].last_run_id},
-        "services": {"id": active.pk},
+        "services": {"id": active.pk, "name": "restart"},  # echo has no custom actions
         "teams": {"slug": "alpha", "team_slug": "alpha", "id": data["destination"].pk},
         "templates": {"slug": "echo"},
     }

@@ -115,6 +115,19 @@ MATRIX = {
     "provisioning:deprovision": ("get", {"pk": "service"}, None, team_change(200)),
     "provisioning:extend": ("get", {"pk": "expiring"}, None, team_change(200)),
     "provisioning:refresh": ("post", {"pk": "to_refresh"}, None, team_change(302), "refreshed"),
+    "provisioning:action": (
+        "get",
+        {"pk": "operable", "name": "with_inputs"},
+        None,
+        team_change(200),
+    ),
+    "provisioning:action#post": (
+        "post",
+        {"pk": "to_act", "name": "without_inputs"},
+        None,
+        team_change(302),
+        "portal_action_queued",
+    ),
     "provisioning:run": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-log": ("get", {"pk": "run"}, None, team_view()),
     "provisioning:run-status": ("get", {"pk": "run"}, None, team_view()),
@@ -185,6 +198,13 @@ MATRIX = {
         "deprovision_queued",
     ),
     "api:service-extend": ("post", {"pk": "expiring"}, "extend", team_change(200), "extended"),
+    "api:service-action": (
+        "post",
+        {"pk": "to_act_api", "name": "with_inputs"},
+        {"inputs": {"text": "hi"}},
+        team_change(202),
+        "action_queued",
+    ),
     "api:run-list": ("get", {}, None, signed_in()),
     "api:run-detail": ("get", {"pk": "run"}, None, team_view()),
     "api:run-events": ("get", {"pk": "run"}, None, team_view()),
@@ -439,6 +459,9 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     objects = {"team": "alpha", "template": "echo", "service": main.pk, "run": main.last_run_id}
     for name in ("to_update", "to_preview", "to_deprovision", "to_refresh"):
         objects[name] = service(name.replace("_", "-")).pk
+    for name in ("operable", "to_act", "to_act_api"):
+        objects[name] = service(name.replace("_", "-"), template="operable").pk
+    objects.update(with_inputs="note", without_inputs="reset")  # custom actions of operable
     objects["expiring"] = service(
         "ends", template="drifty", expires_at=timezone.now() + timedelta(days=2)
     ).pk
@@ -558,6 +581,8 @@ def effects(role: str, objects: dict) -> dict:
         "upgrade_queued": lambda: queued("to_upgrade", "upgrade"),
         "deprovision_queued": lambda: queued("to_deprovision", "deprovision"),
         "refreshed": lambda: queued("to_refresh", "update"),
+        "portal_action_queued": lambda: queued("to_act", "reset"),
+        "action_queued": lambda: queued("to_act_api", "note"),
         "extended": lambda: (
             Service.objects.get(pk=objects["expiring"]).expires_at
             > timezone.now() + timedelta(days=9)

@@ -55,6 +55,7 @@ REQUESTS = {
     "/services/{pk}/upgrade/": (MEMBER, {"pk": "service"}),
     "/services/{pk}/deprovision/": (MEMBER, {"pk": "service"}),
     "/services/{pk}/extend/": (MEMBER, {"pk": "expiring"}),
+    "/services/{pk}/actions/{name}/": (MEMBER, {"pk": "operable", "name": "action"}),
     "/runs/{pk}/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/log/": (MEMBER, {"pk": "run"}),
     "/runs/{pk}/status/": (MEMBER, {"pk": "run"}),
@@ -173,6 +174,10 @@ class World:
         self.expiring.expires_at = timezone.now() + timedelta(days=2)
         self.expiring.save(update_fields=["expires_at"])
         type(self.service).objects.filter(pk=self.service.pk).update(dependency_changed=True)
+        # With custom actions: the services' `actions` read the caller's teams once.
+        self.operable = make_service(
+            template=catalog["operable"], team=teams["alpha"], name="operable", user=owner
+        )
         newer_version(echo)  # the main service has an upgrade available
         self.destination = add_destination(
             user=ops, team=teams["alpha"], name="chat", url=NOWHERE, events=["run_failed"]
@@ -189,6 +194,8 @@ class World:
             "team": "alpha",
             "service": self.service.pk,
             "expiring": self.expiring.pk,
+            "operable": self.operable.pk,
+            "action": "note",
             "run": self.service.last_run_id,
             "approval": self.approval.pk,
             "destination": self.destination.pk,
@@ -225,6 +232,15 @@ class World:
                 ServiceDependency.objects.create(service=other, uses=main, input="db")
                 ServiceDependency.objects.create(service=main, uses=other, input=f"{team}-{n}")
             self._request_gated(f"gated-{n}")
+            operable = make_service(template=self.catalog["operable"], team=self.teams["alpha"],
+                                    name=f"operable-{n}", user=self.owner)  # fmt: skip
+            # A custom action in progress (the home page names it by its title).
+            Run.objects.create(service=operable, action="note", status="running",
+                               template_version=operable.template_version,
+                               created_by=self.owner)  # fmt: skip
+            Run.objects.create(service=self.operable, action="note", status="failed",
+                               template_version=self.operable.template_version,
+                               parameters={"text": str(n)}, created_by=self.owner)  # fmt: skip
             run = Run.objects.create(service=main, action="update", status="failed",
                                      template_version=main.template_version,
                                      inputs={"message": str(n)}, created_by=self.owner,

@@ -169,4 +169,4 @@ def _checked_comment(comment: str | None, *, required: bool) -> str:
 
 
 def _label(approval: Approval) -> str:
-    return f"{approval.run.action} of {approval.service}"
+    return f"{approval.run.action_name} of {approval.service}"

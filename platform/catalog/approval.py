@@ -62,7 +62,8 @@ class Rule:
     def applies(self, *, action: str, inputs: list[dict]) -> bool:
         """Whether a run of `action` needs approval, given the inputs it touches (for an
         update, both the service's current inputs and the new ones)."""
-        if RULE_ACTION.get(action) not in self.actions:
+        # A custom action (catalog.actions) is its own rule's action.
+        if RULE_ACTION.get(action, action) not in self.actions:
             return False
         return not self.when or any(self._matches(values) for values in inputs)
 
@@ -78,13 +79,14 @@ class Rule:
         return self.approvers == PLATFORM
 
 
-def parse(declared: dict | None) -> Rule | None:
-    """The rule of a manifest's (already validated) `approval`, or None when it has none."""
+def parse(declared: dict | None, *, actions: tuple[str, ...] | None = None) -> Rule | None:
+    """The rule of a manifest's (already validated) `approval`, or None when it has none;
+    `actions`: those it covers, for a custom action's own rule."""
     if declared is None:
         return None
     return Rule(
         approvers=declared.get("approvers", PLATFORM),
-        actions=frozenset(declared.get("actions", ACTIONS)),
+        actions=frozenset(actions or declared.get("actions", ACTIONS)),
         when=dict(declared.get("when") or {}),
         expires=parse_duration(declared.get("expires", DEFAULT_EXPIRES)),
     )

@@ -12,6 +12,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
+from catalog import actions as custom_actions
 from catalog import approval, changelog, conditions, icons
 from catalog import schema as input_schema
 from core import text
@@ -56,6 +57,7 @@ MANIFEST_SCHEMA = {
         },
         "timeout": {"type": "string", "pattern": DURATION_PATTERN},
         "approval": approval.SCHEMA,
+        "actions": custom_actions.SCHEMA,
         "drift_check": {"type": "string", "pattern": DURATION_PATTERN},
         # What a change of the outputs of a service it uses does: queue an update with the
         # same inputs (else the service is only marked "dependency changed").
@@ -162,6 +164,8 @@ def load_folder(path: Path) -> Folder:
     ]
     if not folder.problems:
         folder.manifest = {**manifest, "inputs": input_schema.prepared(manifest["inputs"])}
+        if "actions" in manifest:
+            folder.manifest["actions"] = custom_actions.prepared(manifest["actions"])
     return folder
 
 
@@ -230,6 +234,11 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
         message = _playbook_problem(playbook, files)
         if message:
             problems.append((f"playbooks.{action}", message))
+    if "actions" in manifest:
+        problems += custom_actions.problems(manifest["actions"], manifest["inputs"])
+        for name, spec in manifest["actions"].items():
+            if message := _playbook_problem(spec["playbook"], files):
+                problems.append((f"actions.{name}.playbook", message))
     return problems
 
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 from django.db import models
 from packaging.version import InvalidVersion, Version
 
+from catalog import actions as custom_actions
 from catalog import approval
 from catalog.schema import limited
 from core.durations import parse_duration
@@ -119,6 +120,11 @@ class TemplateVersion(models.Model):
     @property
     def approval_rule(self) -> approval.Rule | None:
         return approval.parse(self.manifest.get("approval"))
+
+    @property
+    def actions(self) -> dict[str, custom_actions.Action]:
+        """The template's custom day-2 actions by name (catalog.actions)."""
+        return custom_actions.declared(self.manifest)
 
     def is_newer_than(self, other: "TemplateVersion") -> bool:
         try:

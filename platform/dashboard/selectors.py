@@ -102,8 +102,11 @@ def home(*, user: AnyUser, now: datetime | None = None) -> Home:
     now = now or timezone.now()
     teams = cast(User, user).memberships.values("team_id")  # views sign in first
     has_teams = teams.exists()
-    pending = Approval.objects.filter(status=ApprovalStatus.PENDING).select_related(
-        "service__team", "run", "approver_team", "requested_by"
+    # A custom action's title is in its run's version's manifest (not its files).
+    pending = (
+        Approval.objects.filter(status=ApprovalStatus.PENDING)
+        .select_related("service__team", "run__template_version", "approver_team", "requested_by")
+        .defer("run__template_version__files")
     )
     to_decide = permissions.restrict(pending, user=user, action=permissions.DECIDE)
     sections: dict[str, Any] = {"attention": NOTHING, "runs": NOTHING, "awaiting": NOTHING}
@@ -132,14 +135,14 @@ def team_sections(*, user: AnyUser, teams: QuerySet, pending: QuerySet, now: dat
     services = (
         Service.objects.restrict(user)
         .filter(team__in=teams)
-        .select_related("team")
-        .defer("inputs", "outputs", "drift")
+        .select_related("team", "template_version")
+        .defer("inputs", "outputs", "drift", "template_version__files")
     )
     runs = (
         Run.objects.restrict(user)
         .filter(service__team__in=teams, status__in=RUN_QUEUED_OR_RUNNING)
-        .select_related("service", "created_by")
-        .defer(*HEAVY_RUN_FIELDS)
+        .select_related("service", "created_by", "template_version")
+        .defer(*HEAVY_RUN_FIELDS, "template_version__files")
         .order_by("created_at", "pk")
     )
     awaiting = permissions.restrict(pending, user=user).filter(service__team__in=teams)

@@ -274,7 +274,6 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
-        "RunActionEnum": "provisioning.states.RunAction",
         "RunStatusEnum": "provisioning.states.RunStatus",
         "ServiceStatusEnum": "provisioning.states.ServiceStatus",
     },

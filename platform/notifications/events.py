@@ -11,7 +11,7 @@ from django.urls import reverse
 from core.types import AnyUser
 from notifications.models import Event
 from notifications.services import notify
-from provisioning.states import STATE_CHANGING_ACTIONS, RunStatus
+from provisioning.states import CHECK_MODE_ACTIONS, RunStatus
 
 # How a change run ended, when that is told (a canceled one is not).
 RUN_ENDS_TOLD = (RunStatus.SUCCEEDED, RunStatus.FAILED)
@@ -32,12 +32,12 @@ def _who(user: AnyUser, fallback: str = "the platform") -> str:
 
 def run_finished(*, run, status: str, error: str) -> None:
     """A change run succeeded or failed (previews and drift checks say nothing)."""
-    if run.action not in STATE_CHANGING_ACTIONS or status not in RUN_ENDS_TOLD:
+    if run.action in CHECK_MODE_ACTIONS or status not in RUN_ENDS_TOLD:
         return
     service = run.service
     who = _who(run.created_by, fallback=run.get_trigger_display().lower())
     body = (
-        f"The {run.action} of {service} ({service.template.name} "
+        f"The {run.action_name} of {service} ({service.template.name} "
         f"{run.template_version.version}) {status}. Requested by {who}."
     )
     if status == RunStatus.FAILED and error:
@@ -46,7 +46,7 @@ def run_finished(*, run, status: str, error: str) -> None:
     notify(
         event=Event.RUN_FAILED if status == RunStatus.FAILED else Event.RUN_SUCCEEDED,
         team=service.team,
-        title=f"[Gangplank] {run.action} of {service} {status}",
+        title=f"[Gangplank] {run.action_name} of {service} {status}",
         body=body,
         service=service,
     )
@@ -57,7 +57,7 @@ def approval_requested(*, approval) -> None:
     service = approval.service
     run = approval.run
     body = (
-        f"{_who(approval.requested_by)} asks to {run.action} {service} "
+        f"{_who(approval.requested_by)} asks to {run.action_name} {service} "
         f"({service.template.name}). Decided by {approval.approvers_label} before "
         f"{approval.expires_at:%Y-%m-%d %H:%M} UTC."
     )
@@ -67,7 +67,7 @@ def approval_requested(*, approval) -> None:
     notify(
         event=Event.APPROVAL_REQUESTED,
         team=approval.approver_team or service.team,
-        title=f"[Gangplank] approval requested: {run.action} of {service}",
+        title=f"[Gangplank] approval requested: {run.action_name} of {service}",
         body=body,
         service=service,
     )
@@ -76,7 +76,7 @@ def approval_requested(*, approval) -> None:
 def approval_decided(*, approval, status: str, decided_by=None, comment: str = "") -> None:
     """To the requesting team: approved, rejected or lapsed."""
     service = approval.service
-    action = approval.run.action
+    action = approval.run.action_name
     by = f" by {decided_by.get_username()}" if decided_by is not None else ""
     body = f"The request of {_who(approval.requested_by)} to {action} {service} was {status}{by}."
     if comment:

@@ -24,6 +24,7 @@ from notifications import events as notify
 from provisioning import graph, runner
 from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
+from provisioning.rules import status_after_custom
 from provisioning.states import (
     PLAYBOOK_OF,
     RUN_TRANSITIONS,
@@ -75,7 +76,7 @@ def execute_run(*, run_id: int) -> None:
         hosts = target_hosts(manifest=version.manifest, inputs=run.inputs)
         result = runner.run_playbook(
             files=version.files,
-            playbook=version.playbooks[PLAYBOOK_OF[run.action]],
+            playbook=_playbook(run),
             extravars=extravars(run, secrets=values),
             on_events=journal.record,
             data_root=settings.RUNS_DIR,
@@ -106,13 +107,23 @@ def execute_run(*, run_id: int) -> None:
     journal.finish(run=run, result=result)
 
 
+def _playbook(run: Run) -> str:
+    """A built-in's playbook (PLAYBOOK_OF) or the custom action's, of the run's version."""
+    version = run.template_version
+    if run.is_custom:
+        return version.manifest["actions"][run.action]["playbook"]
+    return version.playbooks[PLAYBOOK_OF[run.action]]
+
+
 def extravars(run: Run, *, secrets: dict) -> dict:
     """The playbook's variables: the run's inputs with their secret values (`secrets`, the
-    run's, decrypted), and `gangplank`, whose `uses` holds the current outputs of the
-    services the inputs pick (by input name)."""
+    run's, decrypted), a custom action's own inputs (`parameters`: never secrets, and named
+    apart from the template's inputs), and `gangplank`, whose `uses` holds the current
+    outputs of the services the inputs pick (by input name)."""
     service = run.service
     return {
         **plaintext(inputs=run.inputs, secrets=secrets),
+        **run.parameters,
         "gangplank": {
             "service_id": service.pk,
             "service_name": service.name,
@@ -227,6 +238,9 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
     notify.run_finished(run=run, status=status, error=error)
     if run.action == RunAction.DRIFT_CHECK and status == RunStatus.SUCCEEDED:
         _record_drift(run=run, changes=diffs)
+    if run.is_custom:
+        _finish_custom(run=run, status=status, outputs=outputs, error=error)
+        return True
     if run.action not in STATUS_DURING:
         return True
     if status == RunStatus.SUCCEEDED:
@@ -251,7 +265,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
             graph.cascade_stopped(
                 service=run.service, why=f"the deprovision of {run.service.name} {status}"
             )
-        message = f"{run.get_action_display().lower()} {status}: {error}"
+        message = f"{run.action_label.lower()} {status}: {error}"
         if status == RunStatus.CANCELED:
             message += "; the service may be partly changed: retry, update or clean up"
         set_service_status(
@@ -274,6 +288,37 @@ def _follow_dependencies(*, run: Run, outputs: dict) -> None:
         return
     graph.sync(service=service, inputs=run.inputs, version=run.template_version)
     graph.outputs_changed(service=service, before=service.outputs, after=outputs)
+
+
+def _finish_custom(*, run: Run, status: str, outputs: dict, error: str) -> None:
+    """A custom action never moved its service: on success its outputs join the service's
+    (and a service it had failed is active again); on failure the service stays as it was,
+    unless the action says `on_failure: failed`."""
+    service = run.service
+    succeeded = status == RunStatus.SUCCEEDED
+    after = status_after_custom(
+        action=run.template_version.actions.get(run.action),
+        status=service.status,
+        succeeded=succeeded,
+    )
+    changes: dict[str, Any] = {}
+    if succeeded:
+        changes = {"outputs": {**service.outputs, **outputs}, "failed_action": ""}
+        graph.outputs_changed(service=service, before=service.outputs, after=changes["outputs"])
+    elif after == ServiceStatus.FAILED:
+        changes = {"failed_action": run.action}
+    if after != service.status:
+        message = "" if succeeded else f"{run.action_label} {status}: {error}"
+        set_service_status(
+            service=service,
+            to=after,
+            run=run,
+            message=message,
+            from_status=service.status,
+            **changes,
+        )
+    elif changes:
+        Service.objects.filter(pk=service.pk).update(updated_at=timezone.now(), **changes)
 
 
 def _record_drift(*, run: Run, changes: list[dict]) -> None:

@@ -35,8 +35,9 @@ class Service(models.Model):
     status = models.CharField(
         max_length=20, choices=ServiceStatus.choices, default=ServiceStatus.PROVISIONING
     )
-    # Which action left the service failed, so that the portal offers the right way out.
-    failed_action = models.CharField(max_length=20, choices=RunAction.choices, blank=True)
+    # Which action left the service failed, so that the portal offers the right way out: a
+    # built-in (RunAction) or one of its template's custom actions (catalog.actions).
+    failed_action = models.CharField(max_length=50, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     expiry_warned_at = models.DateTimeField(null=True, blank=True)
     drifted = models.BooleanField(default=False)
@@ -88,6 +89,21 @@ class Service(models.Model):
     def is_active(self) -> bool:
         return self.status == ServiceStatus.ACTIVE
 
+    @property
+    def failed_action_label(self) -> str:
+        if not self.failed_action or self.failed_action in RunAction.values:
+            return RunAction(self.failed_action).label if self.failed_action else ""
+        return action_label(self.failed_action, self.template_version.manifest)
+
+
+def action_label(action: str, manifest: dict) -> str:
+    """What people call a run's action: a built-in's label, a custom action's title (from
+    the manifest of the version it belongs to), else its name."""
+    if action in RunAction.values:
+        return RunAction(action).label
+    declared = (manifest.get("actions") or {}).get(action) or {}
+    return declared.get("title") or action
+
 
 class ServiceDependency(models.Model):
     """`service` uses `uses` through its input `input` (one that picks a service): the
@@ -115,7 +131,8 @@ class Run(models.Model):
     """One execution of one of a template's playbooks for a service."""
 
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="runs")
-    action = models.CharField(max_length=20, choices=RunAction.choices)
+    # A built-in (RunAction) or a custom action of its template version (catalog.actions).
+    action = models.CharField(max_length=50)
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     trigger = models.CharField(max_length=20, choices=RunTrigger.choices, default=RunTrigger.USER)
     retry_of = models.ForeignKey(
@@ -132,6 +149,8 @@ class Run(models.Model):
     )
     inputs = models.JSONField(default=dict)
     secrets = EncryptedField(blank=True, default="", editable=False)
+    # A custom action's own inputs, validated against its schema (`inputs` stay the service's).
+    parameters = models.JSONField(default=dict, blank=True)
     outputs = models.JSONField(default=dict)
     # Tasks that changed (or, in check mode, would change): [{"task", "host", "diff"}].
     changes = models.JSONField(default=list, blank=True)
@@ -188,6 +207,10 @@ class Run(models.Model):
         return self.status == RunStatus.SUCCEEDED
 
     @property
+    def is_failed(self) -> bool:
+        return self.status == RunStatus.FAILED
+
+    @property
     def is_running(self) -> bool:
         return self.status == RunStatus.RUNNING
 
@@ -206,6 +229,30 @@ class Run(models.Model):
     @property
     def is_preview(self) -> bool:
         return self.action == RunAction.PREVIEW
+
+    @property
+    def is_custom(self) -> bool:
+        """A custom action of its template (catalog.actions), not a built-in run."""
+        return self.action not in RunAction.values
+
+    @property
+    def declared_parameters(self) -> dict:
+        """A custom action's inputs as its version declares them (for their titles)."""
+        declared = (self.template_version.manifest.get("actions") or {}).get(self.action) or {}
+        return (declared.get("inputs") or {}).get("properties") or {}
+
+    @property
+    def action_name(self) -> str:
+        """The action as messages and the audit trail name it: a built-in's name
+        ("provision"), a custom action's title."""
+        return self.action_label if self.is_custom else self.action
+
+    @property
+    def action_label(self) -> str:
+        """The built-in's label, or the custom action's title in its template version."""
+        if not self.is_custom:  # no look-up of the version
+            return RunAction(self.action).label
+        return action_label(self.action, self.template_version.manifest)
 
 
 class ServiceEvent(models.Model):

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 
 from django.contrib import messages
 
+from catalog.actions import Action
 from catalog.models import TemplateVersion
 from core import secrets
 from core.durations import spoken
@@ -35,6 +36,8 @@ class ServiceActions:
     cancel: Run | None = None
     extend: bool = False
     upgrade_available: TemplateVersion | None = None
+    # The template's custom actions (catalog.actions) the service's status allows.
+    custom: tuple[Action, ...] = ()
 
     @property
     def deprovision_label(self) -> str:
@@ -44,7 +47,15 @@ class ServiceActions:
     def offered(self) -> bool:
         """Whether the page has any action to show at all."""
         return any(
-            [self.update, self.upgrade, self.deprovision, self.retry, self.cancel, self.extend]
+            [
+                self.update,
+                self.upgrade,
+                self.deprovision,
+                self.retry,
+                self.cancel,
+                self.extend,
+                self.custom,
+            ]
         )
 
 
@@ -65,6 +76,11 @@ def service_actions(service: Service) -> ServiceActions:
     retry = None
     if not in_progress and last is not None and rules.can_retry(run=last, service=service):
         retry = last
+    # While a run goes on, those of the status it started from (custom actions never move
+    # the service), shown disabled.
+    custom = rules.offered_actions(
+        service.template_version, status=status, failed_action=service.failed_action
+    )
     return ServiceActions(
         in_progress=in_progress,
         update=RunAction.UPDATE in allowed,
@@ -75,6 +91,7 @@ def service_actions(service: Service) -> ServiceActions:
         cancel=last if in_progress else None,
         extend=bool(service.expires_at) and live,
         upgrade_available=target,
+        custom=tuple(custom),
     )
 
 
@@ -250,5 +267,5 @@ def announcement(run: Run, *, queued: str) -> tuple[int, str]:
     waits for when its template wants an approval."""
     if run.is_awaiting_approval:
         who = run.approval.approvers_label
-        return messages.INFO, f"{run.get_action_display()} requested: it waits for {who}."
+        return messages.INFO, f"{run.action_label} requested: it waits for {who}."
     return messages.SUCCESS, queued

@@ -34,6 +34,14 @@ from provisioning.transitions import set_service_status
 EXECUTE_RUN = "provisioning.execute_run"
 
 
+def audited_changes(*, run: Run, service: Service) -> dict:
+    """What the trail records of a run: a custom action's inputs (never secrets), else what
+    it changes in the service's inputs."""
+    if run.is_custom:
+        return {name: [None, value] for name, value in run.parameters.items()}
+    return run_changes(service=service, action=run.action, inputs=run.inputs, secrets=run.secrets)
+
+
 def run_changes(*, service: Service, action: str, inputs: dict, secrets: str) -> dict:
     """What a run of `action` with these inputs changes in the service's, for the audit trail
     and its approvers (see inputs.audit_changes); nothing for a provision."""
@@ -54,12 +62,14 @@ def queue_run(
     preview: Run | None = None,
     trigger: str = RunTrigger.USER,
     hold: bool = False,
+    parameters: dict | None = None,
 ) -> Run:
     """Create a run inside the caller's transaction: queued, its service moved to its status
     during the run and the run sent to the workers once committed; or, when `hold`, awaiting
     approval (which the caller requests), its service left as it is.
 
-    `inputs` hold PLACEHOLDER for each secret input; `secrets` their encrypted values.
+    `inputs` hold PLACEHOLDER for each secret input; `secrets` their encrypted values;
+    `parameters` a custom action's own inputs.
 
     The partial unique index on runs in progress makes a second run of the same service
     fail here with an IntegrityError, whichever process tries.
@@ -71,6 +81,7 @@ def queue_run(
         template_version=version or service.template_version,
         inputs=inputs,
         secrets=secrets,
+        parameters=parameters or {},
         created_by=cast(User | None, user),
         retry_of=retry_of,
         preview=preview,
@@ -86,8 +97,8 @@ def queue_run(
         actor=user,
         obj=run,
         team=service.team,
-        label=f"{action} of {service}",
-        changes=run_changes(service=service, action=action, inputs=inputs, secrets=secrets),
+        label=f"{run.action_name} of {service}",
+        changes=audited_changes(run=run, service=service),
     )
     _start(run=run, service=service, actor=user)
     return run

@@ -9,9 +9,17 @@ Functions given a service read only its fields and the relations its callers loa
 import re
 from datetime import datetime
 
+from catalog.actions import Action
 from catalog.models import TemplateVersion
 from provisioning.models import Run, Service
-from provisioning.states import RunAction, RunStatus, ServiceStatus, available_actions
+from provisioning.states import (
+    RunAction,
+    RunStatus,
+    ServiceStatus,
+    available_actions,
+    custom_action_available,
+    is_custom,
+)
 
 # --- names ----------------------------------------------------------------------------------
 
@@ -34,10 +42,38 @@ RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELED)
 
 def action_refusal(service: Service, action: str) -> str | None:
     """Why `service` cannot run `action` in its status now, or None when it can."""
+    if is_custom(action):
+        if custom_action_available(
+            action=action, status=service.status, failed_action=service.failed_action
+        ):
+            return None
+        declared = service.template_version.actions.get(action)
+        title = declared.title if declared else action
+        return f"{service.name} is {service.status}: it cannot run {title} now."
     if action in available_actions(service.status, service.failed_action):
         return None
     label = RunAction(action).label.lower()
     return f"{service.name} is {service.status}: it cannot {label} now."
+
+
+def offered_actions(version: TemplateVersion, *, status: str, failed_action: str) -> list[Action]:
+    """The custom actions of a service's template `version` that its status allows (a run
+    in progress aside)."""
+    return [
+        action
+        for name, action in version.actions.items()
+        if custom_action_available(action=name, status=status, failed_action=failed_action)
+    ]
+
+
+def status_after_custom(*, action: Action | None, status: str, succeeded: bool) -> str:
+    """What a custom action's end makes of its service (in `status`): active on success;
+    on failure failed when the action says `on_failure: failed`, else as it was."""
+    if succeeded:
+        return ServiceStatus.ACTIVE
+    if action is not None and action.fails_service:
+        return ServiceStatus.FAILED
+    return status
 
 
 def retry_refusal(*, run: Run, service: Service) -> str | None:

@@ -75,7 +75,7 @@ def apply_preview(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as exc:
         messages.error(request, str(exc))
         return redirect("provisioning:run", pk=run.pk)
-    _announce(request, applied, f"{applied.get_action_display()} queued: run {applied.pk}.")
+    _announce(request, applied, f"{applied.action_label} queued: run {applied.pk}.")
     return redirect("provisioning:run", pk=applied.pk)
 
 

@@ -265,10 +265,11 @@ def run_progress(*, run: Run) -> RunProgress:
 
 
 def timeline_runs(service: Service, *, limit: int) -> list[Run]:
-    """The service's newest `limit` runs, newest first, without their outputs and diffs."""
+    """The service's newest `limit` runs, newest first, without their outputs and diffs;
+    with their version's manifest (a custom action's title), not its files."""
     return list(
-        service.runs.select_related("created_by")
-        .defer("changes", "outputs")
+        service.runs.select_related("created_by", "template_version")
+        .defer("changes", "outputs", "template_version__files")
         .order_by("-created_at", "-pk")[:limit]
     )
 

@@ -11,19 +11,28 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
 from approvals.services import request_approval, withdraw
 from audit import services as audit
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
+from catalog.schema import validate_inputs
 from core.errors import Conflict, InvalidRequest
 from core.types import AnyUser
 from provisioning import graph, rules, selectors
 from provisioning import inputs as inputs_
 from provisioning.models import Run, Service, ServiceEvent
-from provisioning.queueing import queue_run, run_changes, stop_unstarted_run
-from provisioning.states import RUN_IN_PROGRESS, RunAction, RunStatus, RunTrigger, ServiceStatus
+from provisioning.queueing import audited_changes, queue_run, stop_unstarted_run
+from provisioning.states import (
+    RUN_IN_PROGRESS,
+    RunAction,
+    RunStatus,
+    RunTrigger,
+    ServiceStatus,
+    is_custom,
+)
 from teams import permissions
 from teams.models import Team
 
@@ -246,6 +255,28 @@ def update_for_dependency(*, service_id: int) -> Run | None:
         return None
 
 
+def run_action(*, user: AnyUser, service: Service, name: str, inputs: dict) -> Run:
+    """Run a custom action of the service's template version (catalog.actions) with its own
+    inputs, validated against its schema (defaults filled in): the run's `parameters`."""
+    _check_permission(user=user, service=service)
+    action = service.template_version.actions.get(name)
+    if action is None:
+        raise Http404(
+            f"{service.template.name} {service.template_version.version} has no action {name!r}."
+        )
+    if refusal := rules.action_refusal(service, name):
+        raise Conflict(refusal)
+    parameters = validate_inputs(action.inputs, inputs)
+    return _queue_checked(
+        service=service,
+        action=name,
+        user=user,
+        inputs=service.inputs,
+        secrets=service.secrets,
+        parameters=parameters,
+    )
+
+
 def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> Service:
     """Move the service's expiry, up to its template's maximum lifetime from creation."""
     _check_permission(user=user, service=service)
@@ -309,6 +340,7 @@ def retry_run(*, user: AnyUser, run: Run) -> Run:
         secrets=run.secrets,
         version=run.template_version,
         retry_of=run,
+        parameters=run.parameters,
     )
 
 
@@ -343,11 +375,14 @@ def _queue(
     retry_of: Run | None = None,
     preview: Run | None = None,
     trigger: str = RunTrigger.USER,
+    parameters: dict | None = None,
 ) -> Run:
     """Queue a user's run (inside the caller's transaction), or hold it for its approvers
-    when the template's approval rule applies to it."""
+    when the template's (or the custom action's) approval rule applies to it."""
     version = version or service.template_version
-    rule = _approval_rule(service=service, version=version, action=action, inputs=inputs)
+    rule = _approval_rule(
+        service=service, version=version, action=action, inputs=inputs, parameters=parameters
+    )
     run = queue_run(
         service=service,
         action=action,
@@ -358,20 +393,31 @@ def _queue(
         retry_of=retry_of,
         preview=preview,
         trigger=trigger,
+        parameters=parameters,
         hold=rule is not None,
     )
     if rule is not None:
-        changes = run_changes(service=service, action=action, inputs=inputs, secrets=secrets)
-        request_approval(run=run, rule=rule, changes=changes)
+        request_approval(run=run, rule=rule, changes=audited_changes(run=run, service=service))
     return run
 
 
 def _approval_rule(
-    *, service: Service, version: TemplateVersion, action: str, inputs: dict
+    *,
+    service: Service,
+    version: TemplateVersion,
+    action: str,
+    inputs: dict,
+    parameters: dict | None = None,
 ) -> Rule | None:
     """The version's approval rule when it applies to this run (for a change, to either the
-    service's inputs or the new ones), else None."""
-    rule = version.approval_rule
-    if rule and rule.applies(action=action, inputs=[inputs, service.inputs]):
+    service's inputs or the new ones), else None. A custom action has its own rule, matched
+    against its inputs beside the service's."""
+    if is_custom(action):
+        custom = version.actions.get(action)
+        rule = custom.approval if custom else None
+        candidates = [{**inputs, **(parameters or {})}]
+    else:
+        rule, candidates = version.approval_rule, [inputs, service.inputs]
+    if rule and rule.applies(action=action, inputs=candidates):
         return rule
     return None

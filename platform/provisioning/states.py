@@ -43,11 +43,13 @@ S, R, A = ServiceStatus, RunStatus, RunAction
 SERVICE_TRANSITIONS: dict[str, frozenset[str]] = {
     # A provision canceled before it started made nothing: the service is gone.
     S.PROVISIONING: frozenset({S.ACTIVE, S.FAILED, S.DEPROVISIONED}),
-    S.ACTIVE: frozenset({S.UPDATING, S.DEPROVISIONING}),
+    # Failed by a custom action declaring `on_failure: failed`.
+    S.ACTIVE: frozenset({S.UPDATING, S.DEPROVISIONING, S.FAILED}),
     # Back to active (or failed) when a queued update or deprovision is canceled.
     S.UPDATING: frozenset({S.ACTIVE, S.FAILED}),
     S.DEPROVISIONING: frozenset({S.DEPROVISIONED, S.FAILED, S.ACTIVE}),
-    S.FAILED: frozenset({S.PROVISIONING, S.UPDATING, S.DEPROVISIONING}),
+    # Back to active when the custom action it failed during succeeds on a retry.
+    S.FAILED: frozenset({S.PROVISIONING, S.UPDATING, S.DEPROVISIONING, S.ACTIVE}),
     S.DEPROVISIONED: frozenset(),
 }
 
@@ -100,6 +102,17 @@ STATUS_AFTER_SUCCESS: dict[str, str] = {
 STATE_CHANGING_ACTIONS = tuple(STATUS_DURING)
 CHECK_MODE_ACTIONS = frozenset({A.PREVIEW, A.DRIFT_CHECK})
 CHECK_MODE_FROM = {A.PREVIEW: frozenset({S.ACTIVE, S.FAILED}), A.DRIFT_CHECK: frozenset({S.ACTIVE})}
+
+
+def is_custom(action: str) -> bool:
+    """A template's custom day-2 action (catalog.actions), not a built-in run."""
+    return action not in RunAction.values
+
+
+def custom_action_available(*, action: str, status: str, failed_action: str) -> bool:
+    """A custom action runs on an active service, and again on one it left failed. It never
+    moves the service while it runs (as a preview)."""
+    return status == S.ACTIVE or (status == S.FAILED and failed_action == action)
 
 
 def available_actions(status: str, failed_action: str = "") -> frozenset[str]:

@@ -12,6 +12,7 @@ urlpatterns = [
     path("services/<int:pk>/deprovision/", views.deprovision_service, name="deprovision"),
     path("services/<int:pk>/extend/", views.extend_service, name="extend"),
     path("services/<int:pk>/refresh/", views.refresh_service, name="refresh"),
+    path("services/<int:pk>/actions/<str:name>/", views.run_action, name="action"),
     path("runs/<int:pk>/", run_views.run_detail, name="run"),
     path("runs/<int:pk>/log/", run_views.run_log, name="run-log"),
     path("runs/<int:pk>/status/", run_views.run_status, name="run-status"),

@@ -3,7 +3,7 @@ from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
@@ -315,6 +315,42 @@ def refresh_service(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         _announce(request, run, "Update queued with the same inputs.")
     return redirect("provisioning:service", pk=service.pk)
+
+
+def run_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    """A custom action of the service's template: its inputs' form, or (an action without
+    inputs, from the service page's button) run at once."""
+    service = _service(request, pk, action=Action.CHANGE)
+    action = service.template_version.actions.get(name)
+    if action is None:
+        raise Http404(f"{service.template.name} has no action {name!r}.")
+    actions = presentation.service_actions(service)
+    data = request.POST if request.method == "POST" else None
+    form = InputsForm(data, schema=action.inputs, prefix="inputs")
+    status = 200
+    if data is not None and form.is_valid():
+        run, status = _attempt(
+            request,
+            lambda: services.run_action(
+                user=request.user, service=service, name=name, inputs=form.values()
+            ),
+            None,
+            form,
+        )
+        if run is not None:
+            _announce(request, run, f"{action.title} queued.")
+            return redirect("provisioning:service", pk=service.pk)
+        if status == 409 and not action.has_inputs:  # its button: the message on the page
+            return redirect("provisioning:service", pk=service.pk)
+    if form.errors:
+        status = 400
+    blocked = ""
+    if actions.in_progress:
+        blocked = "A run is in progress: wait for it to end, or cancel it."
+    elif action not in actions.custom:
+        blocked = f"{service.name} is {service.status}: it cannot run {action.title} now."
+    context = {"service": service, "action": action, "form": form, "blocked": blocked}
+    return render(request, "provisioning/action.html", context, status=status)
 
 
 @login_required

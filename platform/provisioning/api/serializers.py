@@ -1,25 +1,39 @@
+from typing import cast
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from catalog.models import Template
 from core.fields import SlugField, StrictCharField
 from core.text import plain
 from provisioning.models import Run, RunEvent, Service
-from provisioning.rules import NAME_MAX_LENGTH, upgrade_target
+from provisioning.rules import NAME_MAX_LENGTH, offered_actions, upgrade_target
 from provisioning.selectors import Graph, Link, graph_of
-from provisioning.states import RunAction
+from provisioning.states import RUN_IN_PROGRESS
 from teams.models import Team
 from teams.selectors import teams_to_request_for
 
 
-class BlankAsNullChoiceField(serializers.ChoiceField):
-    """A choice stored as "" for none (a CharField with blank=True), answered as null."""
+class BlankAsNullCharField(serializers.CharField):
+    """A text stored as "" for none (a CharField with blank=True), answered as null."""
 
     def __init__(self, **kwargs):
         super().__init__(allow_null=True, read_only=True, **kwargs)
 
     def to_representation(self, value):
         return super().to_representation(value) if value else None
+
+
+class CustomActionSerializer(serializers.Serializer):
+    """A custom action of the service's template the caller may run now."""
+
+    name = serializers.CharField()
+    title = serializers.CharField()
+    description = serializers.CharField()
+    destructive = serializers.BooleanField()
+    inputs = serializers.JSONField(help_text="the JSON Schema of its inputs")
+    url = serializers.URLField(help_text='POST {"inputs": {...}} here to run it')
 
 
 class LastRunSerializer(serializers.ModelSerializer):
@@ -50,8 +64,9 @@ class ServiceSerializer(serializers.ModelSerializer):
     created_by = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
-    failed_action = BlankAsNullChoiceField(
-        choices=RunAction.choices, help_text="the action whose run failed; null when none did"
+    failed_action = BlankAsNullCharField(
+        help_text="the action whose run failed (a built-in or a custom action's name); null "
+        "when none did"
     )
     upgrade_available = serializers.SerializerMethodField()
     last_run = LastRunSerializer(read_only=True, allow_null=True)
@@ -85,6 +100,47 @@ class ServiceSerializer(serializers.ModelSerializer):
     def get_used_by_others(self, service: Service) -> int:
         return self._graph(service).used_by_others
 
+    actions = serializers.SerializerMethodField(
+        help_text="the template's custom actions the caller may run now; empty when they may "
+        "not change the service or a run is in progress"
+    )
+
+    @extend_schema_field(CustomActionSerializer(many=True))
+    def get_actions(self, service: Service) -> list[dict]:
+        last = service.last_run
+        if last is not None and last.status in RUN_IN_PROGRESS:
+            return []
+        offered = offered_actions(
+            service.template_version, status=service.status, failed_action=service.failed_action
+        )
+        # The caller's teams are read once per answer, and only when there is an action.
+        if not offered or service.team_id not in self._changeable_teams():
+            return []
+        request = self.context.get("request")
+        return [
+            {
+                "name": action.name,
+                "title": action.title,
+                "description": action.description,
+                "destructive": action.destructive,
+                "inputs": action.inputs,
+                "url": reverse(
+                    "api:service-action", args=[service.pk, action.name], request=request
+                ),
+            }
+            for action in offered
+        ]
+
+    def _changeable_teams(self) -> set[int]:
+        context = cast(dict, self.context)
+        if "changeable_teams" not in context:
+            request = context.get("request")
+            user = getattr(request, "user", None)
+            context["changeable_teams"] = (
+                set(teams_to_request_for(user=user).values_list("pk", flat=True)) if user else set()
+            )
+        return context["changeable_teams"]
+
     def get_upgrade_available(self, service: Service) -> str | None:
         target = upgrade_target(service)
         return target.version if target else None
@@ -114,6 +170,7 @@ class ServiceSerializer(serializers.ModelSerializer):
             "used_by",
             "used_by_others",
             "dependency_changed",
+            "actions",
         ]
         read_only_fields = fields
 
@@ -127,6 +184,12 @@ SECRET_HELP = 'input name -> value; a secret input sent as "$encrypted$" keeps i
 
 class InputsSerializer(serializers.Serializer):
     inputs = serializers.JSONField(required=False, default=dict, help_text=SECRET_HELP)
+
+
+class ActionInputsSerializer(serializers.Serializer):
+    inputs = serializers.JSONField(
+        required=False, default=dict, help_text="the action's input name -> value"
+    )
 
 
 class PreviewSerializer(InputsSerializer):
@@ -196,6 +259,7 @@ class RunSerializer(serializers.ModelSerializer):
             "trigger",
             "template_version",
             "inputs",
+            "parameters",
             "created_by",
             "created_at",
             "started_at",

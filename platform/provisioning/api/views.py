@@ -1,4 +1,5 @@
 import json
+from functools import partial
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +14,7 @@ from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
 from provisioning import cascade, selectors, services
 from provisioning.api.serializers import (
+    ActionInputsSerializer,
     DeprovisionSerializer,
     ExtendSerializer,
     InputsSerializer,
@@ -114,6 +116,20 @@ class ServiceViewSet(
         live services use it, unless `cascade`: then they are deprovisioned first, leaves
         first, each as its own run, and the answer is the first run queued."""
         return self._act(request, DeprovisionSerializer, cascade.deprovision)
+
+    @extend_schema(
+        request=ActionInputsSerializer,
+        responses={202: RunSerializer, 409: CONFLICT},
+    )
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"actions/(?P<name>[^/.]+)",
+        url_name="action",
+    )
+    def run_action(self, request, pk=None, name=None):
+        """Run one of the template's custom actions (see `actions`) with its own inputs."""
+        return self._act(request, ActionInputsSerializer, partial(services.run_action, name=name))
 
     @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
