@@ -299,3 +299,5 @@ def test_it_keeps_the_inputs_in_the_order_the_manifest_declares_them(catalog):
     declared = ["title", "tagline", "theme", "show_footer", "max_size_mb"]
     assert list(version.manifest["inputs"]["properties"]) != declared  # as jsonb keeps them
     assert list(version.inputs_schema["properties"]) == declared
+    database = TemplateVersion.objects.get(pk=catalog["postgres-database"].current_version_id)
+    assert list(database.outputs) == ["dsn", "database", "role"]

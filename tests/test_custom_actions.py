@@ -40,7 +40,7 @@ def test_it_runs_a_custom_action_with_its_inputs_reaching_the_playbook(
     add_destination(user=ops, team=teams["alpha"], name="chat", url="json://127.0.0.1:9/",
                     events=["run_succeeded"])  # fmt: skip
     listed = {a["name"]: a for a in service["actions"]}
-    assert set(listed) == {"note", "reset", "repair", "wobble", "purge"}
+    assert set(listed) == {"note", "reset", "repair", "wobble", "purge", "label"}
     assert listed["note"]["title"] == "Write a note"
     assert listed["note"]["inputs"]["required"] == ["text"]
     assert listed["reset"]["destructive"] is True
@@ -89,6 +89,12 @@ def test_it_refuses_unknown_actions_bad_inputs_and_a_second_run(worker, catalog,
     assert errors["colour"] == ["Unknown input."]
     not_an_object = act(api, service["id"], "note", ["x"])
     assert not_an_object.status_code == 400 and "inputs" in not_an_object.json()
+
+    # An action's inputs may depend on each other, checked as the template's are.
+    custom = act(api, service["id"], "label", {"kind": "custom"})
+    assert custom.status_code == 400 and custom.json()["inputs"] == {
+        "text": ["This input is required."]
+    }
 
     held = act(api, service["id"], "purge", {"depth": "deep"})  # waits for approval
     assert held.status_code == 202 and held.json()["status"] == "awaiting_approval"
@@ -182,8 +188,9 @@ def test_only_callers_who_may_change_the_service_see_its_actions(
         assert [s["actions"] for s in many if s["id"] == service["id"]] == [one.json()["actions"]]
         return [a["name"] for a in one.json()["actions"]]
 
-    assert listed(member) == ["note", "purge", "repair", "reset", "wobble"]
-    assert listed(ops) == ["note", "purge", "repair", "reset", "wobble"]
+    declared = ["note", "reset", "repair", "wobble", "purge", "label"]  # in manifest order
+    assert listed(member) == declared
+    assert listed(ops) == declared
     assert listed(auditor) == []
     assert listed(outsider) is None
     assert act(api_client_for(auditor), service["id"], "note", {"text": "x"}).status_code == 403
@@ -241,3 +248,27 @@ def test_an_upgrade_brings_the_new_versions_actions(worker, catalog, api):
     assert "restart" in [a["name"] for a in after["actions"]]
     restarted = wait_for_run(api, act(api, service["id"], "restart").json()["id"])
     assert restarted["status"] == "succeeded" and restarted["template_version"] == "2.0.0"
+
+
+def input_tag(html: str, name: str) -> str:
+    before, after = html.split(f'name="{name}"', 1)
+    return before.rsplit("<input", 1)[1] + after.split(">", 1)[0]
+
+
+def test_the_action_page_follows_its_inputs_without_running_anything(catalog, owner, client):
+    from factories import make_service
+
+    service = make_service(template=catalog["operable"], team=owner.teams.first(), name="box")
+    client.force_login(owner)
+    path = f"/services/{service.pk}/actions/label/"
+
+    page = client.get(path).content.decode()
+    refreshed = client.post(path, {"inputs-kind": "custom", "_refresh": "1"})
+
+    assert "disabled" in input_tag(page, "inputs-text")  # hidden until the kind asks for it
+    assert refreshed.status_code == 200
+    html = refreshed.content.decode()
+    assert "disabled" not in input_tag(html, "inputs-text")
+    assert "required" in input_tag(html, "inputs-text")
+    assert "invalid-feedback" not in html
+    assert not Run.objects.filter(service=service, action="label").exists()

@@ -156,4 +156,4 @@ def test_an_action_runs_on_an_active_service_and_again_on_one_it_failed():
     assert status_after_custom(action=repair, status="failed", succeeded=True) == "active"
     assert status_after_custom(action=repair, status="active", succeeded=False) == "failed"
     assert status_after_custom(action=wobble, status="active", succeeded=False) == "active"
-    assert list(actions) == ["check", "repair", "wobble"]
+    assert list(actions) == ["repair", "wobble", "check"]  # as declared

@@ -72,8 +72,8 @@ class Action:
 
 
 def declared(manifest: dict) -> dict[str, Action]:
-    """The (already validated) manifest's actions by name, in the order of their names (a
-    stored manifest does not keep its keys' order)."""
+    """The (already validated) manifest's actions by name, in the order the manifest declares
+    them (kept in its ORDER: a stored manifest does not keep its keys' order)."""
     return {
         name: Action(
             name=name,
@@ -85,7 +85,9 @@ def declared(manifest: dict) -> dict[str, Action]:
             on_failure=spec.get("on_failure", "active"),
             approval=approval.parse(spec.get("approval"), actions=(name,)),
         )
-        for name, spec in sorted((manifest.get("actions") or {}).items())
+        for name, spec in input_schema.in_order(
+            manifest.get("actions") or {}, (manifest.get(input_schema.ORDER) or {}).get("actions")
+        ).items()
     }
 
 

@@ -166,6 +166,10 @@ def load_folder(path: Path) -> Folder:
         folder.manifest = {**manifest, "inputs": input_schema.prepared(manifest["inputs"])}
         if "actions" in manifest:
             folder.manifest["actions"] = custom_actions.prepared(manifest["actions"])
+        # The order things are declared in, which a stored manifest (jsonb) does not keep.
+        folder.manifest[input_schema.ORDER] = {
+            key: list(manifest.get(key) or {}) for key in ("actions", "outputs")
+        }
     return folder
 
 

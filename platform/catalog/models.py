@@ -5,7 +5,7 @@ from packaging.version import InvalidVersion, Version
 
 from catalog import actions as custom_actions
 from catalog import approval
-from catalog.schema import limited
+from catalog.schema import ORDER, in_order, limited
 from core.durations import parse_duration
 from teams.access import Access
 from teams.querysets import RestrictedQuerySet
@@ -89,7 +89,9 @@ class TemplateVersion(models.Model):
 
     @property
     def outputs(self) -> dict:
-        return self.manifest.get("outputs") or {}
+        """The declared outputs, in the manifest's order."""
+        order = (self.manifest.get(ORDER) or {}).get("outputs")
+        return in_order(self.manifest.get("outputs") or {}, order)
 
     @property
     def playbooks(self) -> dict:

@@ -68,6 +68,14 @@ def merged(
     return valid
 
 
+def for_action(*, schema: dict, service: Service, user: AnyUser, given: dict) -> dict:
+    """A custom action's own inputs (never secrets), valid for its `schema`, their choices
+    those of the service's team."""
+    return merged(
+        schema=schema, base={}, given=given, user=user, team=service.team, service=service
+    )
+
+
 def for_request(*, version, given: dict, user: AnyUser, team: Team) -> tuple[dict, str]:
     """A request's inputs, valid for `version`, as (inputs, encrypted secrets)."""
     schema = version.inputs_schema

@@ -18,7 +18,6 @@ from approvals.services import request_approval, withdraw
 from audit import services as audit
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
-from catalog.schema import validate_inputs
 from core.errors import Conflict, InvalidRequest
 from core.types import AnyUser
 from provisioning import graph, rules, selectors
@@ -266,7 +265,7 @@ def run_action(*, user: AnyUser, service: Service, name: str, inputs: dict) -> R
         )
     if refusal := rules.action_refusal(service, name):
         raise Conflict(refusal)
-    parameters = validate_inputs(action.inputs, inputs)
+    parameters = inputs_.for_action(schema=action.inputs, service=service, user=user, given=inputs)
     return _queue_checked(
         service=service,
         action=name,

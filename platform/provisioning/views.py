@@ -317,6 +317,7 @@ def refresh_service(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("provisioning:service", pk=service.pk)
 
 
+@login_required
 def run_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     """A custom action of the service's template: its inputs' form, or (an action without
     inputs, from the service page's button) run at once."""
@@ -326,9 +327,18 @@ def run_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         raise Http404(f"{service.template.name} has no action {name!r}.")
     actions = presentation.service_actions(service)
     data = request.POST if request.method == "POST" else None
-    form = InputsForm(data, schema=action.inputs, prefix="inputs")
+    choices = choices_.choices_for(
+        schema=action.inputs,
+        user=request.user,
+        team=service.team,
+        values=InputsForm.entered(schema=action.inputs, data=data, prefix="inputs", base={}),
+        service=service,
+    )
+    form = InputsForm(data, schema=action.inputs, prefix="inputs", choices=choices)
     status = 200
-    if data is not None and form.is_valid():
+    if is_refresh(data):
+        unchecked(form)
+    elif data is not None and form.is_valid():
         run, status = _attempt(
             request,
             lambda: services.run_action(
