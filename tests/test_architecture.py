@@ -101,8 +101,9 @@ PROVISIONING_LAYERS = (
     # Entry points: the portal, the API, the admin, the worker's tasks.
     grimp.Layer("admin", "api", "run_views", "tasks", "views"),
     grimp.Layer("filtersets", "forms", "presentation"),
-    # A deprovision that cascades to the services that use one: through the services.
-    grimp.Layer("cascade"),
+    # Through the services: a deprovision that cascades to the services that use one;
+    # custom actions and the updates dependencies ask for.
+    grimp.Layer("cascade", "operations"),
     # Writes; they decide approval policy and call approvals' services or the engine.
     grimp.Layer("services"),
     grimp.Layer("selectors"),

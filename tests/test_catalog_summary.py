@@ -260,9 +260,10 @@ def test_live_search_answers_only_the_results_and_their_count(signed_in, catalog
     html = response.content.decode()
 
     assert "<html" not in html and "<nav" not in html
-    assert set(cards(html)) == {"postgres-database", "unstorable"}  # its description too
+    # Descriptions too: unstorable's, and the app environment's, which uses a database.
+    assert set(cards(html)) == {"postgres-database", "unstorable", "app-environment"}
     assert 'id="catalog-count" hx-swap-oob="innerHTML"' in html
-    assert "2 templates match “postgres”." in html
+    assert "3 templates match “postgres”." in html
 
     html = signed_in.get("/catalog/", {"q": "shell account"}, headers={"HX-Request": "true"})
     assert "1 template matches “shell account”." in html.content.decode()

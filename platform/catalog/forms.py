@@ -24,7 +24,8 @@ from django.forms.utils import ErrorDict
 
 from catalog import conditions
 from catalog.choice_lists import Choices
-from catalog.schema import CHOICES, choice_kind, choice_sources, is_secret, with_defaults
+from catalog.choice_specs import CHOICES, choice_kind, choice_sources
+from catalog.schema import is_secret, with_defaults
 from core.forms import BootstrapFormMixin
 from inventories.selectors import choices as host_choices
 

@@ -12,8 +12,8 @@ from datetime import timedelta
 from catalog import changelog, icons, selectors
 from catalog.approval import ACTIONS, PLATFORM
 from catalog.changelog import Entry
+from catalog.choice_specs import choice_sources
 from catalog.models import Template, TemplateVersion
-from catalog.schema import choice_sources
 
 _UNITS = (
     (timedelta(days=1), "day"),

@@ -21,9 +21,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
 
-from core.durations import DURATION_PATTERN
+from catalog.choice_specs import CHOICES, choice_kind, depends_on_problems, source_problems
 from core.errors import InvalidRequest
-from core.listfetch import jsonpath_problem
 
 COMMON_KEYWORDS = {"type", "title", "description", "default", "readOnly", "writeOnly", "examples"}
 KEYWORDS_BY_TYPE = {
@@ -34,23 +33,11 @@ KEYWORDS_BY_TYPE = {
     # Only to pick several hosts of an inventory's group (x-gangplank-choices).
     "array": COMMON_KEYWORDS | {"items", "minItems", "maxItems", "uniqueItems"},
 }
-# An input whose value is picked from a list the platform feeds (see choice_kind): hosts of
-# an inventory's group (a string picks one, an array several), one of the requester team's
-# services of a template, or the items of a JSON document fetched from a URL.
-CHOICES = "x-gangplank-choices"
-CHOICE_KINDS = ("inventory", "services", "url")
-CHOICE_KEYS = {
-    "inventory": {"inventory", "group"},
-    "services": {"services"},
-    "url": {"url", "items", "value", "label", "cache", "credential", "depends_on"},
-}
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 for _kind in ("string", "array"):
     KEYWORDS_BY_TYPE[_kind] = KEYWORDS_BY_TYPE[_kind] | {CHOICES}
 # What a value the input's `pattern` refuses is told, in words (a string input's own).
 PATTERN_MESSAGE = "x-gangplank-pattern-message"
 KEYWORDS_BY_TYPE["string"] = KEYWORDS_BY_TYPE["string"] | {PATTERN_MESSAGE}
-CHOICES_GROUP_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 TOP_KEYWORDS = {"type", "required", "properties", "additionalProperties", "title", "description"}
 # Inputs that depend on others: catalog.conditions checks and evaluates them.
 CONDITION_KEYWORDS = {"if", "then", "else", "allOf", "dependentRequired", "dependentSchemas"}
@@ -106,12 +93,7 @@ def schema_problems(schema: Any) -> list[tuple[str, str]]:
     for name in schema.get("required", []):
         if name not in properties:
             problems.append(("required", f"names {name!r}, which is not in properties"))
-    for name, source in choice_sources(schema).items():
-        depends_on = source.get("depends_on")
-        if isinstance(depends_on, str) and (depends_on == name or depends_on not in properties):
-            problems.append((f"properties.{name}.{CHOICES}.depends_on", "must name another input"))
-        elif isinstance(depends_on, str) and is_secret(_as_dict(properties[depends_on])):
-            problems.append((f"properties.{name}.{CHOICES}.depends_on", "must not be a secret"))
+    problems += depends_on_problems(properties, secrets=secret_names(schema))
     for name, prop in properties.items():
         if not NAME_RE.fullmatch(name) or name in RESERVED_NAMES or name.startswith("ansible_"):
             problems.append(
@@ -140,7 +122,7 @@ def _property_problems(prop: Any) -> list[tuple[str, str]]:
         for key in sorted(set(prop) - KEYWORDS_BY_TYPE[kind])
     ]
     if CHOICES in prop:
-        problems += _choices_problems(prop[CHOICES], kind=kind)
+        problems += source_problems(prop[CHOICES], kind=kind)
     if PATTERN_MESSAGE in prop and kind == "string":
         problems += _pattern_message_problems(prop)
     if kind == "array":
@@ -169,105 +151,6 @@ def _default_problem(error, prop: dict) -> str:
     return "Does not match the pattern." if error.validator == "pattern" else readable(error, prop)
 
 
-def _choices_problems(source: Any, *, kind: str) -> list[tuple[str, str]]:
-    """Problems of an input's `x-gangplank-choices`: one of the CHOICE_KINDS, each with its
-    own keys (see choice_kind); a URL's may depend on another input (`depends_on`), whose
-    value fills its `{name}` placeholder."""
-    found = choice_kind(source)
-    if found is None:
-        return [(CHOICES, "must be {inventory, group}, {services: {template}} or {url, items, "
-                          "value, label}")]  # fmt: skip
-    allowed = CHOICE_KEYS[found]
-    problems = [
-        (f"{CHOICES}.{key}", "is not supported here") for key in sorted(set(source) - allowed)
-    ]
-    if found == "inventory":
-        if not all(
-            isinstance(source.get(k), str) and source.get(k) for k in ("inventory", "group")
-        ):
-            return [(CHOICES, "must be {inventory: <name>, group: <group>} (both strings)")]
-        if not CHOICES_GROUP_RE.fullmatch(source["group"]):
-            problems.append(
-                (f"{CHOICES}.group", "must be a group name (letters, digits, _) or all")
-            )
-    elif found == "services":
-        services = source["services"]
-        template = services.get("template") if isinstance(services, dict) else None
-        if (
-            not isinstance(services, dict)
-            or set(services) != {"template"}
-            or not (isinstance(template, str) and SLUG_RE.fullmatch(template))
-        ):
-            problems.append((f"{CHOICES}.services", "must be {template: <a template's slug>}"))
-        if kind != "string":
-            problems.append(("type", "must be string to pick a service (its id)"))
-    else:
-        problems += _url_choices_problems(source)
-    if kind == "array" and found != "inventory":
-        problems.append(("type", "array is only for picking hosts"))
-    depends_on = source.get("depends_on")
-    if depends_on is not None and not (
-        isinstance(depends_on, str) and NAME_RE.fullmatch(depends_on)
-    ):
-        problems.append((f"{CHOICES}.depends_on", "must name another input"))
-    return problems
-
-
-def _url_choices_problems(source: dict) -> list[tuple[str, str]]:
-    problems = []
-    url = source["url"]
-    if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+", url):
-        problems.append((f"{CHOICES}.url", "must be an http:// or https:// URL"))
-    for key in ("items", "value", "label"):
-        value = source.get(key)
-        if not isinstance(value, str) or not value.startswith("$"):
-            problems.append((f"{CHOICES}.{key}", "must be a JSONPath, such as $.items[*]"))
-        elif problem := jsonpath_problem(value):
-            problems.append((f"{CHOICES}.{key}", problem))
-    if "cache" in source and not (
-        isinstance(source["cache"], str) and re.fullmatch(DURATION_PATTERN, source["cache"])
-    ):
-        problems.append((f"{CHOICES}.cache", "must be a duration, such as 5m or 1h"))
-    credential = source.get("credential")
-    if credential is not None and not (
-        isinstance(credential, str) and SLUG_RE.fullmatch(credential)
-    ):
-        problems.append((f"{CHOICES}.credential", "must name a credential"))
-    depends_on = source.get("depends_on")
-    if isinstance(depends_on, str) and isinstance(url, str) and "{" + depends_on + "}" not in url:
-        problems.append((f"{CHOICES}.url", f"must hold {{{depends_on}}}, the value it depends on"))
-    return problems
-
-
-def choice_kind(source: Any) -> str | None:
-    """Which of the CHOICE_KINDS an `x-gangplank-choices` value is: "inventory" (hosts of an
-    inventory's group), "services" (the requester team's active services of a template) or
-    "url" (a list fetched by the server); None when it is none of them."""
-    if not isinstance(source, dict):
-        return None
-    kinds = [kind for kind in CHOICE_KINDS if kind in source]
-    return kinds[0] if len(kinds) == 1 else None
-
-
-def choice_sources(schema: dict, kind: str | None = None) -> dict[str, dict]:
-    """The inputs of a schema with choices (of `kind`, when given): name -> the source."""
-    return {
-        name: prop[CHOICES]
-        for name, prop in (schema.get("properties") or {}).items()
-        if isinstance(prop, dict)
-        and choice_kind(prop.get(CHOICES)) is not None
-        and (kind is None or choice_kind(prop[CHOICES]) == kind)
-    }
-
-
-def service_inputs(schema: dict) -> dict[str, str]:
-    """The inputs that pick another service: name -> the slug of that service's template."""
-    return {
-        name: source["services"]["template"]
-        for name, source in choice_sources(schema, "services").items()
-    }
-
-
 def _pattern_message_problems(prop: dict) -> list[tuple[str, str]]:
     message = prop[PATTERN_MESSAGE]
     if not isinstance(message, str) or not message.strip():
@@ -286,10 +169,6 @@ def pattern_message(prop: dict) -> str:
     if isinstance(description, str) and description.strip():
         return f"Not in the expected form: {description.strip()}"
     return "Not in the expected form."
-
-
-def _as_dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
 
 
 def is_secret(prop: dict) -> bool:

@@ -6,9 +6,9 @@ from django.utils import timezone
 
 from audit import services as audit
 from catalog.choice_lists import CREDENTIAL_TYPES
+from catalog.choice_specs import CHOICES, choice_sources
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSync, Template, TemplateVersion
-from catalog.schema import CHOICES, choice_sources
 from core import text
 from credentials.models import Credential, CredentialType
 from inventories import selectors as inventories

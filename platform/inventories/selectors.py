@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from django.db.models import Prefetch, QuerySet
 
-from catalog.schema import choice_sources
+from catalog.choice_specs import choice_sources
 from core.access import TargetHost
 from core.types import AnyUser
 from inventories.models import Host, Inventory

@@ -16,7 +16,7 @@ alike (what it accepts), ask.
 from typing import Any
 
 from catalog.choice_lists import Choices, filled_url, listed
-from catalog.schema import choice_kind, choice_sources
+from catalog.choice_specs import choice_kind, choice_sources
 from core.types import AnyUser
 from inventories.selectors import choices as host_choices
 from inventories.selectors import picked_errors

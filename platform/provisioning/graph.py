@@ -7,8 +7,8 @@ Inside the caller's transaction; the services and the worker (execution) both ca
 
 from django.db.models import QuerySet
 
+from catalog.choice_specs import service_inputs
 from catalog.models import TemplateVersion
-from catalog.schema import service_inputs
 from core import dispatch
 from provisioning.models import Service, ServiceDependency, ServiceEvent
 from provisioning.states import ServiceStatus

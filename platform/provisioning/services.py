@@ -11,7 +11,6 @@ from typing import Any, cast
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import Http404
 from django.utils import timezone
 
 from approvals.services import request_approval, withdraw
@@ -133,7 +132,7 @@ def update_service(*, user: AnyUser, service: Service, inputs: dict) -> Run:
     _check_action(user=user, service=service, action=RunAction.UPDATE)
     version = service.template_version
     inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs, user=user)
-    return _queue_checked(
+    return queue_checked(
         service=service, action=RunAction.UPDATE, user=user, inputs=inputs, secrets=secrets
     )
 
@@ -147,7 +146,7 @@ def upgrade_service(*, user: AnyUser, service: Service, inputs: dict | None = No
     inputs, secrets = inputs_.for_change(
         service=service, version=target, given=inputs or {}, user=user
     )
-    return _queue_checked(
+    return queue_checked(
         service=service,
         action=RunAction.UPGRADE,
         user=user,
@@ -166,7 +165,7 @@ def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bo
         if version is None:
             raise Conflict(f"{service.name} is on the newest version of its template.")
     inputs, secrets = inputs_.for_change(service=service, version=version, given=inputs, user=user)
-    return _queue_checked(
+    return queue_checked(
         service=service,
         action=RunAction.PREVIEW,
         user=user,
@@ -179,7 +178,7 @@ def preview_change(*, user: AnyUser, service: Service, inputs: dict, upgrade: bo
 def apply_preview(*, user: AnyUser, run: Run) -> Run:
     """Queue the update (or upgrade) the preview `run` checked, with the inputs and secrets it
     checked: taken from the run, never sent back by the caller."""
-    _check_permission(user=user, service=run.service)
+    check_permission(user=user, service=run.service)
     with transaction.atomic():
         # Locked and read afresh: of two applies of one preview at once, the second waits,
         # then finds the first's run the service's latest and is refused.
@@ -190,7 +189,7 @@ def apply_preview(*, user: AnyUser, run: Run) -> Run:
         )
         if refusal := rules.apply_refusal(run=run, service=service):
             raise Conflict(refusal)
-        return _queue_checked(
+        return queue_checked(
             service=service,
             action=rules.applied_action(run=run, service=service),
             user=user,
@@ -220,7 +219,7 @@ def deprovision_service(
             f"{service.name} is used by {named}: deprovision {'it' if len(users) == 1 else 'them'}"
             " first, or cascade to deprovision them before it."
         )
-    return _queue_checked(
+    return queue_checked(
         service=service,
         action=RunAction.DEPROVISION,
         user=user,
@@ -230,55 +229,9 @@ def deprovision_service(
     )
 
 
-def update_for_dependency(*, service_id: int) -> Run | None:
-    """The update a dependency's change asks for (`on_dependency_change: update`): the
-    service's own inputs, queued by nobody. None when the service cannot update now (a run
-    in progress, its status): then it stays marked "dependency changed"."""
-    service = (
-        Service.objects.select_related("team", "template_version")
-        .filter(pk=service_id, dependency_changed=True)
-        .first()
-    )
-    if service is None or rules.action_refusal(service, RunAction.UPDATE):
-        return None
-    try:
-        return _queue_checked(
-            service=service,
-            action=RunAction.UPDATE,
-            user=None,
-            inputs=service.inputs,
-            secrets=service.secrets,
-            trigger=RunTrigger.DEPENDENCY,
-        )
-    except Conflict:
-        return None
-
-
-def run_action(*, user: AnyUser, service: Service, name: str, inputs: dict) -> Run:
-    """Run a custom action of the service's template version (catalog.actions) with its own
-    inputs, validated against its schema (defaults filled in): the run's `parameters`."""
-    _check_permission(user=user, service=service)
-    action = service.template_version.actions.get(name)
-    if action is None:
-        raise Http404(
-            f"{service.template.name} {service.template_version.version} has no action {name!r}."
-        )
-    if refusal := rules.action_refusal(service, name):
-        raise Conflict(refusal)
-    parameters = inputs_.for_action(schema=action.inputs, service=service, user=user, given=inputs)
-    return _queue_checked(
-        service=service,
-        action=name,
-        user=user,
-        inputs=service.inputs,
-        secrets=service.secrets,
-        parameters=parameters,
-    )
-
-
 def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> Service:
     """Move the service's expiry, up to its template's maximum lifetime from creation."""
-    _check_permission(user=user, service=service)
+    check_permission(user=user, service=service)
     latest = rules.latest_expiry(service)
     if latest is None:
         raise InvalidRequest({"expires_at": ["This service does not expire."]})
@@ -309,7 +262,7 @@ def extend_service(*, user: AnyUser, service: Service, expires_at: datetime) -> 
 
 def cancel_run(*, user: AnyUser, run: Run) -> Run:
     """Cancel a run that has not started at once; ask the worker to stop a running one."""
-    _check_permission(user=user, service=run.service)
+    check_permission(user=user, service=run.service)
     with transaction.atomic():
         # Only a pending approval is withdrawn (a conditional update): whatever the run's
         # status now, not as it was when `run` was read.
@@ -328,10 +281,10 @@ def cancel_run(*, user: AnyUser, run: Run) -> Run:
 def retry_run(*, user: AnyUser, run: Run) -> Run:
     """A new run of the same action with the same inputs, linked to the one it retries."""
     service = run.service
-    _check_permission(user=user, service=service)
+    check_permission(user=user, service=service)
     if refusal := rules.retry_refusal(run=run, service=service):
         raise Conflict(refusal)
-    return _queue_checked(
+    return queue_checked(
         service=service,
         action=run.action,
         user=user,
@@ -343,17 +296,17 @@ def retry_run(*, user: AnyUser, run: Run) -> Run:
     )
 
 
-def _check_permission(*, user: AnyUser, service: Service) -> None:
+def check_permission(*, user: AnyUser, service: Service) -> None:
     permissions.check(user, permissions.CHANGE, service)
 
 
 def _check_action(*, user: AnyUser, service: Service, action: str) -> None:
-    _check_permission(user=user, service=service)
+    check_permission(user=user, service=service)
     if refusal := rules.action_refusal(service, action):
         raise Conflict(refusal)
 
 
-def _queue_checked(*, service: Service, **kwargs: Any) -> Run:
+def queue_checked(*, service: Service, **kwargs: Any) -> Run:
     try:
         with transaction.atomic():
             return _queue(service=service, **kwargs)

@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from provisioning import cascade, execution, graph, housekeeping, services
+from provisioning import cascade, execution, graph, housekeeping, operations
 from provisioning.queueing import EXECUTE_RUN
 
 
@@ -38,4 +38,4 @@ def continue_cascade(service_id: int) -> None:
 
 @shared_task(name=graph.UPDATE_FOR_DEPENDENCY)
 def update_for_dependency(service_id: int) -> None:
-    services.update_for_dependency(service_id=service_id)
+    operations.update_for_dependency(service_id=service_id)

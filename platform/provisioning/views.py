@@ -15,7 +15,7 @@ from catalog.models import Template
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
-from provisioning import cascade, presentation, rules, selectors, services
+from provisioning import cascade, operations, presentation, rules, selectors, services
 from provisioning import choices as choices_
 from provisioning.filtersets import ServiceFilterSet
 from provisioning.forms import ChangeInputsForm, DeprovisionForm, ExtendForm, ServiceRequestForm
@@ -341,7 +341,7 @@ def run_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     elif data is not None and form.is_valid():
         run, status = _attempt(
             request,
-            lambda: services.run_action(
+            lambda: operations.run_action(
                 user=request.user, service=service, name=name, inputs=form.values()
             ),
             None,

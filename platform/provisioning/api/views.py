@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from core.actions import refuse_if_seen
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
-from provisioning import cascade, selectors, services
+from provisioning import cascade, operations, selectors, services
 from provisioning.api.serializers import (
     ActionInputsSerializer,
     DeprovisionSerializer,
@@ -129,7 +129,7 @@ class ServiceViewSet(
     )
     def run_action(self, request, pk=None, name=None):
         """Run one of the template's custom actions (see `actions`) with its own inputs."""
-        return self._act(request, ActionInputsSerializer, partial(services.run_action, name=name))
+        return self._act(request, ActionInputsSerializer, partial(operations.run_action, name=name))
 
     @extend_schema(request=ExtendSerializer, responses={200: ServiceSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
