@@ -354,11 +354,9 @@ def run_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
             return redirect("provisioning:service", pk=service.pk)
     if form.errors:
         status = 400
-    blocked = ""
+    blocked = rules.action_refusal(service, name) or ""
     if actions.in_progress:
         blocked = "A run is in progress: wait for it to end, or cancel it."
-    elif action not in actions.custom:
-        blocked = f"{service.name} is {service.status}: it cannot run {action.title} now."
     context = {"service": service, "action": action, "form": form, "blocked": blocked}
     return render(request, "provisioning/action.html", context, status=status)
 
