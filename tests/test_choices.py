@@ -321,7 +321,7 @@ def test_a_password_credential_is_sent_as_basic_auth(tmp_path, lists, signed_in)
 def test_an_internal_address_is_refused_unless_the_deployment_allows_it(
     tmp_path, lists, signed_in, owner, settings
 ):
-    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = ()
+    settings.GANGPLANK_LISTS_ALLOWED_NETWORKS = ()
     lists.expect_request("/regions").respond_with_json(REGIONS)
     url_template(tmp_path, lists)
 
@@ -538,3 +538,15 @@ def test_the_jsonpaths_are_parsed_once_per_list_not_for_each_item(monkeypatch):
     found = listfetch.pairs(document, items="$.data[*]", value="$.id", label="$.name")
 
     assert len(found) == 400 and sorted(parsed) == ["$.data[*]", "$.id", "$.name"]
+
+
+def test_lists_follow_their_own_allowed_networks_not_the_notifications(
+    tmp_path, lists, signed_in, settings
+):
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = ()  # loopback stays allowed for lists
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]

@@ -83,7 +83,7 @@ def _refresh(row: ChoiceList | None, *, key: str, source: dict, url: str) -> Cho
             items=source["items"],
             value=source["value"],
             label=source["label"],
-            allowed=settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS,
+            allowed=settings.GANGPLANK_LISTS_ALLOWED_NETWORKS,
             **_auth(source.get("credential")),
         )
     except listfetch.ListProblem as exc:
