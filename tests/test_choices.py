@@ -550,3 +550,51 @@ def test_lists_follow_their_own_allowed_networks_not_the_notifications(
     page = signed_in.get("/catalog/regional/").content.decode()
 
     assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_process_refreshes_a_list_while_the_others_show_the_known_values(
+    tmp_path, lists, signed_in, owner
+):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+    from werkzeug import Response
+
+    lists.expect_ordered_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+    signed_in.get("/catalog/regional/")
+    ChoiceList.objects.update(fresh_until=timezone.now())  # stale: the next page refreshes it
+
+    fetching, release = threading.Event(), threading.Event()
+    slow_answers = []
+
+    def slow(request):
+        slow_answers.append(request.path)
+        fetching.set()
+        release.wait(timeout=20)
+        return Response('{"data": [{"id": "af-1", "name": "Africa"}]}', mimetype="text/json")
+
+    lists.expect_request("/regions").respond_with_handler(slow)
+    other = Client()
+    other.force_login(owner)
+
+    def another_process():
+        try:
+            other.get("/catalog/regional/")
+        finally:
+            connection.close()  # this thread's own
+
+    refreshing = threading.Thread(target=another_process)
+    refreshing.start()
+    try:
+        assert fetching.wait(timeout=20)
+        page = signed_in.get("/catalog/regional/").content.decode()
+    finally:
+        release.set()
+        refreshing.join(timeout=20)
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    assert slow_answers == ["/regions"]
+    assert ChoiceList.objects.get().values == [["af-1", "Africa"]]

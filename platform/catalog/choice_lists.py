@@ -2,7 +2,8 @@
 items, value, label}`), cached in ChoiceList rows that the web and worker processes share.
 
 A list is fetched when it is first wanted and again once its `cache` time (5m unless the
-manifest says) has passed; a fetch that fails keeps the last known values, says why, and is
+manifest says) has passed, by one process at a time (the others show the known values while
+it fetches); a fetch that fails keeps the last known values, says why, and is
 tried again after at most RETRY. Fetches happen outside any transaction (a slow source must
 not hold a transaction open); the row is written after.
 """
@@ -70,9 +71,17 @@ def listed(*, source: dict, url: str) -> Choices:
     key = hashlib.sha256(json.dumps(keyed).encode()).hexdigest()
     now = timezone.now()
     row = ChoiceList.objects.filter(key=key).first()
-    if row is None or row.fresh_until <= now:
+    if row is None or (row.fresh_until <= now and _claimed(row, now=now)):
         row = _refresh(row, key=key, source=source, url=url)
     return _choices(row)
+
+
+def _claimed(row: ChoiceList, *, now) -> bool:
+    """Whether this process is the one to refresh the row: the others meanwhile show the
+    values it has (its fetch takes at most listfetch's deadline and timeout, well within
+    RETRY, after which a claim whose process died is taken again)."""
+    claim = ChoiceList.objects.filter(pk=row.pk, fresh_until=row.fresh_until)
+    return claim.update(fresh_until=now + RETRY) == 1
 
 
 def _refresh(row: ChoiceList | None, *, key: str, source: dict, url: str) -> ChoiceList:
