@@ -598,3 +598,19 @@ def test_one_process_refreshes_a_list_while_the_others_show_the_known_values(
     assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
     assert slow_answers == ["/regions"]
     assert ChoiceList.objects.get().values == [["af-1", "Africa"]]
+
+
+def test_a_compressed_answer_is_read_as_the_json_it_holds(tmp_path, lists, signed_in):
+    import gzip
+    import json
+
+    lists.expect_request("/regions").respond_with_data(
+        gzip.compress(json.dumps(REGIONS).encode()),
+        headers={"Content-Encoding": "gzip"},
+        content_type="application/json",
+    )
+    url_template(tmp_path, lists)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]

@@ -108,8 +108,8 @@ def _read(response: requests.Response, *, host: str, deadline: float) -> bytes:
         )
     body = b""
     # read1: whatever has arrived (up to 64 KiB), so that the deadline is checked while a
-    # slow source sends its answer, not after.
-    while chunk := response.raw.read1(64 * 1024):
+    # slow source sends its answer, not after; decoded (gzip...), as iter_content would.
+    while chunk := response.raw.read1(64 * 1024, decode_content=True):
         body += chunk
         if len(body) > MAX_BYTES:
             raise ListProblem(
