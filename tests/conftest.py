@@ -295,18 +295,18 @@ def celery_queue():
         conn.default_channel.queue_delete(queue)
 
 
-# The suite's notification receivers listen on loopback, which a deployment refuses unless it
-# allows it: the suite allows 127.0.0.1 and ::1 (not the rest of 127.0.0.0/8), in the test
-# process and in every platform process it starts.
+# The suite's notification receivers and lists for inputs' choices listen on loopback, which
+# a deployment refuses unless it allows it: the suite allows 127.0.0.1 and ::1 (not the rest
+# of 127.0.0.0/8), in the test process and in every platform process it starts.
 @pytest.fixture(scope="session", autouse=True)
 def local_notification_receivers():
     import ipaddress
 
     from django.conf import settings
 
-    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(
-        ipaddress.ip_network(cidr) for cidr in LOCAL_NETWORKS.split(",")
-    )
+    local = tuple(ipaddress.ip_network(cidr) for cidr in LOCAL_NETWORKS.split(","))
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = local
+    settings.GANGPLANK_LISTS_ALLOWED_NETWORKS = local
 
 
 # The worker's notification retries: few and quick, for the tests.

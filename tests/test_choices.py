@@ -9,6 +9,7 @@ that allowance away.
 
 import html
 import re
+import time
 from datetime import UTC, timedelta
 
 import pytest
@@ -320,7 +321,7 @@ def test_a_password_credential_is_sent_as_basic_auth(tmp_path, lists, signed_in)
 def test_an_internal_address_is_refused_unless_the_deployment_allows_it(
     tmp_path, lists, signed_in, owner, settings
 ):
-    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = ()
+    settings.GANGPLANK_LISTS_ALLOWED_NETWORKS = ()
     lists.expect_request("/regions").respond_with_json(REGIONS)
     url_template(tmp_path, lists)
 
@@ -387,6 +388,7 @@ def test_a_dependent_list_is_fetched_with_the_other_inputs_value_as_data(
             {"response_json": {"data": [{"id": n} for n in range(501)]}},
             "it has more than 500 items.",
         ),
+        ({"response_data": "[" * 100_000}, "the answer could not be read."),
     ],
 )
 def test_a_list_that_cannot_be_read_is_a_readable_problem(
@@ -403,3 +405,212 @@ def test_a_list_that_cannot_be_read_is_a_readable_problem(
 
     assert f"Could not load the list from 127.0.0.1: {reason}" in page
     assert options(page, "region") == []
+    assert ChoiceList.objects.get().last_error.endswith(reason)  # not fetched on every page
+
+
+def test_a_list_of_many_items_is_refused_even_when_they_repeat(tmp_path, lists, signed_in):
+    lists.expect_request("/regions").respond_with_json({"data": [{"id": "eu-1"}] * 5001})
+    url_template(tmp_path, lists)
+
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+
+    assert "Could not load the list from 127.0.0.1: it has too many items (more than 5000)." in page
+    assert options(page, "region") == []
+
+
+def test_a_source_that_answers_slowly_is_given_up_at_the_deadline(
+    tmp_path, lists, signed_in, monkeypatch
+):
+    from werkzeug import Response
+
+    from core import listfetch
+
+    monkeypatch.setattr(listfetch, "DEADLINE_SECONDS", 1)
+
+    def dripping(request):
+        def body():
+            yield b'{"data": ['
+            for _ in range(30):  # a byte every 0.2 s: each well within the 5 s timeout
+                time.sleep(0.2)
+                yield b" "
+            yield b"]}"
+
+        return Response(body(), content_type="application/json")
+
+    lists.expect_request("/regions").respond_with_handler(dripping)
+    url_template(tmp_path, lists)
+
+    started = time.monotonic()
+    page = html.unescape(signed_in.get("/catalog/regional/").content.decode())
+
+    assert "Could not load the list from 127.0.0.1: no answer within 1 s." in page
+    assert time.monotonic() - started < 3
+
+
+def test_inputs_fetching_the_same_url_each_get_what_their_own_paths_extract(
+    tmp_path, lists, signed_in, owner
+):
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    by_id = {"url": lists.url_for("/regions"), "items": "$.data[*]", "value": "$.id",
+             "label": "$.name"}  # fmt: skip
+    by_name = {**by_id, "value": "$.name", "label": "$.id"}
+    properties = {
+        "region": {"type": "string", "x-gangplank-choices": by_id},
+        "area": {"type": "string", "x-gangplank-choices": by_name},
+    }
+    write_template(tmp_path, "regional", properties=properties)
+    sync_catalog(directory=tmp_path)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    assert options(page, "area") == [("Europe", "eu-1"), ("America", "us-2")]
+    refused = post_request(api_client_for(owner), "regional", {"area": "eu-1"})
+    assert refused.json() == {"inputs": {"area": ["Not one of the choices."]}}
+
+
+@pytest.mark.parametrize("cloud", ["..", ".", "a b"])
+def test_a_value_not_valid_for_its_own_input_does_not_fill_the_url(
+    tmp_path, lists, signed_in, owner, cloud
+):
+    lists.expect_request("/hosts").respond_with_json(REGIONS)
+    lists.expect_request("/teams/eu/hosts").respond_with_json(REGIONS)
+    choices = {"url": lists.url_for("/teams/{cloud}/hosts"), "items": "$.data[*]",
+               "value": "$.id", "label": "$.name", "depends_on": "cloud"}  # fmt: skip
+    properties = {
+        "cloud": {"type": "string", "title": "Cloud", "pattern": "[a-z.]+"},
+        "region": {"type": "string", "x-gangplank-choices": choices},
+    }
+    write_template(tmp_path, "regional", properties=properties)
+    sync_catalog(directory=tmp_path)
+
+    posted = {"team": "alpha", "name": "", "inputs-cloud": cloud}
+    page = html.unescape(signed_in.post("/catalog/regional/", posted).content.decode())
+    refused = post_request(api_client_for(owner), "regional", {"cloud": cloud, "region": "eu-1"})
+
+    assert options(page, "region") == [] and "Choose a valid Cloud first." in page
+    assert refused.json()["inputs"]["region"] == ["Choose a valid Cloud first."]
+    assert len(lists.log) == 0
+    valid = signed_in.post("/catalog/regional/", {**posted, "inputs-cloud": "eu"})
+    assert options(valid.content.decode(), "region") == [("eu-1", "Europe"), ("us-2", "America")]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://{cloud}.example.com/r",
+        "https://lists.example.com:{cloud}/r",
+        "https://{cloud}@lists.example.com/r",
+        "https://lists.example.com/r#{cloud}",
+    ],
+)
+def test_a_placeholder_may_only_be_in_the_urls_path_or_query(url):
+    from catalog.schema import schema_problems
+
+    source = {**URL_SOURCE, "url": url, "depends_on": "cloud"}
+    properties = {"cloud": {"type": "string"},
+                  "pick": {"type": "string", "x-gangplank-choices": source}}  # fmt: skip
+
+    problems = schema_problems({"type": "object", "properties": properties})
+
+    assert problems == [
+        (
+            "properties.pick.x-gangplank-choices.url",
+            "may hold {cloud} only in its path or its query",
+        )
+    ]
+    for allowed in (
+        "https://lists.example.com/t/{cloud}/r",
+        "https://lists.example.com/r?c={cloud}",
+    ):
+        source["url"] = allowed
+        assert schema_problems({"type": "object", "properties": properties}) == []
+
+
+def test_the_jsonpaths_are_parsed_once_per_list_not_for_each_item(monkeypatch):
+    from core import listfetch
+
+    parsed = []
+    real = listfetch.parse_jsonpath
+    monkeypatch.setattr(listfetch, "parse_jsonpath", lambda path: parsed.append(path) or real(path))
+    document = {"data": [{"id": f"r{n}", "name": f"R{n}"} for n in range(400)]}
+
+    found = listfetch.pairs(document, items="$.data[*]", value="$.id", label="$.name")
+
+    assert len(found) == 400 and sorted(parsed) == ["$.data[*]", "$.id", "$.name"]
+
+
+def test_lists_follow_their_own_allowed_networks_not_the_notifications(
+    tmp_path, lists, signed_in, settings
+):
+    settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS = ()  # loopback stays allowed for lists
+    lists.expect_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_process_refreshes_a_list_while_the_others_show_the_known_values(
+    tmp_path, lists, signed_in, owner
+):
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+    from werkzeug import Response
+
+    lists.expect_ordered_request("/regions").respond_with_json(REGIONS)
+    url_template(tmp_path, lists)
+    signed_in.get("/catalog/regional/")
+    ChoiceList.objects.update(fresh_until=timezone.now())  # stale: the next page refreshes it
+
+    fetching, release = threading.Event(), threading.Event()
+    slow_answers = []
+
+    def slow(request):
+        slow_answers.append(request.path)
+        fetching.set()
+        release.wait(timeout=20)
+        return Response('{"data": [{"id": "af-1", "name": "Africa"}]}', mimetype="text/json")
+
+    lists.expect_request("/regions").respond_with_handler(slow)
+    other = Client()
+    other.force_login(owner)
+
+    def another_process():
+        try:
+            other.get("/catalog/regional/")
+        finally:
+            connection.close()  # this thread's own
+
+    refreshing = threading.Thread(target=another_process)
+    refreshing.start()
+    try:
+        assert fetching.wait(timeout=20)
+        page = signed_in.get("/catalog/regional/").content.decode()
+    finally:
+        release.set()
+        refreshing.join(timeout=20)
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]
+    assert slow_answers == ["/regions"]
+    assert ChoiceList.objects.get().values == [["af-1", "Africa"]]
+
+
+def test_a_compressed_answer_is_read_as_the_json_it_holds(tmp_path, lists, signed_in):
+    import gzip
+    import json
+
+    lists.expect_request("/regions").respond_with_data(
+        gzip.compress(json.dumps(REGIONS).encode()),
+        headers={"Content-Encoding": "gzip"},
+        content_type="application/json",
+    )
+    url_template(tmp_path, lists)
+
+    page = signed_in.get("/catalog/regional/").content.decode()
+
+    assert options(page, "region") == [("eu-1", "Europe"), ("us-2", "America")]

@@ -141,6 +141,7 @@ def process_env(**extra) -> dict:
         **os.environ,
         "DATABASE_URL": _test_database_url(),
         "GANGPLANK_NOTIFY_ALLOWED_NETWORKS": LOCAL_NETWORKS,
+        "GANGPLANK_LISTS_ALLOWED_NETWORKS": LOCAL_NETWORKS,
         **extra,
     }
 

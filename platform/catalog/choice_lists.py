@@ -2,12 +2,14 @@
 items, value, label}`), cached in ChoiceList rows that the web and worker processes share.
 
 A list is fetched when it is first wanted and again once its `cache` time (5m unless the
-manifest says) has passed; a fetch that fails keeps the last known values, says why, and is
+manifest says) has passed, by one process at a time (the others show the known values while
+it fetches); a fetch that fails keeps the last known values, says why, and is
 tried again after at most RETRY. Fetches happen outside any transaction (a slow source must
 not hold a transaction open); the row is written after.
 """
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from urllib.parse import quote
@@ -16,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import ChoiceList
+from catalog.schema import value_is_valid
 from core import listfetch
 from core import secrets as secrets_
 from core.durations import parse_duration
@@ -41,28 +44,44 @@ class Choices:
         return {value for value, _ in self.options}
 
 
-def filled_url(source: dict, values: dict) -> str | None:
+def filled_url(source: dict, *, schema: dict, values: dict) -> str | None:
     """The source's URL with its `{depends_on}` placeholder filled with that input's value,
-    percent-encoded (as data: never a template); None while that input is empty."""
+    percent-encoded (as data: never a template); None while that input is empty or its value
+    is not one the input may have (its own schema's rules), or a dot segment (`.`, `..`:
+    percent-encoding leaves them, and they would move the request up the path)."""
     url = source["url"]
     depends_on = source.get("depends_on")
     if not depends_on:
         return url
     value = values.get(depends_on)
-    if value is None or value == "":
+    if value is None or value == "" or str(value) in (".", ".."):
+        return None
+    prop = (schema.get("properties") or {}).get(depends_on)
+    if not isinstance(prop, dict) or not value_is_valid(prop, value):
         return None
     return url.replace("{" + depends_on + "}", quote(str(value), safe=""))
 
 
 def listed(*, source: dict, url: str) -> Choices:
     """The choices the list at `url` (the source's, filled in) offers, fetched if need be."""
-    credential = source.get("credential") or ""
-    key = hashlib.sha256(f"{url}\n{credential}".encode()).hexdigest()
+    # The row holds the pairs these JSONPaths extracted: another input fetching the same URL
+    # with other paths has a row of its own.
+    keyed = [url, source.get("credential") or "", source["items"], source["value"],
+             source["label"]]  # fmt: skip
+    key = hashlib.sha256(json.dumps(keyed).encode()).hexdigest()
     now = timezone.now()
     row = ChoiceList.objects.filter(key=key).first()
-    if row is None or row.fresh_until <= now:
+    if row is None or (row.fresh_until <= now and _claimed(row, now=now)):
         row = _refresh(row, key=key, source=source, url=url)
     return _choices(row)
+
+
+def _claimed(row: ChoiceList, *, now) -> bool:
+    """Whether this process is the one to refresh the row: the others meanwhile show the
+    values it has (its fetch takes at most listfetch's deadline and timeout, well within
+    RETRY, after which a claim whose process died is taken again)."""
+    claim = ChoiceList.objects.filter(pk=row.pk, fresh_until=row.fresh_until)
+    return claim.update(fresh_until=now + RETRY) == 1
 
 
 def _refresh(row: ChoiceList | None, *, key: str, source: dict, url: str) -> ChoiceList:
@@ -73,7 +92,7 @@ def _refresh(row: ChoiceList | None, *, key: str, source: dict, url: str) -> Cho
             items=source["items"],
             value=source["value"],
             label=source["label"],
-            allowed=settings.GANGPLANK_NOTIFY_ALLOWED_NETWORKS,
+            allowed=settings.GANGPLANK_LISTS_ALLOWED_NETWORKS,
             **_auth(source.get("credential")),
         )
     except listfetch.ListProblem as exc:

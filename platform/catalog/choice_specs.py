@@ -103,8 +103,17 @@ def _url_problems(source: dict) -> list[tuple[str, str]]:
     ):
         problems.append((f"{CHOICES}.credential", "must name a credential"))
     depends_on = source.get("depends_on")
-    if isinstance(depends_on, str) and isinstance(url, str) and "{" + depends_on + "}" not in url:
-        problems.append((f"{CHOICES}.url", f"must hold {{{depends_on}}}, the value it depends on"))
+    if isinstance(depends_on, str) and isinstance(url, str):
+        placeholder = "{" + depends_on + "}"
+        # A value must not choose where the credential goes: scheme, user, host and port stay.
+        authority = re.match(r"^[^:/?#]*:?/*([^/?#]*)", url)
+        outside = (authority.group(0) if authority else "") + url.partition("#")[2]
+        if placeholder not in url:
+            problems.append((f"{CHOICES}.url", f"must hold {placeholder}, the value it depends on"))
+        elif placeholder in outside:
+            problems.append(
+                (f"{CHOICES}.url", f"may hold {placeholder} only in its path or its query")
+            )
     return problems
 
 

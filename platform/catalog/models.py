@@ -188,7 +188,8 @@ class ChoiceList(models.Model):
     worker processes: fetched again once `fresh_until` has passed; when that fetch fails,
     the values are kept and `last_error` says why (catalog.choice_lists)."""
 
-    # sha256 of the URL as fetched (placeholders filled in) and the credential's name.
+    # sha256 of the URL as fetched (placeholders filled in), the credential's name and the
+    # items, value and label JSONPaths (catalog.choice_lists.listed).
     key = models.CharField(max_length=64, unique=True)
     host = models.CharField(max_length=255)
     # [[value, label], ...], in the source's order.

@@ -226,6 +226,17 @@ def limited_property(prop: Any) -> Any:
     return prop
 
 
+def value_is_valid(prop: dict, value: Any) -> bool:
+    """Whether `value` is one the input `prop` describes may have (as entered in a form, a
+    number may still be text)."""
+    if isinstance(value, str) and prop.get("type") in ("integer", "number"):
+        try:
+            value = int(value) if prop["type"] == "integer" else float(value)
+        except ValueError:
+            return False
+    return _validator(limited_property(prop)).is_valid(value)
+
+
 def with_defaults(schema: dict, inputs: dict) -> dict:
     defaults = {
         name: prop["default"]

@@ -3,24 +3,33 @@ choices (`x-gangplank-choices: {url, items, value, label}`). Django-free: the al
 networks and the credential's values are passed in.
 
 GET only, through core.outbound's guard (public addresses only, every connection and each
-redirect checked as it connects), with a short timeout, a size cap and a cap on the items.
+redirect checked as it connects), with a short timeout for each wait, a deadline for reading
+and extracting the whole list (a source dripping bytes must not hold a web worker), a size
+cap and caps on the items found and kept.
 Every failure is a ListProblem whose message names the host and the reason, never the URL's
 query nor the credential.
 """
 
 import json
+import time
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import parse as parse_jsonpath
 
 from core import outbound
 
 TIMEOUT_SECONDS = 5
+# The whole fetch: checked while the answer is read and its items extracted, so that with
+# the last wait it lasts at most DEADLINE_SECONDS + TIMEOUT_SECONDS.
+DEADLINE_SECONDS = 10
 MAX_BYTES = 1024 * 1024
 MAX_ITEMS = 500
+# Items the `items` JSONPath may find, duplicates included (each one costs a lookup).
+MAX_MATCHES = 10 * MAX_ITEMS
 MAX_TEXT = 500
 
 
@@ -54,6 +63,8 @@ def fetch(
     """The (value, label) of each item the `items` JSONPath finds in the document at `url`,
     in order, without duplicate values. Raises ListProblem."""
     host = host_of(url)
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    paths = _parsed(items=items, value=value, label=label)
     headers = {"Accept": "application/json"}
     if bearer is not None:
         headers["Authorization"] = f"Bearer {bearer}"
@@ -71,8 +82,8 @@ def fetch(
                 stream=True,
                 allow_redirects=True,
             ) as response:
-                body = _read(response, host=host)
-        except requests.RequestException as exc:
+                body = _read(response, host=host, deadline=deadline)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             if refused:
                 raise ListProblem(
                     f"Could not load the list from {host}: {', '.join(refused)} is not a public "
@@ -83,10 +94,12 @@ def fetch(
         document = json.loads(body)
     except ValueError:
         raise ListProblem(f"Could not load the list from {host}: the answer is not JSON.") from None
-    return pairs(document, items=items, value=value, label=label, host=host)
+    except Exception:  # RecursionError (deep nesting), MemoryError, ...
+        raise ListProblem(_unreadable(host)) from None
+    return _extract(document, paths, host=host, deadline=deadline)
 
 
-def _read(response: requests.Response, *, host: str) -> bytes:
+def _read(response: requests.Response, *, host: str, deadline: float) -> bytes:
     if response.status_code != 200:
         raise ListProblem(
             f"Could not load the list from {host}: it answered {response.status_code} "
@@ -94,24 +107,38 @@ def _read(response: requests.Response, *, host: str) -> bytes:
             + "."
         )
     body = b""
-    for chunk in response.iter_content(64 * 1024):
+    # read1: whatever has arrived (up to 64 KiB), so that the deadline is checked while a
+    # slow source sends its answer, not after; decoded (gzip...), as iter_content would.
+    while chunk := response.raw.read1(64 * 1024, decode_content=True):
         body += chunk
         if len(body) > MAX_BYTES:
             raise ListProblem(
                 f"Could not load the list from {host}: the answer is larger than "
                 f"{MAX_BYTES // 2**20} MiB."
             )
+        _check(deadline, host=host)
     return body
 
 
-def _reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
+def _check(deadline: float | None, *, host: str) -> None:
+    if deadline is not None and time.monotonic() > deadline:
+        raise ListProblem(
+            f"Could not load the list from {host}: no answer within {DEADLINE_SECONDS} s."
+        )
+
+
+def _unreadable(host: str) -> str:
+    return f"Could not load the list from {host}: the answer could not be read."
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
         return f"no answer within {TIMEOUT_SECONDS} s."
     if isinstance(exc, requests.TooManyRedirects):
         return "too many redirects."
     if isinstance(exc, requests.exceptions.SSLError):
         return "its TLS certificate could not be verified."
-    if isinstance(exc, requests.ConnectionError):
+    if isinstance(exc, requests.ConnectionError | urllib3.exceptions.ProtocolError):
         return "it could not be reached."
     return "the request failed."
 
@@ -120,23 +147,49 @@ def pairs(
     document: object, *, items: str, value: str, label: str, host: str = ""
 ) -> list[tuple[str, str]]:
     """The (value, label) pairs the JSONPaths find in `document`."""
-    found: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for match in parse_jsonpath(items).find(document):
-        key = _first(value, match.value)
-        if key is None or key in seen:
-            continue
-        seen.add(key)
-        found.append((key, _first(label, match.value) or key))
-        if len(found) > MAX_ITEMS:
+    return _extract(document, _parsed(items=items, value=value, label=label), host=host)
+
+
+def _parsed(*, items: str, value: str, label: str) -> tuple:
+    try:
+        return parse_jsonpath(items), parse_jsonpath(value), parse_jsonpath(label)
+    except Exception:  # checked at sync; a manifest changed since is the list's problem
+        raise ListProblem("The list's JSONPaths cannot be used.") from None
+
+
+def _extract(
+    document: object, paths: tuple, *, host: str, deadline: float | None = None
+) -> list[tuple[str, str]]:
+    items, value, label = paths
+    try:
+        matches = items.find(document)
+        if len(matches) > MAX_MATCHES:
             raise ListProblem(
-                f"Could not load the list from {host}: it has more than {MAX_ITEMS} items."
+                f"Could not load the list from {host}: it has too many items (more than "
+                f"{MAX_MATCHES})."
             )
+        found: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for match in matches:
+            _check(deadline, host=host)
+            key = _first(value, match.value)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            found.append((key, _first(label, match.value) or key))
+            if len(found) > MAX_ITEMS:
+                raise ListProblem(
+                    f"Could not load the list from {host}: it has more than {MAX_ITEMS} items."
+                )
+    except ListProblem:
+        raise
+    except Exception:  # RecursionError on deep nesting, and whatever else a path meets
+        raise ListProblem(_unreadable(host)) from None
     return found
 
 
-def _first(path: str, item: object) -> str | None:
-    matches = parse_jsonpath(path).find(item)
+def _first(path, item: object) -> str | None:
+    matches = path.find(item)
     if not matches or matches[0].value is None:
         return None
     found = matches[0].value

@@ -356,9 +356,15 @@ GANGPLANK_BASE_URL = os.environ.get("GANGPLANK_BASE_URL", "http://127.0.0.1:8000
 GANGPLANK_NOTIFY_ATTEMPTS = int(os.environ.get("GANGPLANK_NOTIFY_ATTEMPTS", 5))
 GANGPLANK_NOTIFY_BACKOFF_SECONDS = float(os.environ.get("GANGPLANK_NOTIFY_BACKOFF_SECONDS", 30))
 # Notifications go only to public addresses (core/outbound.py), and to these networks
-# (CIDRs) of the deployment's own: its internal hooks and mail servers. Lists fetched for
-# inputs' choices (x-gangplank-choices: {url}) follow the same rule and setting.
+# (CIDRs) of the deployment's own: its internal hooks and mail servers.
 GANGPLANK_NOTIFY_ALLOWED_NETWORKS = tuple(_networks("GANGPLANK_NOTIFY_ALLOWED_NETWORKS"))
+# Lists fetched for inputs' choices (x-gangplank-choices: {url}) follow the same rule, with
+# networks of their own (the internal APIs they come from); unset, the notifications' ones.
+GANGPLANK_LISTS_ALLOWED_NETWORKS = (
+    tuple(_networks("GANGPLANK_LISTS_ALLOWED_NETWORKS"))
+    if "GANGPLANK_LISTS_ALLOWED_NETWORKS" in os.environ
+    else GANGPLANK_NOTIFY_ALLOWED_NETWORKS
+)
 # A running run whose worker has not beaten for this long is failed as lost.
 GANGPLANK_RUN_LOST_AFTER_SECONDS = int(os.environ.get("GANGPLANK_RUN_LOST_AFTER_SECONDS", 120))
 

@@ -10,7 +10,7 @@ alike (what it accepts), ask.
   dependency happens to be updating at that moment;
 - url: the items of a JSON document the server fetches (catalog.choice_lists); with
   `depends_on`, its URL is filled with that input's current value, and there are no choices
-  while that input is empty.
+  while that input is empty or its value is not valid.
 """
 
 from typing import Any
@@ -99,9 +99,12 @@ def _choices(
             team=service.team if service is not None else team,
             service=service,
         )
-    url = filled_url(source, values)
+    url = filled_url(source, schema=schema, values=values)
     if url is None:
-        return Choices(problem=f"Choose {_title(schema, source['depends_on'])} first.")
+        title = _title(schema, source["depends_on"])
+        if values.get(source["depends_on"]) in (None, ""):
+            return Choices(problem=f"Choose {title} first.")
+        return Choices(problem=f"Choose a valid {title} first.")
     return listed(source=source, url=url)
 
 
