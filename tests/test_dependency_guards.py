@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from test_dependencies import consumer, provider
 
 from core.errors import Conflict, InvalidRequest
 from factories import make_service
@@ -15,7 +16,6 @@ from provisioning.execution import finish_run
 from provisioning.models import Run, Service, ServiceDependency
 from provisioning.queueing import queue_run
 from provisioning.services import request_service, update_service
-from test_dependencies import consumer, provider
 
 pytestmark = pytest.mark.django_db
 
