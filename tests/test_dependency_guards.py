@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from test_dependencies import consumer, provider
 
+from conftest import api_client_for
 from core.errors import Conflict, InvalidRequest
 from factories import make_service
 from provisioning import cascade, choices, graph, operations, runner
@@ -164,3 +165,15 @@ def test_an_update_may_not_pick_a_service_that_uses_it_directly_or_not(catalog, 
             )
         assert "uses root, directly or not" in str(refused.value.errors["inputs"]["upstream"])
     update_service(user=owner, service=top, inputs={"db_name": "top", "upstream": str(root.pk)})
+
+
+def test_a_service_waiting_in_a_cascade_offers_no_action(catalog, teams, owner, client):
+    service = make_service(template=catalog["operable"], team=teams["alpha"], name="box")
+    Service.objects.filter(pk=service.pk).update(deprovision_pending=True)
+
+    answer = api_client_for(owner).get(f"/api/services/{service.pk}/").json()
+    client.force_login(owner)
+    page = client.get(f"/services/{service.pk}/").content.decode()
+
+    assert answer["actions"] == []
+    assert "/actions/note/" not in page and f"/services/{service.pk}/update/" not in page
