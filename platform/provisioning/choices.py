@@ -54,8 +54,10 @@ def errors(
     team: Team | None,
     values: dict,
     service: Service | None = None,
+    no_cycles: bool = False,
 ) -> dict[str, list[str]]:
-    """Messages by input for values that are not among their input's choices."""
+    """Messages by input for values that are not among their input's choices; with
+    `no_cycles` (the inputs of `service`, which make its edges), for services that use it."""
     found = picked_errors(schema=schema, inputs=values)
     users: set[int] | None = None
     for name, source in choice_sources(schema).items():
@@ -69,7 +71,7 @@ def errors(
         )
         if not isinstance(value, str) or value not in allowed.values:
             found[name] = [_refusal(source, allowed)]
-        elif choice_kind(source) == "services" and service is not None:
+        elif choice_kind(source) == "services" and service is not None and no_cycles:
             users = users if users is not None else _users_of(service)
             if int(value) in users:
                 found[name] = [f"It uses {service.name}, directly or not: it cannot be used by it."]
