@@ -18,8 +18,8 @@ from audit import services as audit
 from core.errors import Conflict, InvalidRequest
 from core.types import AnyUser
 from provisioning import graph, rules, selectors, services
-from provisioning.models import Run, Service
-from provisioning.states import RunAction, RunTrigger
+from provisioning.models import Run, Service, ServiceDependency
+from provisioning.states import RUN_IN_PROGRESS, RunAction, RunTrigger, ServiceStatus
 from teams import permissions
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,9 @@ def deprovision(
         Service.objects.filter(pk__in=[s.pk for s in pending]).update(
             deprovision_pending=True, deprovision_requested_by=user
         )
+        # Checked once they are marked, so that no run can start on them from now on (see
+        # rules.action_refusal): one in progress would stop the cascade at its turn.
+        _check_idle(user=user, services=pending)
         audit.record(
             action="service.cascade",
             actor=user,
@@ -73,6 +76,21 @@ def deprovision(
     return runs[0]
 
 
+def _check_idle(*, user: AnyUser, services: list[Service]) -> None:
+    busy = set(
+        Run.objects.filter(
+            service__in=[s.pk for s in services], status__in=RUN_IN_PROGRESS
+        ).values_list("service_id", flat=True)
+    )
+    if busy:
+        named = selectors.named_for(user=user, services=[s for s in services if s.pk in busy])
+        verb = "has a run" if len(busy) == 1 else "have runs"
+        raise Conflict(
+            f"{named} {verb} in progress (or awaiting approval): the cascade cannot start"
+            " until it has ended."
+        )
+
+
 def continue_cascade(*, service_id: int) -> list[Run]:
     """`service_id` has been deprovisioned: queue the deprovision of the services waiting
     for it that nothing live uses any more."""
@@ -81,6 +99,26 @@ def continue_cascade(*, service_id: int) -> list[Run]:
             dependents__service_id=service_id, deprovision_pending=True
         ).distinct()
         return _advance(candidates=list(candidates))
+
+
+def resume_lost() -> list[Run]:
+    """Go on with the cascades whose `continue_cascade` was lost (sent robustly, so a
+    broker outage only logs it): queue the services waiting that nothing live uses and
+    that have no run in progress. Beat's sweep; safe to run twice or concurrently."""
+    stuck = (
+        Service.objects.filter(deprovision_pending=True)
+        .exclude(runs__status__in=RUN_IN_PROGRESS)
+        .exclude(
+            pk__in=ServiceDependency.objects.exclude(
+                service__status=ServiceStatus.DEPROVISIONED
+            ).values("uses_id")
+        )
+    )
+    runs = []
+    for service in stuck:
+        with transaction.atomic():
+            runs += _advance(candidates=[service])
+    return runs
 
 
 def _advance(*, candidates: list[Service], strict: bool = False) -> list[Run]:

@@ -6,8 +6,9 @@ alike (what it accepts), ask.
 - services: the requester team's active services of a template that the user can see, by
   name, the value being the service's id as a string. When a service is changed, the team is
   the service's own, and the service it already points to stays a valid value while that
-  service is live (not being deprovisioned nor gone): an update must not fail because its
-  dependency happens to be updating at that moment;
+  service is live (not being deprovisioned, waiting for it in a cascade, nor gone): an
+  update must not fail because its dependency happens to be updating at that moment. Nor
+  may a service pick one that uses it, directly or not (no cycles);
 - url: the items of a JSON document the server fetches (catalog.choice_lists); with
   `depends_on`, its URL is filled with that input's current value, and there are no choices
   while that input is empty or its value is not valid.
@@ -20,7 +21,7 @@ from catalog.choice_specs import choice_kind, choice_sources
 from core.types import AnyUser
 from inventories.selectors import choices as host_choices
 from inventories.selectors import picked_errors
-from provisioning.models import Service
+from provisioning.models import Service, ServiceDependency
 from provisioning.states import ServiceStatus
 from teams import permissions
 from teams.models import Team
@@ -53,9 +54,12 @@ def errors(
     team: Team | None,
     values: dict,
     service: Service | None = None,
+    no_cycles: bool = False,
 ) -> dict[str, list[str]]:
-    """Messages by input for values that are not among their input's choices."""
+    """Messages by input for values that are not among their input's choices; with
+    `no_cycles` (the inputs of `service`, which make its edges), for services that use it."""
     found = picked_errors(schema=schema, inputs=values)
+    users: set[int] | None = None
     for name, source in choice_sources(schema).items():
         value = values.get(name)
         if value == "" and name in schema.get("required", []):
@@ -67,6 +71,28 @@ def errors(
         )
         if not isinstance(value, str) or value not in allowed.values:
             found[name] = [_refusal(source, allowed)]
+        elif choice_kind(source) == "services" and service is not None and no_cycles:
+            users = users if users is not None else _users_of(service)
+            if int(value) in users:
+                found[name] = [f"It uses {service.name}, directly or not: it cannot be used by it."]
+    return found
+
+
+def _users_of(service: Service) -> set[int]:
+    """The live services that use `service`, directly or not, and itself: what it may not
+    pick (the services that use services make no cycle)."""
+    found = {service.pk}
+    frontier = {service.pk}
+    while frontier:
+        frontier = (
+            set(
+                ServiceDependency.objects.filter(uses__in=frontier)
+                .exclude(service__status=ServiceStatus.DEPROVISIONED)
+                .values_list("service_id", flat=True)
+            )
+            - found
+        )
+        found |= frontier
     return found
 
 
@@ -113,7 +139,8 @@ def _services(
 ) -> Choices:
     if team is None:
         return Choices(problem="Choose the team first.")
-    rows = Service.objects.filter(team=team, template__slug=template)
+    # One waiting in a cascade is on its way out: nothing new may come to use it.
+    rows = Service.objects.filter(team=team, template__slug=template, deprovision_pending=False)
     active = permissions.restrict(rows.filter(status=ServiceStatus.ACTIVE), user=user)
     options = [(str(pk), label) for pk, label in active.order_by("name").values_list("pk", "name")]
     current = _current(service, name)

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Case, F, Value, When
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -253,7 +254,7 @@ def finish_run(*, run: Run, result: runner.PlaybookResult) -> bool:
                 template_version_id=run.template_version_id,
                 drifted=False,
                 drift=[],
-                dependency_changed=False,
+                dependency_changed=_unmarked(run),
             )
         moved = set_service_status(
             service=run.service, to=STATUS_AFTER_SUCCESS[run.action], run=run, **changes
@@ -288,6 +289,19 @@ def _follow_dependencies(*, run: Run, outputs: dict) -> None:
         return
     graph.sync(service=service, inputs=run.inputs, version=run.template_version)
     graph.outputs_changed(service=service, before=service.outputs, after=outputs)
+    if run.started_at is not None:
+        graph.still_changed(service=service, version=run.template_version)
+
+
+def _unmarked(run: Run) -> Any:
+    """The "dependency changed" mark once `run` (a deploy) succeeded: cleared, unless it was
+    set after the run started, whose playbook then read the outputs from before the change."""
+    if run.started_at is None:
+        return False
+    return Case(
+        When(dependency_changed_at__gte=run.started_at, then=F("dependency_changed")),
+        default=Value(False),
+    )
 
 
 def _finish_custom(*, run: Run, status: str, outputs: dict, error: str) -> None:

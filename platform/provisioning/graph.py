@@ -6,6 +6,7 @@ Inside the caller's transaction; the services and the worker (execution) both ca
 """
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from catalog.choice_specs import service_inputs
 from catalog.models import TemplateVersion
@@ -116,7 +117,9 @@ def outputs_changed(*, service: Service, before: dict, after: dict) -> list[int]
     )
     if not dependents:
         return []
-    Service.objects.filter(pk__in=[d.pk for d in dependents]).update(dependency_changed=True)
+    Service.objects.filter(pk__in=[d.pk for d in dependents]).update(
+        dependency_changed=True, dependency_changed_at=timezone.now()
+    )
     ServiceEvent.objects.bulk_create(
         [
             ServiceEvent(
@@ -131,6 +134,16 @@ def outputs_changed(*, service: Service, before: dict, after: dict) -> list[int]
         if dependent.template_version.manifest.get("on_dependency_change") == "update":
             dispatch.send_on_commit(UPDATE_FOR_DEPENDENCY, dependent.pk, robust=True)
     return [d.pk for d in dependents]
+
+
+def still_changed(*, service: Service, version: TemplateVersion) -> None:
+    """A deploy of `service` (to `version`) succeeded but kept its "dependency changed" mark,
+    set after the run started (it used the old outputs): when the template says
+    `on_dependency_change: update`, have it updated again (a task sent on commit)."""
+    if version.manifest.get("on_dependency_change") != "update":
+        return
+    if Service.objects.filter(pk=service.pk, dependency_changed=True).exists():
+        dispatch.send_on_commit(UPDATE_FOR_DEPENDENCY, service.pk, robust=True)
 
 
 def deprovisioned(*, service: Service) -> None:

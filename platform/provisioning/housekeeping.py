@@ -123,8 +123,11 @@ def expire_services() -> dict[str, int]:
                 notify.service_expiring(service=service)
                 warned += 1
     expired = 0
+    # One waiting in a cascade goes when its turn comes (provisioning.cascade).
     due = Service.objects.filter(
-        expires_at__lte=now, status__in=[ServiceStatus.ACTIVE, ServiceStatus.FAILED]
+        expires_at__lte=now,
+        status__in=[ServiceStatus.ACTIVE, ServiceStatus.FAILED],
+        deprovision_pending=False,
     ).exclude(runs__status__in=RUN_IN_PROGRESS)
     # One that live services use waits for them (its deprovision would be refused).
     due = due.exclude(
@@ -143,7 +146,9 @@ def schedule_drift_checks() -> int:
     queued = 0
     candidates = (
         Service.objects.filter(
-            status=ServiceStatus.ACTIVE, template_version__manifest__has_key="drift_check"
+            status=ServiceStatus.ACTIVE,
+            template_version__manifest__has_key="drift_check",
+            deprovision_pending=False,  # a run would stop its cascade at its turn
         )
         .exclude(runs__status__in=RUN_IN_PROGRESS)
         .select_related("template_version")

@@ -32,10 +32,12 @@ def merged(
     user: AnyUser,
     team: Team | None,
     service: Service | None = None,
+    no_cycles: bool = False,
 ) -> dict:
     """`given` over `base`, plaintext, validated (defaults filled in), inputs with choices
     among what `user` may pick for `team` (provisioning.choices; `service`: the one being
-    changed). A secret sent back as PLACEHOLDER means "keep": `base`'s value, or none.
+    changed, which with `no_cycles` may not pick one that uses it). A secret sent back as
+    PLACEHOLDER means "keep": `base`'s value, or none.
     Secret values never reach an error message."""
     if not isinstance(given, dict):
         return validate_inputs(schema, given)  # refused as not an object
@@ -58,6 +60,7 @@ def merged(
         team=team,
         values=with_defaults(schema, inputs),
         service=service,
+        no_cycles=no_cycles,
     )
     for name, messages in picked.items():
         errors.setdefault(name, messages)
@@ -99,7 +102,13 @@ def for_change(*, service, version, given: dict, user: AnyUser) -> tuple[dict, s
         gone = conditions.state(schema, {**carried, **given}).hidden - set(given)
         carried = {name: value for name, value in carried.items() if name not in gone}
     inputs = merged(
-        schema=schema, base=carried, given=given, user=user, team=service.team, service=service
+        schema=schema,
+        base=carried,
+        given=given,
+        user=user,
+        team=service.team,
+        service=service,
+        no_cycles=True,
     )
     changed = [
         name for name in locked_inputs(service, version) if inputs.get(name) != current[name]

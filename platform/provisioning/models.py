@@ -46,6 +46,8 @@ class Service(models.Model):
     drift_checked_at = models.DateTimeField(null=True, blank=True)
     # A service it uses changed its outputs since this one's last deploy (see graph).
     dependency_changed = models.BooleanField(default=False)
+    # When it was marked: a run started before then used the old outputs and leaves the mark.
+    dependency_changed_at = models.DateTimeField(null=True, blank=True)
     # Waiting to be deprovisioned, by whom, once the services that use it are (a cascade).
     deprovision_pending = models.BooleanField(default=False)
     deprovision_requested_by = models.ForeignKey(

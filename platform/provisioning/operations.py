@@ -2,6 +2,7 @@
 (catalog.actions), and the update a dependency's change asks for. Through services'
 queue, so that approvals, the audit trail and one run at a time apply as to any run."""
 
+from django.db import transaction
 from django.http import Http404
 
 from core.errors import Conflict
@@ -48,11 +49,22 @@ def run_action(*, user: AnyUser, service: Service, name: str, inputs: dict) -> R
     if refusal := rules.action_refusal(service, name):
         raise Conflict(refusal)
     parameters = inputs_.for_action(schema=action.inputs, service=service, user=user, given=inputs)
-    return services.queue_checked(
-        service=service,
-        action=name,
-        user=user,
-        inputs=service.inputs,
-        secrets=service.secrets,
-        parameters=parameters,
-    )
+    with transaction.atomic():
+        # A custom action does not move the service's status, so nothing else re-checks it:
+        # locked and read afresh, as a run that ended meanwhile (a deprovision) may have
+        # changed it.
+        service = (
+            Service.objects.select_for_update(of=("self",))
+            .select_related("team", "template", "template_version")
+            .get(pk=service.pk)
+        )
+        if refusal := rules.action_refusal(service, name):
+            raise Conflict(refusal)
+        return services.queue_checked(
+            service=service,
+            action=name,
+            user=user,
+            inputs=service.inputs,
+            secrets=service.secrets,
+            parameters=parameters,
+        )

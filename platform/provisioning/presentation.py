@@ -70,7 +70,9 @@ def service_actions(service: Service) -> ServiceActions:
     status = service.status
     if in_progress and last is not None and last.service_status_before:
         status = last.service_status_before
-    allowed = available_actions(status, service.failed_action)
+    # Waiting in a cascade, it runs nothing until its own deprovision (rules.action_refusal).
+    waiting = service.deprovision_pending
+    allowed = () if waiting else available_actions(status, service.failed_action)
     live = service.status != ServiceStatus.DEPROVISIONED
     target = rules.upgrade_target(service) if live else None
     retry = None
@@ -78,8 +80,12 @@ def service_actions(service: Service) -> ServiceActions:
         retry = last
     # While a run goes on, those of the status it started from (custom actions never move
     # the service), shown disabled.
-    custom = rules.offered_actions(
-        service.template_version, status=status, failed_action=service.failed_action
+    custom = (
+        []
+        if waiting
+        else rules.offered_actions(
+            service.template_version, status=status, failed_action=service.failed_action
+        )
     )
     return ServiceActions(
         in_progress=in_progress,

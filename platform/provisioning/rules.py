@@ -41,19 +41,23 @@ RETRYABLE = (RunStatus.FAILED, RunStatus.CANCELED)
 
 
 def action_refusal(service: Service, action: str) -> str | None:
-    """Why `service` cannot run `action` in its status now, or None when it can."""
+    """Why `service` cannot run `action` in its status now, or None when it can. Nothing
+    runs on a service waiting in a cascade: the cascade clears the mark as it queues the
+    service's own deprovision."""
     if is_custom(action):
-        if custom_action_available(
-            action=action, status=service.status, failed_action=service.failed_action
-        ):
-            return None
         declared = service.template_version.actions.get(action)
-        title = declared.title if declared else action
-        return f"{service.name} is {service.status}: it cannot run {title} now."
-    if action in available_actions(service.status, service.failed_action):
+        what = f"run {declared.title if declared else action}"
+        allowed = custom_action_available(
+            action=action, status=service.status, failed_action=service.failed_action
+        )
+    else:
+        what = RunAction(action).label.lower()
+        allowed = action in available_actions(service.status, service.failed_action)
+    if service.deprovision_pending:
+        return f"{service.name} is waiting to be deprovisioned: it cannot {what} now."
+    if allowed:
         return None
-    label = RunAction(action).label.lower()
-    return f"{service.name} is {service.status}: it cannot {label} now."
+    return f"{service.name} is {service.status}: it cannot {what} now."
 
 
 def offered_actions(version: TemplateVersion, *, status: str, failed_action: str) -> list[Action]:

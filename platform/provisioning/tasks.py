@@ -13,6 +13,7 @@ def execute_run(run_id: int) -> None:
 @shared_task(name="provisioning.dispatch_queued_runs")
 def dispatch_queued_runs() -> None:
     housekeeping.dispatch_queued_runs()
+    cascade.resume_lost()
 
 
 @shared_task(name="provisioning.fail_lost_runs")

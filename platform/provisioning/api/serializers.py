@@ -108,7 +108,7 @@ class ServiceSerializer(serializers.ModelSerializer):
     @extend_schema_field(CustomActionSerializer(many=True))
     def get_actions(self, service: Service) -> list[dict]:
         last = service.last_run
-        if last is not None and last.status in RUN_IN_PROGRESS:
+        if service.deprovision_pending or (last is not None and last.status in RUN_IN_PROGRESS):
             return []
         offered = offered_actions(
             service.template_version, status=service.status, failed_action=service.failed_action
