@@ -156,10 +156,12 @@ def test_adding_a_destination_asks_the_permission_once(
     assert refused.status_code == 400
 
 
-@pytest.mark.parametrize("page", ["update", "extend", "deprovision"])
+# The deprovision page also reads the services this one uses and those that use it, and the
+# order a cascade would follow (three queries).
+@pytest.mark.parametrize(("page", "queries"), [("update", 5), ("extend", 5), ("deprovision", 8)])
 def test_a_services_action_page_asks_the_permission_once(
-    client, service, owner, page, django_assert_max_num_queries
+    client, service, owner, page, queries, django_assert_max_num_queries
 ):
     client.force_login(owner)
-    with django_assert_max_num_queries(5):  # 6 with the hand-written check
+    with django_assert_max_num_queries(queries):  # one more with the hand-written check
         assert client.get(f"/services/{service.pk}/{page}/").status_code == 200
