@@ -120,16 +120,7 @@ def outputs_changed(*, service: Service, before: dict, after: dict) -> list[int]
     Service.objects.filter(pk__in=[d.pk for d in dependents]).update(
         dependency_changed=True, dependency_changed_at=timezone.now()
     )
-    ServiceEvent.objects.bulk_create(
-        [
-            ServiceEvent(
-                service=dependent,
-                kind=ServiceEvent.Kind.DEPENDENCY,
-                message=f"{service.name}, which it uses, changed its outputs",
-            )
-            for dependent in dependents
-        ]
-    )
+    _note(dependents, f"{service.name}, which it uses, changed its outputs")
     for dependent in dependents:
         if dependent.template_version.manifest.get("on_dependency_change") == "update":
             dispatch.send_on_commit(UPDATE_FOR_DEPENDENCY, dependent.pk, robust=True)
@@ -171,13 +162,14 @@ def cascade_stopped(*, service: Service, why: str) -> None:
     Service.objects.filter(pk__in=[s.pk for s in waiting]).update(
         deprovision_pending=False, deprovision_requested_by=None
     )
+    _note(waiting, f"cascading deprovision stopped: {why}")
+
+
+def _note(services: list[Service], message: str) -> None:
+    """The same line on the timeline of each of `services`."""
     ServiceEvent.objects.bulk_create(
         [
-            ServiceEvent(
-                service=waiting_service,
-                kind=ServiceEvent.Kind.DEPENDENCY,
-                message=f"cascading deprovision stopped: {why}",
-            )
-            for waiting_service in waiting
+            ServiceEvent(service=service, kind=ServiceEvent.Kind.DEPENDENCY, message=message)
+            for service in services
         ]
     )
