@@ -7,8 +7,88 @@ from catalog import actions as custom_actions
 from catalog import approval
 from catalog.schema import ORDER, in_order, limited
 from core.durations import parse_duration
+from core.secrets import EncryptedField
 from teams.access import Access
 from teams.querysets import RestrictedQuerySet
+
+
+class SourceKind(models.TextChoices):
+    GIT = "git", "Git repository"
+    # The server's own catalogue folder (GANGPLANK_CATALOG_DIR), read as it is.
+    FOLDER = "folder", "Folder on the server"
+
+
+class CatalogSource(models.Model):
+    """Where templates come from: a git repository's branch or tag (a folder inside it), or
+    the server's catalogue folder. Each sync reads one commit; a source that cannot be read
+    keeps the versions it last loaded and says why in `last_error`.
+    """
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=SourceKind.choices, default=SourceKind.GIT)
+    # https://, ssh:// (or user@host:path), git://, http:// or file:// for git; the folder's
+    # path for a folder source.
+    url = models.CharField(max_length=500)
+    # A branch or a tag.
+    branch = models.CharField(max_length=200, default="main")
+    # The folder inside the repository that holds the templates' folders ("" for its root).
+    path = models.CharField(max_length=500, blank=True)
+    # An ssh key or a token (https) from the credentials store.
+    credential = models.ForeignKey(
+        "credentials.Credential",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="catalog_sources",
+    )
+    # {"secret": ...}: what signs (GitHub, Gitea) or accompanies (GitLab) its webhooks.
+    webhook_secret = EncryptedField(blank=True)
+    # For ssh URLs: the server's public keys, one a line, "<type> <base64>" (as inventories'
+    # hosts pin theirs); the connection is refused unless the server shows one of them.
+    host_keys = models.TextField(blank=True)
+    # A preview source's templates are seen and requested only by platform engineers and
+    # the members of `teams`, until it is promoted.
+    preview = models.BooleanField(default=False)
+    teams = models.ManyToManyField("teams.Team", blank=True, related_name="preview_sources")
+    # The last commit that was read, its time, and the last attempt's error ("" if it worked).
+    commit = models.CharField(max_length=40, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set while a sync of this source is running (claimed with a conditional update), so
+    # that a push delivered twice, or a beat tick during a sync, starts no second one.
+    sync_started_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    access = Access(refusal="Only platform engineers manage the catalogue's sources.")
+    objects = RestrictedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """A push delivery a source accepted, by the delivery id its forge gave it: the same
+    delivery again is a replay and changes nothing."""
+
+    source = models.ForeignKey(CatalogSource, on_delete=models.CASCADE, related_name="deliveries")
+    delivery = models.CharField(max_length=200)
+    commit = models.CharField(max_length=40, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "delivery"], name="webhookdelivery_unique_delivery"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.delivery} to {self.source_id}"
 
 
 class Template(models.Model):
@@ -37,6 +117,10 @@ class Template(models.Model):
         "inventories.Inventory", through="TemplateInventory", related_name="templates"
     )
     synced_at = models.DateTimeField(null=True, blank=True)
+    # The source that offers it: another source offering the same slug is refused.
+    source = models.ForeignKey(
+        CatalogSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="templates"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
@@ -66,6 +150,15 @@ class TemplateVersion(models.Model):
     manifest = models.JSONField()
     # Relative path -> text of every file of the template's folder.
     files = models.JSONField()
+    # Where it was read: the source, the commit (empty for a folder source), the commit's
+    # author and date, and the template's folder within the repository.
+    source = models.ForeignKey(
+        CatalogSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="versions"
+    )
+    commit = models.CharField(max_length=40, blank=True)
+    commit_author = models.CharField(max_length=200, blank=True)
+    commit_date = models.DateTimeField(null=True, blank=True)
+    path = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
@@ -139,6 +232,10 @@ class CatalogSync(models.Model):
     """The record of one sync of the catalogue folder."""
 
     directory = models.CharField(max_length=500)
+    source = models.ForeignKey(
+        CatalogSource, on_delete=models.SET_NULL, null=True, blank=True, related_name="syncs"
+    )
+    commit = models.CharField(max_length=40, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     created = models.JSONField(default=list)
     updated = models.JSONField(default=list)
