@@ -1,47 +1,94 @@
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import cast
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
 from catalog.choice_lists import CREDENTIAL_TYPES
 from catalog.choice_specs import CHOICES, choice_sources
 from catalog.loader import Folder, Problem, load_catalog
-from catalog.models import CatalogSync, Template, TemplateVersion
+from catalog.models import CatalogSource, CatalogSync, SourceKind, Template, TemplateVersion
 from core import text
 from credentials.models import Credential, CredentialType
 from inventories import selectors as inventories
 from inventories.models import Inventory
 
+LOCAL_SOURCE = "local"
 
-def sync_catalog(*, directory: Path) -> CatalogSync:
-    """Load the catalogue folder into the database.
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a tree was read: its source, and for a git source the commit and the folder of
+    the repository that holds the templates."""
+
+    source: CatalogSource
+    commit: str = ""
+    author: str = ""
+    date: datetime | None = None
+    path: str = ""
+
+    def where(self, slug: str) -> str:
+        return "/".join(part for part in (self.path.strip("/"), slug) if part)
+
+
+def local_source() -> CatalogSource:
+    """The server's catalogue folder (GANGPLANK_CATALOG_DIR) as a source, made if missing."""
+    source, _ = CatalogSource.objects.get_or_create(
+        name=LOCAL_SOURCE,
+        defaults={"kind": SourceKind.FOLDER, "url": str(settings.CATALOG_DIR), "branch": ""},
+    )
+    return source
+
+
+def sync_catalog(*, directory: Path, origin: Origin | None = None) -> CatalogSync:
+    """Load a folder of templates (a source's tree) into the database.
 
     Each template is written in a transaction of its own: a broken one keeps what it had
     (its errors recorded for ops), the others still load. Content is kept in immutable
-    versions; a template whose folder is gone is retired, never deleted.
+    versions; a template of the source whose folder is gone is retired, never deleted. A
+    slug another source offers is this sync's problem, and that template is left alone.
+    Without `origin`, the folder is read as the server's own (the `local` source).
     """
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"catalogue folder {directory} does not exist")
-    report = CatalogSync(directory=text.replaced(str(directory)))
+    origin = origin or Origin(source=local_source())
+    source = origin.source
+    report = CatalogSync(
+        directory=(
+            f"{source.name}:/{origin.path.strip('/')}"
+            if origin.commit
+            else text.replaced(str(directory))
+        )[:500],
+        source=source,
+        commit=origin.commit,
+    )
     folders = load_catalog(directory)
     for folder in folders:
-        outcome = _sync_folder(folder)
+        outcome = _sync_folder(folder, origin)
         if outcome in ("created", "updated"):
             getattr(report, outcome).append(folder.slug)
         report.problems += [problem.as_dict() for problem in folder.problems]
     present = {folder.slug for folder in folders}
+    ours = Q(source=source)
+    if source.name == LOCAL_SOURCE:
+        ours |= Q(source__isnull=True)  # loaded before sources existed
     with transaction.atomic():
-        retiring = Template.objects.filter(retired_at__isnull=True).exclude(slug__in=present)
+        retiring = Template.objects.filter(ours, retired_at__isnull=True).exclude(slug__in=present)
         report.retired = sorted(retiring.values_list("slug", flat=True))
         retiring.update(retired_at=timezone.now())
         report.save()
         audit.record(
             action="catalog.synced",
             obj=report,
-            label=str(directory),
+            label=f"{source.name} {origin.commit[:12]}".strip()
+            if origin.commit
+            else str(directory),
             changes={
                 key: [None, value]
                 for key, value in {
@@ -57,16 +104,26 @@ def sync_catalog(*, directory: Path) -> CatalogSync:
 
 
 @transaction.atomic
-def _sync_folder(folder: Folder) -> str | None:
+def _sync_folder(folder: Folder, origin: Origin) -> str | None:
     template, created = Template.objects.select_for_update().get_or_create(
-        slug=folder.slug, defaults={"name": folder.slug}
+        slug=folder.slug, defaults={"name": folder.slug, "source": origin.source}
     )
+    if _offered_elsewhere(template, origin.source):
+        folder.problems.append(
+            Problem(
+                folder.slug,
+                "",
+                f"template {folder.slug} is already offered by source {template.source}",
+            )
+        )
+        return None
+    template.source = origin.source  # adopts a template no (other live) source offers
     template.retired_at, template.synced_at = None, timezone.now()
     credentials = []
     if folder.ok:
         credentials = _credentials_for(folder)
         folder.problems += _target_problems(folder, credentials)
-    version = _version_for(template, folder) if folder.ok else None
+    version = _version_for(template, folder, origin) if folder.ok else None
     if version is None:
         template.errors = [problem.as_dict() for problem in folder.problems]
         template.save()
@@ -84,6 +141,14 @@ def _sync_folder(folder: Folder) -> str | None:
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest))
     )
     return "created" if created else "updated" if changed else None
+
+
+def _offered_elsewhere(template: Template, source: CatalogSource) -> bool:
+    return (
+        template.source_id is not None
+        and template.source_id != source.pk
+        and template.retired_at is None
+    )
 
 
 def _credentials_for(folder: Folder) -> list[Credential]:
@@ -154,7 +219,7 @@ def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Prob
     return problems
 
 
-def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:
+def _version_for(template: Template, folder: Folder, origin: Origin) -> TemplateVersion | None:
     """The stored version matching the folder, a new one, or None if the version was not bumped."""
     label = cast(dict, folder.manifest)["version"]
     existing = template.versions.filter(version=label).first()
@@ -165,13 +230,20 @@ def _version_for(template: Template, folder: Folder) -> TemplateVersion | None:
             digest=folder.digest,
             manifest=folder.manifest,
             files=folder.files,
+            source=origin.source,
+            commit=origin.commit,
+            commit_author=origin.author[:200],
+            commit_date=origin.date,
+            path=origin.where(folder.slug),
         )
     if existing.digest != folder.digest:
+        at = f" (at commit {origin.commit})" if origin.commit else ""
         folder.problems.append(
             Problem(
                 f"{folder.slug}/template.yml",
                 "version",
-                f"the files changed but version {label} was already published; bump the version",
+                f"the files changed{at} but version {label} was already published; "
+                "bump the version",
             )
         )
         return None

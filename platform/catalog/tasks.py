@@ -1,9 +1,32 @@
-from celery import shared_task
-from django.conf import settings
+import logging
 
-from catalog import services
+from celery import shared_task
+
+from catalog import sync
+from catalog.models import CatalogSource
+
+logger = logging.getLogger(__name__)
+
+# A sync requested while another of the same source runs is tried again after it.
+BUSY_RETRY_SECONDS = 5
+BUSY_RETRIES = 120
 
 
 @shared_task(name="catalog.sync_catalog")
 def sync_catalog() -> None:
-    services.sync_catalog(directory=settings.CATALOG_DIR)
+    for error in sync.sync_all_sources():
+        logger.warning("catalogue source not synced: %s", error)
+
+
+@shared_task(bind=True, name="catalog.sync_source", max_retries=BUSY_RETRIES)
+def sync_source(self, source_id: int, force: bool = False) -> None:
+    source = CatalogSource.objects.select_related("credential").filter(pk=source_id).first()
+    if source is None:
+        return
+    try:
+        report = sync.sync_source(source=source, force=force)
+    except sync.SourceUnavailable as exc:
+        logger.warning("catalogue source %s not synced: %s", source.name, exc)
+        return
+    if report is None:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS)

@@ -1,0 +1,174 @@
+"""Syncing a catalogue source: claim it, read its folder or fetch its git branch, load the
+tree (catalog.services), and note the outcome on the source.
+
+Slow I/O (git) runs outside any transaction; each template is then written in its own.
+"""
+
+import logging
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from audit import services as audit
+from catalog import git
+from catalog.models import CatalogSource, CatalogSync, SourceKind
+from catalog.services import Origin, local_source, sync_catalog
+from core import dispatch, secrets, text
+from credentials import types as credential_types
+from credentials.models import CredentialType
+
+logger = logging.getLogger(__name__)
+
+# A claim older than this is of a sync that died (a worker killed mid-fetch): taken over.
+STALE_CLAIM = timedelta(seconds=git.TIMEOUT * 3)
+SYNC_TASK = "catalog.sync_source"
+
+
+class SourceUnavailable(Exception):
+    """The source could not be read; it keeps its last good versions and `last_error`."""
+
+
+def request_sync(*, source: CatalogSource, force: bool = False) -> None:
+    """Have the worker sync the source once the current transaction commits."""
+    dispatch.send_on_commit(SYNC_TASK, source.pk, force)
+
+
+def sync_all_sources() -> list[str]:
+    """Sync every source, each apart (one that fails does not stop the others); the server's
+    folder is one of them. Returns the errors, one a source that failed."""
+    local_source()
+    errors = []
+    for source in CatalogSource.objects.order_by("name"):
+        try:
+            sync_source(source=source)
+        except SourceUnavailable as exc:
+            errors.append(f"{source.name}: {exc}")
+        except Exception:  # a bug in one source's sync must not stop the others
+            logger.exception("sync of catalogue source %s failed", source.name)
+            errors.append(f"{source.name}: unexpected error")
+    return errors
+
+
+def sync_source(
+    *, source: CatalogSource, force: bool = False, directory: Path | None = None
+) -> CatalogSync | None:
+    """Sync one source; None when another sync of it is running (it is not started twice).
+
+    A git source's new commit must descend from the last one read unless `force` (else its
+    history was rewritten). Raises SourceUnavailable when the source cannot be read: nothing
+    is loaded, `last_error` says why. `directory` reads another folder for a folder source.
+    """
+    claimed = _claim(source)
+    if claimed is None:
+        return None
+    try:
+        try:
+            if source.kind == SourceKind.FOLDER:
+                report, commit = _sync_folder(source, directory), ""
+            else:
+                report, commit = _sync_git(source, force=force)
+        except (git.GitError, OSError, ValueError, secrets.UnreadableSecrets) as exc:
+            message = text.replaced(str(exc))
+            _failed(source, message)
+            raise SourceUnavailable(message) from None
+        now = timezone.now()
+        CatalogSource.objects.filter(pk=source.pk).update(
+            commit=commit, synced_at=now, last_attempt_at=now, last_error=""
+        )
+        source.commit, source.synced_at, source.last_error = commit, now, ""
+        return report
+    finally:
+        CatalogSource.objects.filter(pk=source.pk, sync_started_at=claimed).update(
+            sync_started_at=None
+        )
+
+
+def _claim(source: CatalogSource):
+    now = timezone.now()
+    free = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=now - STALE_CLAIM)
+    if not CatalogSource.objects.filter(free, pk=source.pk).update(sync_started_at=now):
+        return None
+    return now
+
+
+def _sync_folder(source: CatalogSource, directory: Path | None) -> CatalogSync:
+    folder = Path(directory or source.url)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"catalogue folder {folder} does not exist")
+    return sync_catalog(directory=folder, origin=Origin(source=source))
+
+
+def _sync_git(source: CatalogSource, *, force: bool) -> tuple[CatalogSync, str]:
+    remote = remote_for(source)
+    cache = Path(settings.DATA_DIR) / "sources" / f"{source.pk}.git"
+    commit = git.fetch(cache=cache, remote=remote)
+    previous = source.commit
+    if previous and previous != commit.sha and not force:
+        if not git.is_ancestor(cache=cache, old=previous, new=commit.sha):
+            raise git.GitError(
+                f"history was rewritten: {previous} is not an ancestor of {commit.sha} "
+                "(a force-push); sync with force to accept it"
+            )
+    with tempfile.TemporaryDirectory(prefix="gangplank-source-") as scratch:
+        tree = git.export(cache=cache, commit=commit.sha, path=source.path, into=Path(scratch))
+        origin = Origin(
+            source=source,
+            commit=commit.sha,
+            author=commit.author,
+            date=commit.date,
+            path=source.path.strip("/"),
+        )
+        return sync_catalog(directory=tree, origin=origin), commit.sha
+
+
+def remote_for(source: CatalogSource) -> git.Remote:
+    """What git is given to read the source: its URL and branch, and its credential
+    decrypted (an ssh key; a token or a password for http)."""
+    remote = git.Remote(url=source.url, ref=source.branch, host_keys=source.host_keys)
+    credential = source.credential
+    if credential is None:
+        return remote
+    values = {**credential.values, **secrets.decrypt(token=credential.secrets)}
+    hidden = [str(value) for value in secrets.decrypt(token=credential.secrets).values()]
+    if credential.type == CredentialType.SSH:
+        try:
+            key = credential_types.open_private_key(
+                values.get("private_key", ""), values.get("passphrase", "")
+            )
+        except credential_types.KeyProblem as problem:
+            raise git.GitError(f"credential {credential.name}: {problem.message}") from None
+        return git.Remote(
+            url=source.url, ref=source.branch, host_keys=source.host_keys, ssh_key=key,
+            secrets=[*hidden, key],
+        )  # fmt: skip
+    if credential.type == CredentialType.TOKEN:
+        return git.Remote(
+            url=source.url, ref=source.branch, token=values.get("token", ""), secrets=hidden
+        )
+    if credential.type == CredentialType.PASSWORD:
+        return git.Remote(
+            url=source.url, ref=source.branch, username=values.get("username", ""),
+            password=values.get("password", ""), secrets=hidden,
+        )  # fmt: skip
+    raise git.GitError(
+        f"credential {credential.name} is of type {credential.type}: a source is read with "
+        "an ssh key, a token or a password"
+    )
+
+
+def _failed(source: CatalogSource, message: str) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        CatalogSource.objects.filter(pk=source.pk).update(last_error=message, last_attempt_at=now)
+        audit.record(
+            action="catalog.sync_failed",
+            obj=source,
+            label=source.name,
+            changes={"error": [None, message]},
+        )
+    source.last_error, source.last_attempt_at = message, now
