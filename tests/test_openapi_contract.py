@@ -72,6 +72,8 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     drops others. Returns what the filters are given."""
     from approvals import services as approvals
     from audit import services as audit
+    from catalog.models import CatalogSource
+    from core.secrets import encrypt
     from credentials.services import create_credential
     from inventories.services import create_inventory
     from notes.services import add_note
@@ -110,8 +112,14 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     )
     create_inventory(actor=ops, name="lab", description="Lab hosts.")
     event = audit.record(action="housekeeping.swept", label="by beat")  # by the system
+    source = CatalogSource.objects.create(
+        name="contract-source",
+        url="file:///nowhere",
+        webhook_secret=encrypt(values={"secret": "s"}),
+    )
     return {"active": active, "held": held, "queued": queued, "run": active.last_run, "cut": cut,
-            "destination": destination, "credential": credential, "event": event}  # fmt: skip
+            "destination": destination, "credential": credential, "event": event,
+            "source": source}  # fmt: skip
 
 
 @pytest.fixture(params=["ops", "member"])
@@ -160,6 +168,7 @@ def existing(data: dict) -> dict[str, dict[str, object]]:
     return {
         "approvals": {"id": data["held"].last_run.approval.pk},
         "audit": {"id": data["event"].pk},
+        "catalog": {"id": data["source"].pk},
         "credentials": {"id": data["credential"].pk},
         "inventories": {"name": "lab"},
         "runs": {"id": data["queued"].last_run_id},

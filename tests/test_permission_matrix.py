@@ -140,6 +140,8 @@ MATRIX = {
     "api:schema": ("get", {}, None, public()),
     "api:docs": ("get", {}, None, public()),
     "api:template-list": ("get", {}, None, signed_in()),
+    # Unauthenticated: the forge's signature decides (here none: refused with the reason).
+    "api:catalog-source-webhook": ("post", {"pk": "source"}, {}, public(403)),
     "api:template-detail": ("get", {"slug": "template"}, None, signed_in()),
     "api:team-list": ("get", {}, None, signed_in()),
     "api:team-detail": ("get", {"slug": "team"}, None, team_view()),
@@ -503,6 +505,12 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     objects["own_token"] = {
         role: create_token(user=user, name="to-revoke")[0].token_key for role, user in users.items()
     }
+    from catalog.models import CatalogSource
+    from core.secrets import encrypt
+
+    objects["source"] = CatalogSource.objects.create(
+        name="matrix-source", url="file:///nowhere", webhook_secret=encrypt(values={"secret": "s"})
+    ).pk
     from audit import services as audit
 
     objects["audit"] = audit.record(action="test.made", actor=owner, obj=main).pk

@@ -108,12 +108,17 @@ def _sync_git(source: CatalogSource, *, force: bool) -> tuple[CatalogSync, str]:
     cache = Path(settings.DATA_DIR) / "sources" / f"{source.pk}.git"
     commit = git.fetch(cache=cache, remote=remote)
     previous = source.commit
-    if previous and previous != commit.sha and not force:
-        if not git.is_ancestor(cache=cache, old=previous, new=commit.sha):
-            raise git.GitError(
-                f"history was rewritten: {previous} is not an ancestor of {commit.sha} "
-                "(a force-push); sync with force to accept it"
-            )
+    rewritten = (
+        previous
+        and previous != commit.sha
+        and not force
+        and not git.is_ancestor(cache=cache, old=previous, new=commit.sha)
+    )
+    if rewritten:
+        raise git.GitError(
+            f"history was rewritten: {previous} is not an ancestor of {commit.sha} "
+            "(a force-push); sync with force to accept it"
+        )
     with tempfile.TemporaryDirectory(prefix="gangplank-source-") as scratch:
         tree = git.export(cache=cache, commit=commit.sha, path=source.path, into=Path(scratch))
         origin = Origin(

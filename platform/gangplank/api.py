@@ -9,6 +9,7 @@ from rest_framework.routers import DefaultRouter
 from approvals.api.views import ApprovalViewSet
 from audit.api.views import AuditEventViewSet
 from catalog.api.views import TemplateViewSet
+from catalog.api.webhooks import SourceWebhookView
 from credentials.api.views import CredentialViewSet
 from inventories.api.views import InventoryViewSet
 from metrics.api.views import DoraView
@@ -42,5 +43,11 @@ urlpatterns = [
     ),
     path("metrics/dora/", DoraView.as_view(), name="metrics-dora"),
     path("", include("notes.api.urls")),
+    # Before the router: the sources' viewset defines no `webhook` action.
+    path(
+        "catalog/sources/<int:pk>/webhook/",
+        SourceWebhookView.as_view(),
+        name="catalog-source-webhook",
+    ),
     path("", include(router.urls)),
 ]
