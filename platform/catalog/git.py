@@ -34,8 +34,8 @@ _EXPLANATIONS = (
     ("Host key verification failed", "the server's host key does not match the source's host keys"),
     ("Permission denied (publickey", "the server refused the ssh key"),
     ("Authentication failed", "the server refused the credential"),
-    ("could not read Username", "the server asks for a credential (none was accepted)"),
-    ("could not read Password", "the server asks for a credential (none was accepted)"),
+    ("could not read Username", "the server asks for a credential"),
+    ("could not read Password", "the server asks for a credential"),
     ("The requested URL returned error: 401", "the server refused the credential"),
     ("The requested URL returned error: 403", "the server refused the credential"),
     ("Could not resolve host", "the server's name does not resolve"),
@@ -301,7 +301,10 @@ def _git(
 ) -> str:
     result = _run(argv, cwd=cwd, env=env, timeout=timeout)
     if result.returncode != 0:
-        raise GitError(remote.masked(_explained(argv[0], remote.url, result.stderr)))
+        message = _explained(argv[0], remote.url, result.stderr)
+        if remote._headers() and "the server asks for a credential" in message:
+            message = message.replace("asks for a credential", "refused the credential")
+        raise GitError(remote.masked(message))
     return result.stdout
 
 
