@@ -3,7 +3,7 @@ from django.contrib import admin
 from catalog.models import CatalogSync, Template, TemplateVersion
 from core.admin import ReadOnlyAdmin
 
-# Read-only: the catalogue changes by syncing it from its folder (`sync_catalog`), audited.
+# Read-only: the catalogue changes by syncing its sources (`sync_catalog`), audited.
 
 
 @admin.register(Template)
