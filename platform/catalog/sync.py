@@ -17,7 +17,7 @@ from django.utils import timezone
 from audit import services as audit
 from catalog import git
 from catalog.models import CatalogSource, CatalogSync, SourceKind
-from catalog.services import Origin, local_source, sync_catalog
+from catalog.services import LOCAL_SOURCE, Origin, local_source, sync_catalog
 from core import dispatch, secrets, text
 from credentials import types as credential_types
 from credentials.models import CredentialType
@@ -97,7 +97,9 @@ def _claim(source: CatalogSource):
 
 
 def _sync_folder(source: CatalogSource, directory: Path | None) -> CatalogSync:
-    folder = Path(directory or source.url)
+    # The local source reads GANGPLANK_CATALOG_DIR as it is now, whatever it was when made.
+    configured = settings.CATALOG_DIR if source.name == LOCAL_SOURCE else source.url
+    folder = Path(directory or configured)
     if not folder.is_dir():
         raise FileNotFoundError(f"catalogue folder {folder} does not exist")
     return sync_catalog(directory=folder, origin=Origin(source=source))
