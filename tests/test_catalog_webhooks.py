@@ -273,3 +273,35 @@ def test_a_force_push_delivered_to_the_worker_keeps_the_last_good_versions_and_s
     )
     assert f"history was rewritten: {good} is not an ancestor of {rewritten}" in error
     assert Template.objects.get(slug="pushed").current_version.version == "1.0.0"
+
+
+def test_a_sync_requested_while_another_runs_runs_after_it(tmp_path, worker):
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from catalog.sync import request_sync
+
+    repo = Repo(tmp_path / "repo")
+    repo.template("later")
+    repo.commit("Add later")
+    repo.push()
+    source = git_source(url=repo.url)
+    CatalogSource.objects.filter(pk=source.pk).update(sync_started_at=timezone.now())
+    log = Path(worker["log"])
+    retries = log.read_text(errors="replace").count("retry: Retry in")
+
+    request_sync(source=source)
+
+    wait_for(
+        lambda: log.read_text(errors="replace").count("retry: Retry in") > retries,
+        timeout=60,
+        what="the worker to find the source busy and try again later",
+    )
+    assert not Template.objects.filter(slug="later").exists()
+    CatalogSource.objects.filter(pk=source.pk).update(sync_started_at=None)
+    wait_for(
+        lambda: Template.objects.filter(slug="later").exists(),
+        timeout=60,
+        what="the sync to run once the other one ended",
+    )
