@@ -22,7 +22,7 @@ KEYS = ("collections", "roles")
 COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
 # namespace.role: Galaxy's role namespaces are GitHub user names (letters, digits, '-').
 ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-VERSION = re.compile(r"^[A-Za-z0-9*][A-Za-z0-9.*+<>=!, _-]{0,99}$")
+VERSION = re.compile(r"^[A-Za-z0-9*<>=!][A-Za-z0-9.*+<>=!, _-]{0,99}$")
 COLLECTION_KEYS = ("name", "version", "type", "source")
 ROLE_KEYS = ("src", "name", "version")
 LOCAL_TYPES = ("file", "dir")
