@@ -360,3 +360,15 @@ def test_ansible_galaxy_gets_a_clean_environment(tmp_path, tarball, monkeypatch)
     assert server.rstrip("/") in str(raised.value) and ":9/" not in str(raised.value)
     assert "DATABASE_URL" not in galaxy._environment(tmp_path, server="")
     assert os.environ["DATABASE_URL"]  # still the platform's own
+
+
+def test_a_playbook_that_is_not_text_is_said_to_be_so(tmp_path):
+    folder = write_template(tmp_path, "plain")
+    (folder / "p.yml").write_bytes(b"\xff\xfe binary")
+
+    loaded = load_folder(folder)
+
+    assert {(p.field, p.message) for p in loaded.problems} == {
+        (f"playbooks.{action}", "'p.yml' is not UTF-8 text")
+        for action in ("provision", "update", "deprovision")
+    }

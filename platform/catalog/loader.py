@@ -176,7 +176,8 @@ def load_folder(path: Path) -> Folder:
         folder.problems.append(Problem(manifest_file, "", problem))
         return folder
     folder.problems += [
-        Problem(manifest_file, f, m) for f, m in _manifest_problems(manifest, folder.files)
+        Problem(manifest_file, f, m)
+        for f, m in _manifest_problems(manifest, folder.files, binaries=folder.binaries)
     ]
     folder.problems += _requirements_problems(folder)
     if not folder.problems:
@@ -241,7 +242,9 @@ def _requirements_problems(folder: Folder) -> list[Problem]:
     return [Problem(shown, f, m) for f, m in found]
 
 
-def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]:
+def _manifest_problems(
+    manifest, files: dict[str, str], *, binaries: dict[str, str]
+) -> list[tuple[str, str]]:
     if not isinstance(manifest, dict):
         return [("", "must be a mapping of fields (name, version, inputs, playbooks, ...)")]
     problems = [
@@ -271,13 +274,13 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
     if "changelog" in manifest:
         problems += changelog.problems(manifest["changelog"], manifest["version"])
     for action, playbook in manifest["playbooks"].items():
-        message = _playbook_problem(playbook, files)
+        message = _playbook_problem(playbook, files, binaries)
         if message:
             problems.append((f"playbooks.{action}", message))
     if "actions" in manifest:
         problems += custom_actions.problems(manifest["actions"], manifest["inputs"])
         for name, spec in manifest["actions"].items():
-            if message := _playbook_problem(spec["playbook"], files):
+            if message := _playbook_problem(spec["playbook"], files, binaries):
                 problems.append((f"actions.{name}.playbook", message))
     return problems
 
@@ -288,10 +291,12 @@ def _missing_field(error) -> str:
     return ""
 
 
-def _playbook_problem(playbook: str, files: dict[str, str]) -> str | None:
+def _playbook_problem(playbook: str, files: dict[str, str], binaries: dict[str, str]) -> str | None:
     pure = PurePosixPath(playbook)
     if pure.is_absolute() or ".." in pure.parts or "\\" in playbook:
         return f"{playbook!r} leaves the template's folder"
+    if pure.as_posix() in binaries:
+        return f"{playbook!r} is not UTF-8 text"
     if pure.as_posix() not in files:
         return f"{playbook!r} does not exist in the template's folder"
     return None
