@@ -161,6 +161,8 @@ FREE_OF_DJANGO = (
     "provisioning.runner",
     "provisioning.sandbox",
     "provisioning.callback_plugin",
+    "catalog.galaxy",
+    "catalog.requirements",
     "core.masking",
     "core.access",
 )

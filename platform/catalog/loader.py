@@ -14,6 +14,7 @@ import yaml
 
 from catalog import actions as custom_actions
 from catalog import approval, changelog, conditions, icons
+from catalog import requirements as galaxy_requirements
 from catalog import schema as input_schema
 from core import text
 from core.durations import DURATION_PATTERN, MAX_RUN_TIME, parse_duration
@@ -112,14 +113,29 @@ class Folder:
     manifest: dict | None = None
     files: dict[str, str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # Files that are not text (a collection's tarball): relative path -> sha256 of the bytes.
+    # Never stored; ansible-galaxy installs them at sync time (catalog.galaxy).
+    binaries: dict[str, str] = field(default_factory=dict)
+    # Where it was read, for what is installed from it.
+    path: Path | None = None
 
     @property
     def ok(self) -> bool:
         return not self.problems and self.manifest is not None
 
     @property
+    def requirements(self) -> dict | None:
+        """The parsed requirements.yml (checked), or None without one."""
+        if self.manifest is None or galaxy_requirements.FILE not in self.files:
+            return None
+        return yaml.safe_load(self.files[galaxy_requirements.FILE])
+
+    @property
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()
+        if not self.binaries:  # the digest of every version stored before binaries existed
+            return hashlib.sha256(json.dumps(self.files, sort_keys=True).encode()).hexdigest()
+        both = {"files": self.files, "binaries": self.binaries}
+        return hashlib.sha256(json.dumps(both, sort_keys=True).encode()).hexdigest()
 
 
 def load_catalog(directory: Path) -> list[Folder]:
@@ -132,7 +148,7 @@ def load_catalog(directory: Path) -> list[Folder]:
 
 
 def load_folder(path: Path) -> Folder:
-    folder = Folder(slug=path.name)
+    folder = Folder(slug=path.name, path=path)
     manifest_file = f"{path.name}/{MANIFEST}"
     if path.is_symlink():
         folder.problems.append(
@@ -145,7 +161,7 @@ def load_folder(path: Path) -> Folder:
             Problem(folder.slug, "", "folder name must be a slug: lowercase letters, digits, '-'")
         )
         return folder
-    folder.files, file_problems = _read_files(path)
+    folder.files, folder.binaries, file_problems = _read_files(path)
     folder.problems += file_problems
     if MANIFEST not in folder.files:
         if not file_problems:
@@ -160,8 +176,10 @@ def load_folder(path: Path) -> Folder:
         folder.problems.append(Problem(manifest_file, "", problem))
         return folder
     folder.problems += [
-        Problem(manifest_file, f, m) for f, m in _manifest_problems(manifest, folder.files)
+        Problem(manifest_file, f, m)
+        for f, m in _manifest_problems(manifest, folder.files, binaries=folder.binaries)
     ]
+    folder.problems += _requirements_problems(folder)
     if not folder.problems:
         folder.manifest = {**manifest, "inputs": input_schema.prepared(manifest["inputs"])}
         if "actions" in manifest:
@@ -173,8 +191,10 @@ def load_folder(path: Path) -> Folder:
     return folder
 
 
-def _read_files(path: Path) -> tuple[dict[str, str], list[Problem]]:
+def _read_files(path: Path) -> tuple[dict[str, str], dict[str, str], list[Problem]]:
+    """The folder's text files, its binary files' sha256 and its problems."""
     files: dict[str, str] = {}
+    binaries: dict[str, str] = {}
     problems: list[Problem] = []
     total = 0
     for root, dirs, names in os.walk(path):
@@ -189,23 +209,42 @@ def _read_files(path: Path) -> tuple[dict[str, str], list[Problem]]:
                 problems.append(Problem(shown, "", "name is not UTF-8 text"))
             elif full.is_file() and not name.startswith("."):
                 total += full.stat().st_size
+                raw = full.read_bytes()
                 try:
-                    content = full.read_text(encoding="utf-8")
+                    content = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    problems.append(Problem(shown, "", "is not UTF-8 text"))
+                    binaries[relative] = hashlib.sha256(raw).hexdigest()
                     continue
                 if text.storable(content):
                     files[relative] = content
                 else:
                     problems.append(Problem(shown, "", "holds NUL characters"))
-    if len(files) > MAX_FILES or total > MAX_BYTES:
+    if len(files) + len(binaries) > MAX_FILES or total > MAX_BYTES:
         problems.append(
             Problem(path.name, "", f"is too large: at most {MAX_FILES} files and {MAX_BYTES} bytes")
         )
-    return files, problems
+    return files, binaries, problems
 
 
-def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]:
+def _requirements_problems(folder: Folder) -> list[Problem]:
+    """What is wrong in the folder's requirements.yml (catalog.requirements)."""
+    name = galaxy_requirements.FILE
+    shown = f"{folder.slug}/{name}"
+    if name in folder.binaries:
+        return [Problem(shown, "", "is not UTF-8 text")]
+    if name not in folder.files:
+        return []
+    try:
+        data = yaml.safe_load(folder.files[name])
+    except yaml.YAMLError as exc:
+        return [Problem(shown, "", f"is not valid YAML: {exc}")]
+    found = galaxy_requirements.problems(data, files=folder.files, binaries=folder.binaries)
+    return [Problem(shown, f, m) for f, m in found]
+
+
+def _manifest_problems(
+    manifest, files: dict[str, str], *, binaries: dict[str, str]
+) -> list[tuple[str, str]]:
     if not isinstance(manifest, dict):
         return [("", "must be a mapping of fields (name, version, inputs, playbooks, ...)")]
     problems = [
@@ -235,13 +274,13 @@ def _manifest_problems(manifest, files: dict[str, str]) -> list[tuple[str, str]]
     if "changelog" in manifest:
         problems += changelog.problems(manifest["changelog"], manifest["version"])
     for action, playbook in manifest["playbooks"].items():
-        message = _playbook_problem(playbook, files)
+        message = _playbook_problem(playbook, files, binaries)
         if message:
             problems.append((f"playbooks.{action}", message))
     if "actions" in manifest:
         problems += custom_actions.problems(manifest["actions"], manifest["inputs"])
         for name, spec in manifest["actions"].items():
-            if message := _playbook_problem(spec["playbook"], files):
+            if message := _playbook_problem(spec["playbook"], files, binaries):
                 problems.append((f"actions.{name}.playbook", message))
     return problems
 
@@ -252,10 +291,12 @@ def _missing_field(error) -> str:
     return ""
 
 
-def _playbook_problem(playbook: str, files: dict[str, str]) -> str | None:
+def _playbook_problem(playbook: str, files: dict[str, str], binaries: dict[str, str]) -> str | None:
     pure = PurePosixPath(playbook)
     if pure.is_absolute() or ".." in pure.parts or "\\" in playbook:
         return f"{playbook!r} leaves the template's folder"
+    if pure.as_posix() in binaries:
+        return f"{playbook!r} is not UTF-8 text"
     if pure.as_posix() not in files:
         return f"{playbook!r} does not exist in the template's folder"
     return None

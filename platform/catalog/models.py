@@ -1,10 +1,13 @@
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.db import models
 from packaging.version import InvalidVersion, Version
 
 from catalog import actions as custom_actions
-from catalog import approval
+from catalog import approval, galaxy
+from catalog.requirements import FILE as REQUIREMENTS
 from catalog.schema import ORDER, in_order, limited
 from core.durations import parse_duration
 from core.secrets import EncryptedField
@@ -220,6 +223,19 @@ class TemplateVersion(models.Model):
     def actions(self) -> dict[str, custom_actions.Action]:
         """The template's custom day-2 actions by name (catalog.actions)."""
         return custom_actions.declared(self.manifest)
+
+    @property
+    def content_path(self) -> Path | None:
+        """Where the sync installed the collections and roles of its requirements.yml, which
+        its runs use (None without one)."""
+        if REQUIREMENTS not in self.files:
+            return None
+        return galaxy.content_path(
+            root=settings.COLLECTIONS_DIR,
+            slug=self.template.slug,
+            version=self.version,
+            digest=self.digest,
+        )
 
     def is_newer_than(self, other: "TemplateVersion") -> bool:
         try:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit import services as audit
 from catalog.choice_lists import CREDENTIAL_TYPES
 from catalog.choice_specs import CHOICES, choice_sources
+from catalog.installs import install_requirements
 from catalog.loader import Folder, Problem, load_catalog
 from catalog.models import CatalogSource, CatalogSync, SourceKind, Template, TemplateVersion
 from core import text
@@ -70,6 +71,7 @@ def sync_catalog(*, directory: Path, origin: Origin | None = None) -> CatalogSyn
     )
     folders = load_catalog(directory)
     for folder in folders:
+        install_requirements(folder=folder)  # slow I/O, before the template's transaction
         outcome = _sync_folder(folder, origin)
         if outcome in ("created", "updated"):
             getattr(report, outcome).append(folder.slug)

@@ -379,3 +379,10 @@ RUNS_DIR = DATA_DIR / "runs"
 # playbooks as the worker itself: unsafe, for machines without bubblewrap; every page then
 # warns platform engineers.
 GANGPLANK_SANDBOX = os.environ.get("GANGPLANK_SANDBOX", "on").strip().lower() != "off"
+# Where the sync installs each template version's collections and roles (its
+# requirements.yml), in a folder of the version's own that its runs see read-only, and the
+# Galaxy server ansible-galaxy fetches them from (unset: Ansible's default, galaxy.ansible.com).
+COLLECTIONS_DIR = Path(
+    os.environ.get("GANGPLANK_COLLECTIONS_DIR") or DATA_DIR / "collections"
+).resolve()
+GANGPLANK_GALAXY_SERVER = os.environ.get("GANGPLANK_GALAXY_SERVER", "").strip()

@@ -89,6 +89,7 @@ def execute_run(*, run_id: int) -> None:
             injection=injection,
             sandboxed=settings.GANGPLANK_SANDBOX,
             writable=[settings.RESOURCES_DIR],
+            content=version.content_path,
             hosts=hosts,
         )
     # A credential or a host deleted since the request, an emptied group: said as it is.

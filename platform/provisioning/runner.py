@@ -37,6 +37,10 @@ TICK_SECONDS = 1.0
 _END = object()  # put on the event queue by the runner thread when it is done
 PAYLOAD_PIPE = "payload"  # the named pipe in the data dir that the sandbox reads its payload from
 MAX_MESSAGE = 2000
+MISSING_CONTENT = (
+    "the collections and roles of this template version are not installed on this worker "
+    "({}): a sync of the catalogue on this host installs them again"
+)
 # What ansible-runner sets for its event callback; the rest of the environment is ours.
 RUNNER_ENV = ("ANSIBLE_CALLBACK_PLUGINS", "ANSIBLE_STDOUT_CALLBACK", "AWX_ISOLATED_DATA_DIR")
 # Our stdout callback (ansible-runner's, with the reasons of skipped tasks), copied into the
@@ -98,9 +102,11 @@ def _write_data_dir(root: Path, label: str, files: dict[str, str]) -> Path:
     return data_dir
 
 
-def _environment(config_env: dict, *, private: str, data_dir: Path) -> dict[str, str]:
+def _environment(
+    config_env: dict, *, private: str, data_dir: Path, content: Path | None
+) -> dict[str, str]:
     """The run's environment: an allow-list, never the worker's own (its database URL,
-    keys and tokens)."""
+    keys and tokens); `content`'s collections and roles before Ansible's own paths."""
     bin_dir = str(Path(sys.executable).parent)
     callbacks = [str(data_dir / CALLBACK_DIR), config_env.get("ANSIBLE_CALLBACK_PLUGINS", "")]
     ssh_args = (
@@ -126,6 +132,7 @@ def _environment(config_env: dict, *, private: str, data_dir: Path) -> dict[str,
         "ANSIBLE_SSH_ARGS": ssh_args,
         "ANSIBLE_TIMEOUT": "10",
         "ANSIBLE_INVENTORY_ENABLED": "yaml",
+        **({} if content is None else sandbox.content_paths(content, home=f"{private}/home")),
     }
 
 
@@ -136,7 +143,7 @@ def _private_dir(data_dir: Path, *, sandboxed: bool) -> str:
 
 def _runner(
     *, data_dir: Path, playbook: str, check: bool, sandboxed: bool, writable: Sequence[Path],
-    handle: Callable[[dict], bool], stop: threading.Event,
+    content: Path | None, handle: Callable[[dict], bool], stop: threading.Event,
 ) -> ansible_runner.Runner:  # fmt: skip
     """An ansible-runner Runner whose command is the sandbox's, and environment the run's."""
     config = RunnerConfig(private_data_dir=str(data_dir), playbook=playbook, quiet=True)
@@ -156,10 +163,13 @@ def _runner(
     fifo = str(data_dir / PAYLOAD_PIPE)
     if sandboxed:
         init = [sys.executable, "-I", sandbox.INIT_PATH, fifo, *playbook_command]
-        config.command = sandbox.command(data_dir=data_dir, writable=writable, argv=init)
+        readable = [] if content is None else [content]
+        config.command = sandbox.command(
+            data_dir=data_dir, writable=writable, readable=readable, argv=init
+        )
     else:
         config.command = [sys.executable, "-I", str(sandbox.INIT_SOURCE), fifo, *playbook_command]
-    config.env = _environment(config.env, private=private, data_dir=data_dir)
+    config.env = _environment(config.env, private=private, data_dir=data_dir, content=content)
     return ansible_runner.Runner(config, event_handler=handle, cancel_callback=stop.is_set)
 
 
@@ -179,6 +189,7 @@ def run_playbook(
     hosts: Sequence[TargetHost] = (),
     sandboxed: bool = True,
     writable: Sequence[Path] = (),
+    content: Path | None = None,
 ) -> PlaybookResult:
     """Run `playbook` (a path within `files`) in a sandbox and return how it ended.
 
@@ -189,8 +200,11 @@ def run_playbook(
     `injection` gives it (see core.access); `writable` folders are shared with the host.
     `secrets` and the injection's secrets are masked before anything leaves this function.
     The private data dir, named `<label>-<random>` under `data_root`, is removed on the way
-    out; without `sandboxed`, the playbook runs as the worker itself (unsafe).
+    out; without `sandboxed`, the playbook runs as the worker itself (unsafe). `content`
+    holds installed collections and roles (catalog.galaxy), read-only to the run.
     """
+    if content is not None and not Path(content).is_dir():
+        return PlaybookResult(status=FAILED, rc=None, error=MISSING_CONTENT.format(content))
     injection = injection or Injection()
     hide = masker([*secrets, *injection.secrets])
     data_dir = _write_data_dir(Path(data_root), label, files)
@@ -239,7 +253,7 @@ def run_playbook(
             )
             runner = _runner(
                 data_dir=data_dir, playbook=playbook, check=check, sandboxed=sandboxed,
-                writable=writable, handle=handle, stop=stop,
+                writable=writable, content=content, handle=handle, stop=stop,
             )  # fmt: skip
             feeder = threading.Thread(target=payload.feed, args=(fifo, given, stop), daemon=True)
             feeder.start()

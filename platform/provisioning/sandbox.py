@@ -32,6 +32,28 @@ HIDDEN_SYSTEM_DIRS = ("/etc/ssh", "/etc/sudoers.d")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+def content_paths(content: Path, *, home: str) -> dict[str, str]:
+    """The run's ANSIBLE_COLLECTIONS_PATH and ANSIBLE_ROLES_PATH: the collections and roles
+    installed for its template version (catalog.galaxy), then Ansible's default places."""
+    return {
+        "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
+            [
+                f"{content}/collections",
+                f"{home}/.ansible/collections",
+                "/usr/share/ansible/collections",
+            ]
+        ),
+        "ANSIBLE_ROLES_PATH": os.pathsep.join(
+            [
+                f"{content}/roles",
+                f"{home}/.ansible/roles",
+                "/usr/share/ansible/roles",
+                "/etc/ansible/roles",
+            ]
+        ),
+    }
+
+
 def python_dirs() -> list[str]:
     """The worker's Python (its virtualenv and the interpreter it was made from), outside /usr."""
     found = {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent.parent)}
@@ -60,9 +82,12 @@ def _system_args() -> list[str]:
     return args
 
 
-def command(*, data_dir: Path, writable: Sequence[Path], argv: Sequence[str]) -> list[str]:
+def command(
+    *, data_dir: Path, writable: Sequence[Path], argv: Sequence[str], readable: Sequence[Path] = ()
+) -> list[str]:
     """The bwrap command line that runs `argv` (the init program's) in a sandbox for the run
-    whose data dir is `data_dir`, with `writable` folders shared with the host."""
+    whose data dir is `data_dir`, with `writable` folders shared with the host and
+    `readable` ones (installed collections and roles) shown read-only."""
     args = [
         BWRAP,
         "--die-with-parent",
@@ -79,6 +104,8 @@ def command(*, data_dir: Path, writable: Sequence[Path], argv: Sequence[str]) ->
     ]  # fmt: skip
     for path in writable:
         args += ["--bind", str(path), str(path)]
+    for path in readable:  # after the writable ones: read-only even inside one of them
+        args += ["--ro-bind", str(path), str(path)]
     return [*args, "--chdir", str(data_dir / "project"), "--", *argv]
 
 

@@ -1,0 +1,173 @@
+"""A template's `requirements.yml`: the collections and roles `ansible-galaxy` installs for it.
+
+Pure: it checks the parsed file against the folder's file names and knows nothing of Django.
+
+`ansible-galaxy` runs on the worker, outside any sandbox, with the worker's files and
+network. So a requirement may only name a Galaxy collection or role (fetched from the
+deployment's Galaxy server), or a tarball or folder INSIDE the template's folder: an
+absolute path or `..` would let a template's author copy the worker's own files into what
+its runs can read, and a URL, a git repository or a Galaxy server of the author's choosing
+would make the worker reach any host its network can (`source` is checked against the
+deployment's server by the sync, which knows it).
+"""
+
+import re
+from collections.abc import Collection, Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+FILE = "requirements.yml"
+KEYS = ("collections", "roles")
+# namespace.name, as Galaxy spells collections.
+COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+# namespace.role: Galaxy's role namespaces are GitHub user names (letters, digits, '-').
+ROLE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*\.[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+VERSION = re.compile(r"^[A-Za-z0-9*<>=!][A-Za-z0-9.*+<>=!, _-]{0,99}$")
+COLLECTION_KEYS = ("name", "version", "type", "source")
+ROLE_KEYS = ("src", "name", "version")
+LOCAL_TYPES = ("file", "dir")
+TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+REFUSED_TYPE = (
+    "{!r} is not allowed: a collection comes from the Galaxy server (a name namespace.name) "
+    "or from the template's folder (type: file or type: dir)"
+)
+
+
+def problems(
+    data: Any, *, files: Collection[str], binaries: Collection[str]
+) -> list[tuple[str, str]]:
+    """(field, message) for what is wrong in the parsed requirements file; `files` and
+    `binaries` are the folder's relative paths (text and binary), for the local sources."""
+    if not isinstance(data, dict):
+        return [("", "must be a mapping with `collections` and/or `roles` lists")]
+    found = [(str(key), "is not allowed; only collections and roles") for key in data
+             if key not in KEYS]  # fmt: skip
+    paths = _Paths(files=files, binaries=binaries)
+    for key, check in (("collections", _collection_problems), ("roles", _role_problems)):
+        entries = data.get(key)
+        if entries is None:
+            continue
+        if not isinstance(entries, list):
+            found.append((key, "must be a list"))
+            continue
+        for index, entry in enumerate(entries):
+            found += [(f"{key}[{index}]{'.' + f if f else ''}", m) for f, m in check(entry, paths)]
+    return found
+
+
+def sources(data: dict) -> list[tuple[str, str]]:
+    """(field, server) for every collection that names a Galaxy server (`source`)."""
+    return [
+        (f"collections[{index}].source", entry["source"])
+        for index, entry in enumerate(data.get("collections") or [])
+        if isinstance(entry, dict) and isinstance(entry.get("source"), str)
+    ]
+
+
+def local_path(value: str) -> str | None:
+    """`value` as a relative path inside the folder ("./" dropped), or None when it leaves it
+    (absolute, `..`, a backslash, a URL)."""
+    pure = PurePosixPath(value)
+    if not value or pure.is_absolute() or ".." in pure.parts or "\\" in value or ":" in value:
+        return None
+    normal = pure.as_posix()
+    return None if normal == "." else normal
+
+
+class _Paths:
+    def __init__(self, *, files: Collection[str], binaries: Collection[str]):
+        self.files = {*files, *binaries}
+        self.dirs = {
+            parent.as_posix() for name in self.files for parent in PurePosixPath(name).parents
+        }
+
+    def problem(self, value: Any, *, tarball_or_dir: bool) -> str | None:
+        """Why `value` is not a tarball (or a folder, when `tarball_or_dir`) of the folder."""
+        if not isinstance(value, str):
+            return "must be a relative path"
+        path = local_path(value)
+        if path is None:
+            return f"{value!r} leaves the template's folder (an absolute path, '..' or a URL)"
+        if path in self.files and path.endswith(TARBALL_SUFFIXES):
+            return None
+        if path in self.files:
+            return f"{value!r} is not a tarball (.tar.gz, .tgz or .tar)"
+        if tarball_or_dir and path in self.dirs:
+            return None
+        return f"{value!r} does not exist in the template's folder"
+
+
+def _collection_problems(entry: Any, paths: _Paths) -> list[tuple[str, str]]:
+    if isinstance(entry, str):
+        entry = {"name": entry}
+    if not isinstance(entry, dict):
+        return [("", "must be a collection's name or a mapping (name, version, type, source)")]
+    found = [(str(key), "is not allowed here") for key in entry if key not in COLLECTION_KEYS]
+    kind, name = entry.get("type", "galaxy"), entry.get("name")
+    if kind not in ("galaxy", *LOCAL_TYPES):
+        return [*found, ("type", REFUSED_TYPE.format(f"type: {kind}"))]
+    if kind == "galaxy":
+        if not isinstance(name, str) or not COLLECTION_NAME.fullmatch(name):
+            found.append(
+                (
+                    "name",
+                    f"{name!r} is not a Galaxy collection name "
+                    "(namespace.name); a tarball or folder needs type: file or type: dir",
+                )
+            )
+        if "source" in entry and not isinstance(entry["source"], str):
+            found.append(("source", "must be the URL of the deployment's Galaxy server"))
+    else:
+        if "source" in entry:
+            found.append(("source", f"is not allowed with type: {kind}; name holds the path"))
+        dir_ = kind == "dir"
+        if dir_ and isinstance(name, str) and name.endswith(TARBALL_SUFFIXES):
+            found.append(("name", f"{name!r} is a tarball: use type: file"))
+        elif message := paths.problem(name, tarball_or_dir=dir_):
+            if kind == "file" and isinstance(name, str) and local_path(name) in paths.dirs:
+                message = f"{name!r} is a folder: use type: dir"
+            found.append(("name", message))
+    if "version" in entry and not _is_version(entry["version"]):
+        found.append(("version", "must be a version or a range such as '>=1.2.0'"))
+    return found
+
+
+def _role_problems(entry: Any, paths: _Paths) -> list[tuple[str, str]]:
+    if isinstance(entry, str):
+        entry = {"src": entry}
+    if not isinstance(entry, dict):
+        return [("", "must be a role's name or a mapping (src, name, version)")]
+    found = [
+        (str(key), "is not allowed: roles come from Galaxy or the template's folder"
+         if key in ("scm", "include") else "is not allowed here")
+        for key in entry if key not in ROLE_KEYS
+    ]  # fmt: skip
+    src = entry.get("src", entry.get("name"))
+    if not isinstance(src, str) or not src:
+        found.append(("src", "is required: a Galaxy role (namespace.role) or a relative path"))
+    elif not ROLE_NAME.fullmatch(src) or local_path(src) in paths.files | paths.dirs:
+        if message := paths.problem(src, tarball_or_dir=True):
+            found.append(("src", f"{message}; a role is a Galaxy name (namespace.role), or a "
+                          "tarball or folder of the template"))  # fmt: skip
+        elif "name" not in entry:
+            found.append(("name", "is required for a role from the template's folder"))
+    name = entry.get("name")
+    if name is not None and not (isinstance(name, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", name)):
+        found.append(("name", "must be a role name (letters, digits, '_', '-', '.')"))
+    if "version" in entry and not _is_version(entry["version"]):
+        found.append(("version", "must be a version"))
+    return found
+
+
+def _is_version(value: Any) -> bool:
+    return isinstance(value, str | int | float) and bool(VERSION.fullmatch(str(value)))
+
+
+def role_entries(data: Mapping) -> list[dict]:
+    """The roles as mappings with `src` (and `name`, `version` when given)."""
+    entries = []
+    for entry in data.get("roles") or []:
+        entry = {"src": entry} if isinstance(entry, str) else dict(entry)
+        entry.setdefault("src", entry.get("name"))
+        entries.append(entry)
+    return entries
