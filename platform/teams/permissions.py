@@ -92,7 +92,8 @@ def _preview_rule(user, lookup: str, model: type[Model]) -> Q | None:
     source: Any = model
     for name in lookup.split("__"):
         source = source._meta.get_field(name).related_model
-    listed = source._default_manager.filter(teams__in=user.memberships.values("team_id")).values("pk")
+    theirs = user.memberships.values("team_id")
+    listed = source._default_manager.filter(teams__in=theirs).values("pk")
     return (
         Q(**{f"{lookup}__isnull": True})
         | Q(**{f"{lookup}__preview": False})
