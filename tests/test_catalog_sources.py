@@ -9,10 +9,10 @@ from audit.models import AuditEvent
 from catalog import sources as services
 from catalog.models import CatalogSource, Template, TemplateVersion
 from conftest import api_client_for
-from testkit import wait_for
 from core import secrets
 from core.masking import MASK
 from credentials.services import create_credential
+from testkit import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +51,9 @@ def test_it_lets_only_platform_engineers_manage_sources(ops, owner, team_admin, 
         client = api_client_for(user)
         assert client.get(URL).status_code == 403
         assert client.get(f"{URL}{source.pk}/").status_code == 403
-        assert client.post(URL, {"name": "x", "url": "https://h/x"}, format="json").status_code == 403
+        assert (
+            client.post(URL, {"name": "x", "url": "https://h/x"}, format="json").status_code == 403
+        )
         assert client.post(f"{URL}{source.pk}/sync/", {}, format="json").status_code == 403
         assert client.delete(f"{URL}{source.pk}/").status_code == 403
     assert CatalogSource.objects.count() == 1
@@ -222,7 +224,9 @@ def test_it_refuses_a_taken_name_and_a_credential_of_the_wrong_kind(pe, ops):
     token = create_credential(user=ops, name="tok", type="token", fields={"token": "t"})
 
     taken = pe.post(URL, {"name": "platform", "url": "https://h/r.git"}, format="json")
-    wrong_type = pe.post(URL, {"name": "a", "url": "https://h/r", "credential": env.name}, format="json")
+    wrong_type = pe.post(
+        URL, {"name": "a", "url": "https://h/r", "credential": env.name}, format="json"
+    )
     token_over_ssh = pe.post(
         URL, {"name": "b", "url": "git@h:r.git", "credential": token.name}, format="json"
     )

@@ -575,8 +575,15 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
         ).pk
     from catalog.sources import create_source
 
-    for name in ("source", "doomed_source", "doomed_api_source", "rotated_source",
-                 "api_rotated_source", "preview_source", "api_preview_source"):
+    for name in (
+        "source",
+        "doomed_source",
+        "doomed_api_source",
+        "rotated_source",
+        "api_rotated_source",
+        "preview_source",
+        "api_preview_source",
+    ):
         made, _ = create_source(user=ops, name=name.replace("_", "-"),
                                 url=f"https://git.example.com/{name}.git",
                                 preview=name.endswith("preview_source"))  # fmt: skip
