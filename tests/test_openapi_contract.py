@@ -110,8 +110,13 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     )
     create_inventory(actor=ops, name="lab", description="Lab hosts.")
     event = audit.record(action="housekeeping.swept", label="by beat")  # by the system
+    from catalog.sources import create_source
+
+    source, _ = create_source(user=ops, name="edge", url="https://git.example.com/e.git",
+                              preview=True, teams=[beta])  # fmt: skip
     return {"active": active, "held": held, "queued": queued, "run": active.last_run, "cut": cut,
-            "destination": destination, "credential": credential, "event": event}  # fmt: skip
+            "destination": destination, "credential": credential, "event": event,
+            "source": source}  # fmt: skip
 
 
 @pytest.fixture(params=["ops", "member"])
@@ -160,6 +165,7 @@ def existing(data: dict) -> dict[str, dict[str, object]]:
     return {
         "approvals": {"id": data["held"].last_run.approval.pk},
         "audit": {"id": data["event"].pk},
+        "catalog": {"id": data["source"].pk},
         "credentials": {"id": data["credential"].pk},
         "inventories": {"name": "lab"},
         "runs": {"id": data["queued"].last_run_id},
