@@ -34,6 +34,10 @@ PAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "/dora/": (BOTH, {}),
     "/catalog/": (BOTH, {}),
     "/catalog/-/status/": ((PLATFORM,), {}),
+    "/catalog/-/sources/": ((PLATFORM,), {}),
+    "/catalog/-/sources/new/": ((PLATFORM,), {}),
+    "/catalog/-/sources/{pk}/": ((PLATFORM,), {"pk": "source"}),
+    "/catalog/-/sources/{pk}/delete/": ((PLATFORM,), {"pk": "source"}),
     "/catalog/{slug}/": (BOTH, {"slug": "template"}),
     "/services/": (BOTH, {}),
     "/services/{pk}/": (BOTH, {"pk": "service"}),
@@ -89,6 +93,7 @@ SENT_EMPTY = [
     (BOTH, "/services/{pk}/deprovision/", {"pk": "service"}, "main form.border-danger"),
     ((PLATFORM,), "/credentials/new/?type=password", {}, "#credential-form"),
     ((PLATFORM,), "/inventories/-/new/", {}, "#inventory-form"),
+    ((PLATFORM,), "/catalog/-/sources/new/", {}, "#source-form"),
     ((PLATFORM,), "/inventories/{name}/hosts/new/", {"name": "inventory"}, "main form.card"),
     ((PLATFORM,), "/teams/{slug}/", {"slug": "team"}, "#add-member"),
     ((PLATFORM,), "/teams/{slug}/notifications/", {"slug": "team"}, "#add-destination"),
@@ -124,6 +129,9 @@ EXCLUDED = {
     "/runs/{pk}/retry/": POST_ONLY,
     "/services/{pk}/refresh/": POST_ONLY,
     "/runs/{pk}/apply/": POST_ONLY,
+    "/catalog/-/sources/{pk}/sync/": POST_ONLY,
+    "/catalog/-/sources/{pk}/promote/": POST_ONLY,
+    "/catalog/-/sources/{pk}/rotate-secret/": POST_ONLY,
     "/runs/{pk}/log/": "an htmx fragment: the log lines of the run page, checked there",
     "/runs/{pk}/status/": "an htmx fragment: the run's status on its pages, checked there",
     "/runs/{pk}/log.txt": "the run's log as plain text",
@@ -266,6 +274,11 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
     host_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGjGMCI8ScN3iZeeEUTuMpBv4TK7r2f2MAT1IzOK/AFF"
     web = {"name": "web-0", "address": "10.0.0.1", "host_key": host_key}
     inventory = create_inventory(actor=ops, name="lab", hosts=[web])
+    from catalog.sources import create_source
+
+    source, _ = create_source(
+        user=ops, name="edge", url="https://git.example.com/edge.git", preview=True, teams=[alpha]
+    )
     return {
         "template": "echo",
         "templates": [t.slug for t in requestable_templates(user=ops)],
@@ -284,6 +297,7 @@ def world(transactional_db, catalog, teams, owner, ops) -> dict[str, object]:
         "approval": gated.last_run.approval.pk,
         "destination": destination.pk,
         "credential": credential.pk,
+        "source": source.pk,
         "inventory": inventory.name,
         "host": "web-0",
     }

@@ -118,7 +118,11 @@ def test_it_answers_arbitrary_json_at_every_write_endpoint_without_a_5xx(
         user=ops, team=teams["alpha"], name="hook", url="json://127.0.0.1:9/hook",
         events=["run_failed"],
     )  # fmt: skip
+    from catalog.sources import create_source
+
+    source, _ = create_source(user=ops, name="fuzz-source", url="https://git.example.com/f.git")
     objects = {
+        "sources": source.pk,
         "services": service.pk,
         "actions": "note",  # a custom action of operable
         "runs": failed.last_run_id,

@@ -72,8 +72,7 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     drops others. Returns what the filters are given."""
     from approvals import services as approvals
     from audit import services as audit
-    from catalog.models import CatalogSource
-    from core.secrets import encrypt
+    from catalog.sources import create_source
     from credentials.services import create_credential
     from inventories.services import create_inventory
     from notes.services import add_note
@@ -112,11 +111,8 @@ def dataset(contract_catalog, teams, ops, member, outsider) -> dict:
     )
     create_inventory(actor=ops, name="lab", description="Lab hosts.")
     event = audit.record(action="housekeeping.swept", label="by beat")  # by the system
-    source = CatalogSource.objects.create(
-        name="contract-source",
-        url="file:///nowhere",
-        webhook_secret=encrypt(values={"secret": "s"}),
-    )
+    source, _ = create_source(user=ops, name="edge", url="https://git.example.com/e.git",
+                              preview=True, teams=[beta])  # fmt: skip
     return {"active": active, "held": held, "queued": queued, "run": active.last_run, "cut": cut,
             "destination": destination, "credential": credential, "event": event,
             "source": source}  # fmt: skip

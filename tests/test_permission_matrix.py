@@ -84,6 +84,84 @@ MATRIX = {
     "api:audit-export": ("get", {}, None, audit()),
     "accounts:revoke": ("post", {}, "own_token", signed_in(302), "token_revoked"),
     "catalog:status": ("get", {}, None, platform_only()),
+    "catalog:sources": ("get", {}, None, platform_only()),
+    "catalog:source-new": ("get", {}, None, platform_only()),
+    "catalog:source-new#post": (
+        "post",
+        {},
+        {"name": "portal-source", "url": "https://git.example.com/p.git", "branch": "main"},
+        platform_only(200),  # the page that shows the secret once
+        "portal_source_made",
+    ),
+    "catalog:source-edit": ("get", {"pk": "source"}, None, platform_only()),
+    "catalog:source-edit#post": (
+        "post",
+        {"pk": "source"},
+        {"name": "source", "url": "https://git.example.com/s.git", "branch": "edited"},
+        platform_only(302),
+        "source_edited",
+    ),
+    "catalog:source-delete": ("get", {"pk": "source"}, None, platform_only()),
+    "catalog:source-delete#post": (
+        "post",
+        {"pk": "doomed_source"},
+        None,
+        platform_only(302),
+        "doomed_source_gone",
+    ),
+    "catalog:source-sync": ("post", {"pk": "source"}, None, platform_only(302)),
+    "catalog:source-promote": (
+        "post",
+        {"pk": "preview_source"},
+        None,
+        platform_only(302),
+        "source_promoted",
+    ),
+    "catalog:source-rotate": (
+        "post",
+        {"pk": "rotated_source"},
+        None,
+        platform_only(200),
+        "source_rotated",
+    ),
+    "api:catalog-source-list": ("get", {}, None, platform_only()),
+    "api:catalog-source-list#post": (
+        "post",
+        {},
+        {"name": "api-source", "url": "https://git.example.com/a.git"},
+        platform_only(201),
+        "api_source_made",
+    ),
+    "api:catalog-source-detail": ("get", {"pk": "source"}, None, platform_only()),
+    "api:catalog-source-detail#patch": (
+        "patch",
+        {"pk": "source"},
+        {"branch": "api-edited"},
+        platform_only(200),
+        "api_source_changed",
+    ),
+    "api:catalog-source-detail#delete": (
+        "delete",
+        {"pk": "doomed_api_source"},
+        None,
+        platform_only(204),
+        "doomed_api_source_gone",
+    ),
+    "api:catalog-source-sync": ("post", {"pk": "source"}, {}, platform_only(202)),
+    "api:catalog-source-rotate-secret": (
+        "post",
+        {"pk": "api_rotated_source"},
+        {},
+        platform_only(200),
+        "api_source_rotated",
+    ),
+    "api:catalog-source-promote": (
+        "post",
+        {"pk": "api_preview_source"},
+        {},
+        platform_only(200),
+        "api_source_promoted",
+    ),
     "teams:index": ("get", {}, None, signed_in()),
     "teams:detail": ("get", {"slug": "team"}, None, team_view()),
     "teams:detail#post": (
@@ -497,6 +575,22 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
         objects[name] = create_credential(
             user=ops, name=name.replace("_", "-"), type="token", fields={"token": "t"}
         ).pk
+    from catalog.sources import create_source
+
+    for name in (
+        "source",
+        "doomed_source",
+        "doomed_api_source",
+        "rotated_source",
+        "api_rotated_source",
+        "preview_source",
+        "api_preview_source",
+    ):
+        made, _ = create_source(user=ops, name=name.replace("_", "-"),
+                                url=f"https://git.example.com/{name}.git",
+                                preview=name.endswith("preview_source"))  # fmt: skip
+        objects[name] = made.pk
+        objects[f"{name}_token"] = made.webhook_secret
     hosts = [{"name": n, "address": "10.0.0.1", "host_key": KEY} for n in ("web-1", "web-2")]
     for name in ("inventory", "doomed_inventory", "doomed_api_inventory"):
         objects[name] = create_inventory(actor=ops, name=name.replace("_", "-"), hosts=hosts).name
@@ -550,6 +644,7 @@ def effects(role: str, objects: dict) -> dict:
     """What each allowed write changes: a check, true once it has."""
     from accounts.models import ApiToken
     from approvals.models import Approval
+    from catalog.models import CatalogSource
     from credentials.models import Credential
     from inventories.models import Host, Inventory
     from notes.models import ServiceNote
@@ -568,7 +663,24 @@ def effects(role: str, objects: dict) -> dict:
         return not model.objects.filter(**lookup).exists()
 
     alpha = Team.objects.get(slug="alpha")
+
+    def source(name):
+        return CatalogSource.objects.get(pk=objects[name])
+
+    def rotated(name):
+        return source(name).webhook_secret != objects[f"{name}_token"]
+
     return {
+        "portal_source_made": lambda: CatalogSource.objects.filter(name="portal-source").exists(),
+        "source_edited": lambda: source("source").branch == "edited",
+        "doomed_source_gone": lambda: gone(CatalogSource, pk=objects["doomed_source"]),
+        "source_promoted": lambda: not source("preview_source").preview,
+        "source_rotated": lambda: rotated("rotated_source"),
+        "api_source_made": lambda: CatalogSource.objects.filter(name="api-source").exists(),
+        "api_source_changed": lambda: source("source").branch == "api-edited",
+        "doomed_api_source_gone": lambda: gone(CatalogSource, pk=objects["doomed_api_source"]),
+        "api_source_rotated": lambda: rotated("api_rotated_source"),
+        "api_source_promoted": lambda: not source("api_preview_source").preview,
         "token_revoked": lambda: (
             role in objects["own_token"] and gone(ApiToken, token_key=objects["own_token"][role])
         ),

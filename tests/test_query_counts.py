@@ -31,6 +31,9 @@ WRITES = {
     "/runs/{pk}/retry/",
     "/services/{pk}/refresh/",
     "/runs/{pk}/apply/",
+    "/catalog/-/sources/{pk}/sync/",
+    "/catalog/-/sources/{pk}/promote/",
+    "/catalog/-/sources/{pk}/rotate-secret/",
 }
 
 MEMBER, PLATFORM, ANONYMOUS, PROMETHEUS = "member", "platform", "anonymous", "prometheus"
@@ -49,6 +52,10 @@ REQUESTS = {
     "/catalog/": (MEMBER, {}),
     "/catalog/-/status/": (PLATFORM, {}),
     "/catalog/{slug}/": (MEMBER, {"slug": "template"}),
+    "/catalog/-/sources/": (PLATFORM, {}),
+    "/catalog/-/sources/new/": (PLATFORM, {}),
+    "/catalog/-/sources/{pk}/": (PLATFORM, {"pk": "source"}),
+    "/catalog/-/sources/{pk}/delete/": (PLATFORM, {"pk": "source"}),
     "/services/": (MEMBER, {}),
     "/services/{pk}/": (MEMBER, {"pk": "service"}),
     "/services/{pk}/update/": (MEMBER, {"pk": "service"}),
@@ -89,6 +96,8 @@ REQUESTS = {
     "/api/metrics/dora/": (MEMBER, {}),
     "/api/templates/": (MEMBER, {}),
     "/api/templates/{slug}/": (MEMBER, {"slug": "template"}),
+    "/api/catalog/sources/": (PLATFORM, {}),
+    "/api/catalog/sources/{pk}/": (PLATFORM, {"pk": "source"}),
     "/api/teams/": (MEMBER, {}),
     "/api/teams/{slug}/": (MEMBER, {"slug": "team"}),
     "/api/teams/{team_slug}/destinations/": (MEMBER, {"team_slug": "team"}),
@@ -187,6 +196,7 @@ class World:
         )
         self.inventory = create_inventory(actor=ops, name="lab", hosts=[host("web-0")])
         self.approval = self._request_gated("gated-main").last_run.approval
+        self.source = add_source("main-source", self.teams["alpha"])
         self.grow(FEW)
         audit = api_client_for(ops).get("/api/audit/").json()["results"]
         self.objects = {
@@ -200,6 +210,7 @@ class World:
             "approval": self.approval.pk,
             "destination": self.destination.pk,
             "credential": self.credential.pk,
+            "source": self.source.pk,
             "inventory": self.inventory.name,
             "host": "web-0",
             "audit": audit[0]["id"],
@@ -249,7 +260,7 @@ class World:
                                         from_status="active", to_status="updating",
                                         actor=self.owner, message=f"event {n}")  # fmt: skip
             add_note(user=self.owner, service=main, body=f"Note *{n}*.")
-            add_template(n)
+            add_template(n, source=add_source(f"source-{n}", self.teams["alpha"]))
             Team.objects.create(slug=f"team-{n}", name=f"Team {n}").members.add(self.owner)
             self.teams["alpha"].members.add(
                 type(self.owner).objects.create_user(f"colleague-{n}", password="pw")
@@ -265,10 +276,27 @@ class World:
         make_events(main.last_run, count * 5, start=start * 5 + 1)
 
 
-def add_template(n: int) -> None:
-    template = Template.objects.create(slug=f"t-{n}", name=f"T {n}", category=f"c{n % 3}")
+def add_source(name: str, team):
+    """A preview source listing `team`, with a sync that found a problem."""
+    from catalog.models import CatalogSource, CatalogSync
+
+    source = CatalogSource.objects.create(
+        name=name, url=f"https://git.example.com/{name}.git", preview=True, commit="a" * 40
+    )
+    source.teams.add(team)
+    problem = {"file": "x/template.yml", "field": "slug", "message": "offered twice"}
+    CatalogSync.objects.create(directory=name, source=source, problems=[problem])
+    return source
+
+
+def add_template(n: int, source=None) -> None:
+    template = Template.objects.create(
+        slug=f"t-{n}", name=f"T {n}", category=f"c{n % 3}", source=source
+    )
     version = TemplateVersion.objects.create(
         template=template,
+        source=source,
+        commit="b" * 40 if source else "",
         version="1.0.0",
         digest="x",
         files={},

@@ -126,7 +126,11 @@ class Template(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
+    access = Access(
+        everyone_views=True,
+        preview="source",
+        refusal="Only platform engineers curate the catalogue.",
+    )
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:
@@ -164,7 +168,11 @@ class TemplateVersion(models.Model):
     path = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    access = Access(everyone_views=True, refusal="Only platform engineers curate the catalogue.")
+    access = Access(
+        everyone_views=True,
+        preview="template__source",
+        refusal="Only platform engineers curate the catalogue.",
+    )
     objects = RestrictedQuerySet.as_manager()
 
     class Meta:

@@ -1,6 +1,8 @@
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.urls import reverse
 
-from catalog.models import CatalogSync, Template
+from catalog.models import CatalogSource, CatalogSync, Template
 from core.types import AnyUser
 from teams.models import Team
 
@@ -31,7 +33,46 @@ def catalog_status(*, user: AnyUser) -> dict:
         "retired": [t for t in templates if t.retired_at],
         "templates": list(templates),
         "last_sync": CatalogSync.objects.first(),
+        "sources": list(sources_for(user=user, with_last_sync=True)),
     }
+
+
+def sources_for(*, user: AnyUser, with_last_sync: bool = False) -> QuerySet[CatalogSource]:
+    """The sources the user may see (platform engineers: all), each with its credential,
+    teams and `template_count`; with `with_last_sync`, its latest sync in `latest_syncs`
+    (a list of at most that one)."""
+    sources = with_details(CatalogSource.objects.restrict(user))
+    if with_last_sync:
+        sources = sources.prefetch_related(
+            Prefetch(
+                "syncs",
+                queryset=CatalogSync.objects.filter(
+                    pk__in=Subquery(
+                        CatalogSync.objects.filter(source=OuterRef("source"))
+                        .order_by("-started_at")
+                        .values("pk")[:1]
+                    )
+                ),
+                to_attr="latest_syncs",
+            )
+        )
+    return sources
+
+
+def with_details(sources: QuerySet[CatalogSource]) -> QuerySet[CatalogSource]:
+    """Sources with their credential, teams and `template_count`, by name."""
+    return (
+        sources.select_related("credential")
+        .prefetch_related("teams")
+        .annotate(template_count=Count("templates", distinct=True))
+        .order_by("name")
+    )
+
+
+def webhook_url(*, source: CatalogSource) -> str:
+    """Where the source's forge delivers its pushes (the portal's public address)."""
+    path = reverse("api:catalog-source-webhook", kwargs={"pk": source.pk})
+    return f"{settings.GANGPLANK_BASE_URL.rstrip('/')}{path}"
 
 
 def team_names(*, slugs: set[str]) -> dict[str, str]:

@@ -8,11 +8,31 @@ from django.http import HttpRequest
 from django.urls import ResolverMatch
 
 SELF_SERVICE = ("catalogue", "services", "approvals", "teams", "dora")
-OPERATIONS = ("catalogue-status", "credentials", "inventories", "audit", "admin", "api")
+OPERATIONS = (
+    "catalogue-status",
+    "catalogue-sources",
+    "credentials",
+    "inventories",
+    "audit",
+    "admin",
+    "api",
+)
 ACCOUNT = ("tokens", "password")  # under the user's menu
 
 SECTIONS = {
     "catalog:status": "catalogue-status",
+    **dict.fromkeys(
+        [
+            "catalog:sources",
+            "catalog:source-new",
+            "catalog:source-edit",
+            "catalog:source-delete",
+            "catalog:source-sync",
+            "catalog:source-promote",
+            "catalog:source-rotate",
+        ],
+        "catalogue-sources",
+    ),
     "catalog": "catalogue",
     "provisioning:request": "catalogue",  # a request form is the catalogue's
     "provisioning": "services",  # services, runs, update, upgrade, deprovision, extend

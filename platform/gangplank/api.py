@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from approvals.api.views import ApprovalViewSet
 from audit.api.views import AuditEventViewSet
+from catalog.api.source_views import CatalogSourceViewSet
 from catalog.api.views import TemplateViewSet
 from catalog.api.webhooks import SourceWebhookView
 from credentials.api.views import CredentialViewSet
@@ -19,6 +20,7 @@ from teams.api.views import TeamViewSet
 
 router = DefaultRouter()
 router.register("templates", TemplateViewSet, basename="template")
+router.register("catalog/sources", CatalogSourceViewSet, basename="catalog-source")
 router.register("teams", TeamViewSet, basename="team")
 router.register(
     r"teams/(?P<team_slug>[^/.]+)/destinations", DestinationViewSet, basename="destination"

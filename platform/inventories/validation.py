@@ -118,6 +118,12 @@ def _variables_problem(value: Any) -> str | None:
     return None
 
 
+def host_key_problem(value: Any) -> str | None:
+    """A message unless `value` is one or more "<type> <base64>" lines (catalogue sources
+    pin their ssh servers' keys the same way)."""
+    return _host_key_problem(value)
+
+
 def _host_key_problem(value: Any) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return "At least one public key, '<type> <base64>' (ssh-keyscan's output, no host)."

@@ -28,7 +28,7 @@ from teams.models import Team
 @login_required
 def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(
-        Template.objects.restrict(request.user).select_related("current_version"),
+        Template.objects.restrict(request.user).select_related("current_version__source"),
         slug=slug,
         current_version__isnull=False,
     )

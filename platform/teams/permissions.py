@@ -14,6 +14,8 @@ anything. A model takes part by declaring its `access` (teams.access.Access): ho
 reach their owning team.
 """
 
+from typing import Any
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, Q, QuerySet
 
@@ -52,7 +54,7 @@ def can_see_operations(user) -> bool:
     return global_role(user) in (PLATFORM, AUDITOR)
 
 
-def _rule(user, action: str, access: Access) -> Q | None:
+def _rule(user, action: str, access: Access, model: type[Model]) -> Q | None:
     """A filter for what `user` may do on rows of `access`, or None for everything."""
     nothing = Q(pk__in=[])
     if action not in tuple(Action) or not user.is_authenticated or not user.is_active:
@@ -63,7 +65,9 @@ def _rule(user, action: str, access: Access) -> Q | None:
     if role == PLATFORM:
         return None
     if access.everyone_views:
-        return None if action == VIEW else nothing
+        if action != VIEW:
+            return nothing
+        return None if role == AUDITOR else _preview_rule(user, access.preview, model)
     if role == AUDITOR:
         return None if action == VIEW and access.team else nothing
     if not access.team or (action == MANAGE and not (access.managed or access.admins_only)):
@@ -80,6 +84,23 @@ def _rule(user, action: str, access: Access) -> Q | None:
     return rule
 
 
+def _preview_rule(user, lookup: str, model: type[Model]) -> Q | None:
+    """Rows of no source or of a source out of preview, and those of the preview sources
+    that list one of the user's teams (a subquery: no join that would repeat rows)."""
+    if not lookup:
+        return None
+    source: Any = model
+    for name in lookup.split("__"):
+        source = source._meta.get_field(name).related_model
+    theirs = user.memberships.values("team_id")
+    listed = source._default_manager.filter(teams__in=theirs).values("pk")
+    return (
+        Q(**{f"{lookup}__isnull": True})
+        | Q(**{f"{lookup}__preview": False})
+        | Q(**{f"{lookup}__in": listed})
+    )
+
+
 def _decide_rule(user, role: str | None, access: Access) -> Q:
     if not access.approver or role == AUDITOR:
         return Q(pk__in=[])
@@ -90,7 +111,7 @@ def _decide_rule(user, role: str | None, access: Access) -> Q:
 
 
 def restrict(queryset: QuerySet, *, user, action: str = VIEW) -> QuerySet:
-    rule = _rule(user, action, access_of(queryset.model))
+    rule = _rule(user, action, access_of(queryset.model), queryset.model)
     return queryset if rule is None else queryset.filter(rule)
 
 

@@ -51,6 +51,16 @@ class TemplateTargetsSerializer(serializers.Serializer):
     group = serializers.CharField()
 
 
+class TemplateProvenanceSerializer(serializers.Serializer):
+    source = serializers.CharField(  # type: ignore[assignment]  # a field named `source`
+        allow_null=True, help_text="the source's name"
+    )
+    commit = serializers.CharField(help_text="the full SHA; '' for a folder source")
+    author = serializers.CharField(help_text="the commit's author")
+    date = serializers.DateTimeField(allow_null=True, help_text="the commit's date")
+    path = serializers.CharField(help_text="the template's folder within the source")
+
+
 class TemplateListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         # The summaries of the whole page at once (catalog.presentation), for its items.
@@ -86,6 +96,9 @@ class TemplateSerializer(serializers.ModelSerializer):
         help_text="the inputs that pick hosts, and the group they pick from"
     )
     changelog = serializers.SerializerMethodField(help_text="newest first")
+    provenance = serializers.SerializerMethodField(
+        help_text="where the current version was read: its source, commit, author, date, path"
+    )
 
     class Meta:
         model = Template
@@ -106,6 +119,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "targets",
             "host_choices",
             "changelog",
+            "provenance",
         ]
 
     # By template pk: a list's are built at once (TemplateListSerializer), one's on demand.
@@ -149,3 +163,16 @@ class TemplateSerializer(serializers.ModelSerializer):
     def get_changelog(self, template: Template) -> list[dict]:
         entries = self._summary(template).changelog
         return list(TemplateChangelogEntrySerializer(entries, many=True).data)
+
+    @extend_schema_field(TemplateProvenanceSerializer)
+    def get_provenance(self, template: Template) -> dict:
+        version = template.current_version
+        return {
+            "source": version.source.name if version and version.source else None,
+            "commit": version.commit if version else "",
+            "author": version.commit_author if version else "",
+            "date": serializers.DateTimeField().to_representation(version.commit_date)
+            if version and version.commit_date
+            else None,
+            "path": version.path if version else "",
+        }

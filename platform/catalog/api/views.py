@@ -20,7 +20,7 @@ class TemplateViewSet(RestrictedReadOnlyViewSet):
 
     queryset = (
         Template.objects.filter(current_version__isnull=False)
-        .select_related("current_version")
+        .select_related("current_version__source")
         .prefetch_related("credentials")
         .order_by("category", "name")
     )

@@ -1,0 +1,281 @@
+"""Managing the catalogue's sources: platform engineers only, each change one transaction,
+audited without the webhook secret (its change is recorded as MASK).
+
+The portal's form and the API both call these, so the checks (catalog.source_checks, and
+what needs the database: a unique name, the credential's type) are made here once.
+"""
+
+import secrets as random
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from audit import services as audit
+from catalog import source_checks as checks
+from catalog.models import CatalogSource, SourceKind, Template
+from core import secrets
+from core.errors import Conflict, InvalidRequest
+from core.masking import MASK
+from core.types import AnyUser
+from credentials.models import Credential, CredentialType
+from teams import permissions
+from teams.models import Team
+
+CREDENTIAL_TYPES = (CredentialType.SSH, CredentialType.TOKEN, CredentialType.PASSWORD)
+# The fields an update may change, as the audit trail names them.
+FIELDS = ("name", "url", "branch", "path", "credential", "host_keys", "preview", "teams")
+UNSET: Any = object()
+
+
+def create_source(
+    *,
+    user: AnyUser | None,
+    name: str,
+    url: str,
+    branch: str = "main",
+    path: str = "",
+    credential: Credential | None = None,
+    host_keys: str = "",
+    preview: bool = False,
+    teams: Iterable[Team] = (),
+    secret: str = "",
+    kind: str = SourceKind.GIT,
+) -> tuple[CatalogSource, str]:
+    """A new git source, and its webhook secret (`secret`, or one generated): returned
+    here once, stored encrypted, never shown again."""
+    _check_user(user)
+    teams = list(teams)
+    values = {
+        "name": name,
+        "url": url,
+        "branch": branch,
+        "path": path,
+        "credential": credential,
+        "host_keys": host_keys,
+        "preview": preview,
+        "teams": teams,
+    }
+    errors = _errors(values, source=None)
+    if kind != SourceKind.GIT:
+        errors["kind"] = [
+            "Only git sources are made here: the server's catalogue folder "
+            "(GANGPLANK_CATALOG_DIR) is a source the sync makes itself."
+        ]
+    if secret and (problem := checks.secret_problem(secret)):
+        errors["secret"] = [problem]
+    if errors:
+        raise InvalidRequest(errors)
+    secret = secret or random.token_urlsafe(32)
+    try:
+        with transaction.atomic():
+            source = CatalogSource.objects.create(
+                name=name,
+                kind=SourceKind.GIT,
+                url=url,
+                branch=branch,
+                path=checks.normal_path(path),
+                credential=credential,
+                host_keys=host_keys.strip(),
+                preview=preview,
+                webhook_secret=secrets.encrypt(values={"secret": secret}),
+            )
+            source.teams.set(teams)
+            changes = audit.diff({}, _audited(source, teams))
+            changes["webhook_secret"] = [None, MASK]
+            audit.record(action="catalog.source_created", actor=user, obj=source, changes=changes)
+    except IntegrityError as exc:
+        raise InvalidRequest({"name": [f"A source named {name} already exists."]}) from exc
+    return source, secret
+
+
+def update_source(
+    *,
+    user: AnyUser | None,
+    source: CatalogSource,
+    name: str = UNSET,
+    url: str = UNSET,
+    branch: str = UNSET,
+    path: str = UNSET,
+    credential: Credential | None = UNSET,
+    host_keys: str = UNSET,
+    preview: bool = UNSET,
+    teams: Iterable[Team] = UNSET,
+    kind: str = UNSET,
+) -> CatalogSource:
+    """Change what is given of a source's fields. A folder source's URL and kind are the
+    server's: they are not changed here."""
+    _check_user(user)
+    given = {
+        key: value
+        for key, value in {
+            "name": name,
+            "url": url,
+            "branch": branch,
+            "path": path,
+            "credential": credential,
+            "host_keys": host_keys,
+            "preview": preview,
+            "teams": list(teams) if teams is not UNSET else UNSET,
+        }.items()
+        if value is not UNSET
+    }
+    with transaction.atomic():
+        source = CatalogSource.objects.select_for_update().get(pk=source.pk)
+        before_teams = list(source.teams.all())
+        current = {field: getattr(source, field) for field in FIELDS if field != "teams"}
+        values = {**current, "teams": before_teams, **given}
+        errors = _errors(values, source=source)
+        if kind is not UNSET and kind != source.kind:
+            errors["kind"] = ["The kind is fixed once created."]
+        if source.kind == SourceKind.FOLDER and values["url"] != source.url:
+            errors["url"] = ["The catalogue folder's path is the server's GANGPLANK_CATALOG_DIR."]
+        if errors:
+            raise InvalidRequest(errors)
+        before = _audited(source, before_teams)
+        for field in FIELDS:
+            if field != "teams":
+                setattr(source, field, values[field])
+        source.path, source.host_keys = checks.normal_path(source.path), source.host_keys.strip()
+        changes = audit.diff(before, _audited(source, values["teams"]))
+        if changes:
+            try:
+                with transaction.atomic():
+                    source.save()
+            except IntegrityError as exc:
+                raise InvalidRequest(
+                    {"name": [f"A source named {source.name} already exists."]}
+                ) from exc
+            source.teams.set(values["teams"])
+            audit.record(action="catalog.source_updated", actor=user, obj=source, changes=changes)
+    return source
+
+
+def delete_source(*, user: AnyUser | None, source: CatalogSource) -> None:
+    """Delete a git source. Its templates are retired (never deleted: their services keep
+    running); their versions keep the commit, author, date and path they were read at."""
+    _check_user(user)
+    if source.kind == SourceKind.FOLDER:
+        raise Conflict(
+            "The server's catalogue folder is read at every sync: empty GANGPLANK_CATALOG_DIR's "
+            "folder to retire its templates instead."
+        )
+    with transaction.atomic():
+        templates = Template.objects.filter(source=source)
+        retired = sorted(templates.filter(retired_at__isnull=True).values_list("slug", flat=True))
+        templates.filter(retired_at__isnull=True).update(retired_at=timezone.now())
+        audit.record(
+            action="catalog.source_deleted",
+            actor=user,
+            obj=source,
+            changes={"url": [source.url, None], "retired": [None, retired]} if retired else {},
+        )
+        source.delete()
+
+
+def rotate_secret(*, user: AnyUser | None, source: CatalogSource, secret: str = "") -> str:
+    """A new webhook secret (`secret`, or one generated), returned here once: the forge's
+    webhook must be given it, deliveries signed with the old one are refused from now on."""
+    _check_user(user)
+    if secret and (problem := checks.secret_problem(secret)):
+        raise InvalidRequest({"secret": [problem]})
+    secret = secret or random.token_urlsafe(32)
+    with transaction.atomic():
+        token = secrets.encrypt(values={"secret": secret})
+        CatalogSource.objects.filter(pk=source.pk).update(webhook_secret=token)
+        audit.record(
+            action="catalog.source_secret_rotated",
+            actor=user,
+            obj=source,
+            changes={"webhook_secret": [MASK, MASK]},
+        )
+    return secret
+
+
+def promote_source(
+    *, user: AnyUser | None, source: CatalogSource, commit: str = ""
+) -> CatalogSource:
+    """Make a preview source's templates, as read at its current commit, everyone's. The
+    branch is not read again; a `commit` named must be that current one."""
+    _check_user(user)
+    if commit and commit != source.commit:
+        raise Conflict(
+            f"{source.name} is at {source.commit[:12] or 'no commit yet'}, not {commit[:12]}: "
+            "promotion makes the current commit's versions everyone's."
+        )
+    with transaction.atomic():
+        now = timezone.now()
+        claimed = CatalogSource.objects.filter(
+            pk=source.pk, preview=True, commit=source.commit
+        ).update(preview=False, promoted_at=now)
+        if not claimed:
+            raise Conflict(
+                f"{source.name} is not in preview, or was synced again meanwhile: reload it."
+            )
+        listed = sorted(source.teams.values_list("slug", flat=True))
+        source.teams.clear()
+        source.preview, source.promoted_at = False, now
+        audit.record(
+            action="catalog.source_promoted",
+            actor=user,
+            obj=source,
+            changes={
+                "preview": [True, False],
+                "commit": [None, source.commit],
+                **({"teams": [listed, []]} if listed else {}),
+            },
+        )
+    return source
+
+
+def _check_user(user: AnyUser | None) -> None:
+    if user is not None:
+        permissions.check_model(user, CatalogSource)
+
+
+def _errors(values: dict, *, source: CatalogSource | None) -> dict[str, list[str]]:
+    problems = {
+        "name": checks.name_problem(values["name"]),
+        "branch": checks.branch_problem(values["branch"]),
+        "path": checks.path_problem(values["path"]),
+        "host_keys": checks.host_keys_problem(values["host_keys"]),
+    }
+    if source is None or source.kind == SourceKind.GIT:
+        problems["url"] = checks.url_problem(values["url"])
+        problems["credential"] = _credential_problem(values["credential"], values["url"])
+        if values["host_keys"].strip() and checks.transport(values["url"]) != "ssh":
+            problems["host_keys"] = "Host keys pin an ssh server: the URL is not ssh."
+    if values["teams"] and not values["preview"]:
+        problems["teams"] = "Teams see a source's templates early only while it is in preview."
+    others = CatalogSource.objects.all()
+    if source is not None:
+        others = others.exclude(pk=source.pk)
+    if not problems["name"] and others.filter(name=values["name"]).exists():
+        problems["name"] = f"A source named {values['name']} already exists."
+    return {field: [message] for field, message in problems.items() if message}
+
+
+def _credential_problem(credential: Credential | None, url: str) -> str | None:
+    if credential is None:
+        return None
+    if credential.type not in CREDENTIAL_TYPES:
+        return "Choose an ssh key, a token or a username and password."
+    over_ssh = checks.transport(url) == "ssh"
+    if over_ssh != (credential.type == CredentialType.SSH):
+        return "An ssh key goes with an ssh URL, a token or password with http(s)."
+    return None
+
+
+def _audited(source: CatalogSource, teams: list[Team]) -> dict:
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "url": source.url,
+        "branch": source.branch,
+        "path": source.path,
+        "credential": source.credential.name if source.credential else None,
+        "host_keys": source.host_keys or None,
+        "preview": source.preview,
+        "teams": sorted(team.slug for team in teams) or None,
+    }
