@@ -106,7 +106,7 @@ def test_it_shows_where_the_current_version_was_read(preview, owner, ops, client
 
 
 def test_it_shows_a_folder_sources_version_without_a_commit(catalog, owner, client):
-    folder = CatalogSource.objects.create(name="local", kind="folder", url="/srv/catalog")
+    folder = CatalogSource.objects.get(name="local")
     TemplateVersion.objects.filter(template__slug="echo").update(source=folder, path="echo")
 
     body = api_client_for(owner).get("/api/templates/echo/").json()

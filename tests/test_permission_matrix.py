@@ -599,12 +599,6 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
     objects["own_token"] = {
         role: create_token(user=user, name="to-revoke")[0].token_key for role, user in users.items()
     }
-    from catalog.models import CatalogSource
-    from core.secrets import encrypt
-
-    objects["source"] = CatalogSource.objects.create(
-        name="matrix-source", url="file:///nowhere", webhook_secret=encrypt(values={"secret": "s"})
-    ).pk
     from audit import services as audit
 
     objects["audit"] = audit.record(action="test.made", actor=owner, obj=main).pk

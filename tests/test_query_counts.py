@@ -34,6 +34,7 @@ WRITES = {
     "/catalog/-/sources/{pk}/sync/",
     "/catalog/-/sources/{pk}/promote/",
     "/catalog/-/sources/{pk}/rotate-secret/",
+    "/api/catalog/sources/{pk}/webhook/",
 }
 
 MEMBER, PLATFORM, ANONYMOUS, PROMETHEUS = "member", "platform", "anonymous", "prometheus"
