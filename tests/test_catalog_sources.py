@@ -79,6 +79,7 @@ def test_it_creates_a_source_and_answers_its_secret_once(pe, ops, teams):
     )  # fmt: skip
 
     assert response.status_code == 201, response.json()
+    assert "no-store" in response["Cache-Control"]
     body = response.json()
     secret = body["secret"]
     assert len(secret) >= 32
@@ -146,13 +147,25 @@ def test_it_rotates_the_secret_and_answers_the_new_one_once(pe, ops):
 
     response = pe.post(f"{URL}{source.pk}/rotate-secret/", {}, format="json")
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     new = response.json()["secret"]
     assert new != old
     source.refresh_from_db()
     assert secrets.decrypt(token=source.webhook_secret) == {"secret": new}
     event = AuditEvent.objects.get(action="catalog.source_secret_rotated")
     assert event.changes == {"webhook_secret": [MASK, MASK]}
+
+
+def test_it_refuses_a_secret_in_an_update_and_points_to_rotation(pe, ops):
+    source = make(ops)
+    before = source.webhook_secret
+
+    response = pe.patch(f"{URL}{source.pk}/", {"secret": "x" * 40}, format="json")
+
+    assert response.status_code == 400
+    assert "rotate-secret" in response.json()["secret"][0]
+    source.refresh_from_db()
+    assert source.webhook_secret == before
 
 
 def test_it_lists_sources_with_their_template_counts(pe, ops):

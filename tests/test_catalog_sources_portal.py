@@ -26,7 +26,7 @@ def test_it_creates_a_source_and_shows_its_secret_once_with_the_webhook_url(pe_c
          "preview": "on", "teams": ["beta"]},
     )  # fmt: skip
 
-    assert response.status_code == 200
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     page = response.content.decode()
     source = CatalogSource.objects.get(name="edge")
     secret = secrets.decrypt(token=source.webhook_secret)["secret"]
@@ -52,6 +52,16 @@ def test_it_shows_the_services_refusals_on_the_form(pe_client):
     assert not CatalogSource.objects.exists()
 
 
+def test_it_never_sends_a_typed_secret_back_with_the_forms_errors(pe_client):
+    typed = "TopSecretValue12345-and-some-more"
+    response = pe_client.post(
+        "/catalog/-/sources/new/", {"name": "edge", "url": "ext::sh", "secret": typed}
+    )
+
+    assert response.status_code == 400
+    assert typed not in response.content.decode()
+
+
 def test_it_edits_a_source(pe_client, ops):
     source, _ = sources.create_source(user=ops, name="edge", url="https://h/e.git")
 
@@ -68,8 +78,10 @@ def test_it_edits_a_source(pe_client, ops):
 def test_it_rotates_the_secret_and_shows_the_new_one(pe_client, ops):
     source, old = sources.create_source(user=ops, name="edge", url="https://h/e.git")
 
-    page = pe_client.post(f"/catalog/-/sources/{source.pk}/rotate-secret/").content.decode()
+    response = pe_client.post(f"/catalog/-/sources/{source.pk}/rotate-secret/")
 
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
     new = re.search(r'<code id="secret">([^<]+)</code>', page)[1]
     assert new != old
     source.refresh_from_db()

@@ -50,6 +50,8 @@ class CatalogSourceForm(BootstrapForm):
         label="Webhook secret",
         required=False,
         strip=False,
+        # Never sent back, not even when the form comes back with errors.
+        widget=forms.PasswordInput(render_value=False),
         help_text="Leave blank to have one generated. Shown once, after saving.",
     )
 

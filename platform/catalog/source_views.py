@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
@@ -36,6 +37,7 @@ def source_list(request: HttpRequest) -> HttpResponse:
 
 
 @sensitive_post_parameters("secret")
+@never_cache  # the page that shows the secret once must not come back from a cache
 @login_required
 def source_new(request: HttpRequest) -> HttpResponse:
     permissions.check_model(request.user, CatalogSource)
@@ -109,6 +111,7 @@ def source_promote(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@never_cache
 @login_required
 def source_rotate(request: HttpRequest, pk: int) -> HttpResponse:
     source = _source(request, pk)

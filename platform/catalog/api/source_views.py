@@ -1,6 +1,8 @@
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from catalog import selectors, sources, sync
@@ -17,6 +19,12 @@ from catalog.api.source_serializers import (
 from catalog.models import CatalogSource
 from core.api import RestrictedViewSetMixin
 from core.schema import CONFLICT
+
+
+def _uncached(response: Response) -> Response:
+    """An answer holding a secret, which no cache may keep."""
+    add_never_cache_headers(response)
+    return response
 
 
 class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
@@ -40,10 +48,14 @@ class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         source, secret = sources.create_source(user=request.user, **body.validated_data)
         data = {**self._shown(source), "secret": secret}
-        return Response(data, status=status.HTTP_201_CREATED)
+        return _uncached(Response(data, status=status.HTTP_201_CREATED))
 
     def update(self, request, *args, **kwargs):
         source = self.get_object()
+        if isinstance(request.data, dict) and "secret" in request.data:
+            raise ValidationError(
+                {"secret": ["The secret is changed with POST .../rotate-secret/, not here."]}
+            )
         body = CatalogSourceSerializer(data=request.data, partial=kwargs.get("partial", False))
         body.is_valid(raise_exception=True)
         source = sources.update_source(user=request.user, source=source, **body.validated_data)
@@ -73,7 +85,7 @@ class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         secret = sources.rotate_secret(
             user=request.user, source=self.get_object(), **body.validated_data
         )
-        return Response({"secret": secret})
+        return _uncached(Response({"secret": secret}))
 
     @extend_schema(
         request=PromoteSerializer, responses={200: CatalogSourceSerializer, 409: CONFLICT}
