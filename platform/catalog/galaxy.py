@@ -128,11 +128,11 @@ def _galaxy(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) 
         ) from exc
     if done.returncode != 0:
         raise InstallError(
-            f"ansible-galaxy {args[0]} install failed: {said(done.stdout + done.stderr)}"
+            f"ansible-galaxy {args[0]} install failed: {_said(done.stdout + done.stderr)}"
         )
 
 
-def said(output: str) -> str:
+def _said(output: str) -> str:
     """ansible-galaxy's error from what it printed: its [ERROR] and failure lines (else its
     last lines), without colours, trimmed."""
     lines = [line.strip() for line in ANSI.sub("", output).splitlines() if line.strip()]
