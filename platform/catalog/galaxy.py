@@ -86,7 +86,8 @@ def install(
 
 def _split(entries: list) -> tuple[list, list]:
     """The collections named on the Galaxy server, and those of the template's folder."""
-    named, local = [], []
+    named: list = []
+    local: list = []
     for entry in entries:
         is_local = isinstance(entry, dict) and entry.get("type") in LOCAL_TYPES
         (local if is_local else named).append(entry)
