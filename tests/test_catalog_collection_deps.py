@@ -31,17 +31,20 @@ def write_collection_dir(path: Path, *, namespace: str, name: str, dependencies=
     return path
 
 
-def collection_tarball(*, dependencies: dict, extra: bytes = b"") -> bytes:
+def _manifest(dependencies: dict) -> bytes:
+    info = {"namespace": "mycorp", "name": "packed", "version": "1.0.0"}
+    return json.dumps({"collection_info": {**info, "dependencies": dependencies}}).encode()
+
+
+def collection_tarball(*, dependencies: dict, extra: bytes = b"", decoy: bool = False) -> bytes:
     """A collection tarball as `ansible-galaxy collection build` makes it: MANIFEST.json at
-    its root (plus a binary file, so that the tarball itself is never UTF-8)."""
-    manifest = {
-        "collection_info": {"namespace": "mycorp", "name": "packed", "version": "1.0.0",
-                            "dependencies": dependencies},
-        "format": 1,
-    }  # fmt: skip
+    its root (plus a binary file, so that the tarball itself is never UTF-8); with `decoy`,
+    a harmless MANIFEST.json before it."""
+    members = [("MANIFEST.json", _manifest({}))] if decoy else []
+    members += [("MANIFEST.json", _manifest(dependencies)), ("x.bin", extra)]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        for member, data in (("MANIFEST.json", json.dumps(manifest).encode()), ("x.bin", extra)):
+        for member, data in members:
             info = tarfile.TarInfo(member)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
@@ -161,6 +164,17 @@ def test_a_tarballs_manifest_is_read_for_its_dependencies(tmp_path):
 
     assert problem.field == "collections[0].name"
     assert "vendor/packed.tar.gz declares the dependency 'git+file:///srv/x.git'" in problem.message
+
+
+def test_the_manifest_read_is_the_one_ansible_galaxy_reads_the_last(tmp_path):
+    folder = _toolbox(tmp_path, requirements=FILE)
+    (folder / "vendor").mkdir()
+    tarball = collection_tarball(dependencies={"https://example.com/c.tgz": "*"}, decoy=True)
+    (folder / "vendor" / "packed.tar.gz").write_bytes(tarball)
+
+    [problem] = load_folder(folder).problems
+
+    assert "declares the dependency 'https://example.com/c.tgz'" in problem.message
 
 
 @pytest.mark.parametrize(

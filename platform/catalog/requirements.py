@@ -37,6 +37,7 @@ LOCAL_TYPES = ("file", "dir")
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 GALAXY_YML, MANIFEST_JSON = "galaxy.yml", "MANIFEST.json"
 MAX_MANIFEST = 1024 * 1024
+MAX_MEMBERS = 20000
 REFUSED_TYPE = (
     "{!r} is not allowed: a collection comes from the Galaxy server (a name namespace.name) "
     "or from the template's folder (type: file or type: dir)"
@@ -253,10 +254,7 @@ def _declared(root: Path, path: str, *, kind: str) -> tuple[str, dict]:
 def _tarball_manifest(file: Path, path: str) -> Any:
     try:
         with tarfile.open(file, "r:*") as archive:
-            try:
-                member = archive.getmember(MANIFEST_JSON)
-            except KeyError:
-                member = None
+            member = _member(archive, MANIFEST_JSON, path=path)
             if member is None or not member.isfile() or member.size > MAX_MANIFEST:
                 raise _NotACollection(
                     f"{path!r} has no {MANIFEST_JSON}: it is not a collection tarball "
@@ -266,6 +264,18 @@ def _tarball_manifest(file: Path, path: str) -> Any:
             return _json_text(raw.read() if raw else b"", path)
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise _NotACollection(f"{path!r} is not a collection tarball: {exc}") from exc
+
+
+def _member(archive: tarfile.TarFile, name: str, *, path: str) -> tarfile.TarInfo | None:
+    """The last member called `name`, as ansible-galaxy's `getmember` finds it, listing at
+    most MAX_MEMBERS members (a tarball of countless tiny ones would fill the memory)."""
+    found = None
+    for index, member in enumerate(archive):
+        if index >= MAX_MEMBERS:
+            raise _NotACollection(f"{path!r} holds more than {MAX_MEMBERS} files")
+        if member.name == name:
+            found = member
+    return found
 
 
 def _json(file: Path, path: str) -> Any:
