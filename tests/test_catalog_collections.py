@@ -19,6 +19,7 @@ from conftest import free_port, request_via_api, wait_for_run, write_template
 from provisioning.runner import run_playbook
 
 SLUG = "toolbox"
+ACTIONS = ("provision", "update", "deprovision")
 BIN = Path(sys.executable).parent
 
 GREET = """
@@ -251,7 +252,8 @@ def test_a_requirement_that_cannot_be_met_is_the_templates_error(
 def test_a_local_source_that_is_missing_or_leaves_the_folder_is_the_templates_error(
     tmp_path, tarball, installed, entry, words
 ):
-    write_toolbox(tmp_path, tarball, requirements={"collections": [entry]})
+    wanted = {**REQUIREMENTS, "collections": [entry, *REQUIREMENTS["collections"]]}
+    write_toolbox(tmp_path, tarball, requirements=wanted)
     write_template(tmp_path, "plain")
 
     report = sync_catalog(directory=tmp_path)
@@ -265,7 +267,8 @@ def test_a_local_source_that_is_missing_or_leaves_the_folder_is_the_templates_er
 
 @pytest.mark.django_db
 def test_a_galaxy_server_other_than_the_deployments_is_refused(tmp_path, tarball, installed):
-    wanted = {"collections": [{"name": "evil.tools", "source": "https://galaxy.example.net/"}]}
+    evil = {"name": "evil.tools", "source": "https://galaxy.example.net/"}
+    wanted = {**REQUIREMENTS, "collections": [evil, *REQUIREMENTS["collections"]]}
     write_toolbox(tmp_path, tarball, requirements=wanted)
 
     report = sync_catalog(directory=tmp_path)
@@ -321,7 +324,7 @@ def test_a_folder_without_binaries_keeps_the_digest_it_always_had(tmp_path):
 
 def test_the_size_limits_count_binary_files(tmp_path, tarball):
     folder = write_toolbox(tmp_path, tarball)
-    (folder / "vendor" / "huge.bin").write_bytes(b"\xff" * (2 * 1024 * 1024))
+    (folder / "vendor" / "extras" / "huge.bin").write_bytes(b"\xff" * (2 * 1024 * 1024))
 
     loaded = load_folder(folder)
 
@@ -369,6 +372,6 @@ def test_a_playbook_that_is_not_text_is_said_to_be_so(tmp_path):
     loaded = load_folder(folder)
 
     assert {(p.field, p.message) for p in loaded.problems} == {
-        (f"playbooks.{action}", "'p.yml' is not UTF-8 text")
-        for action in ("provision", "update", "deprovision")
+        ("", "is not UTF-8 text"),  # the file itself
+        *((f"playbooks.{action}", "'p.yml' is not UTF-8 text") for action in ACTIONS),
     }

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 
 import yaml
 
-from catalog.requirements import FILE, local_path, role_entries
+from catalog.requirements import FILE, LOCAL_TYPES, local_path, role_entries
 
 TIMEOUT = 600.0
 MAX_ERROR = 1500
@@ -56,11 +56,17 @@ def install(
         env = _environment(scratch, server=server)
         (staging / COLLECTIONS).mkdir()
         (staging / ROLES).mkdir()
-        if data.get(COLLECTIONS):
-            wanted = scratch / "collections.yml"
-            wanted.write_text(yaml.safe_dump({COLLECTIONS: data[COLLECTIONS]}))
-            _galaxy(["collection", "install", "-r", str(wanted), "-p", str(staging / COLLECTIONS)],
-                    cwd=folder, env=env, timeout=timeout)  # fmt: skip
+        named, local = _split(data.get(COLLECTIONS) or [])
+        # A local collection's dependencies may be any URL, repository or path of the
+        # worker's: never followed (`--no-deps`). Galaxy names depend on Galaxy names. The
+        # named ones first, into an empty folder: no local one takes part in their resolution.
+        for entries, options in ((named, []), (local, ["--no-deps"])):
+            if entries:
+                wanted = scratch / "collections.yml"
+                wanted.write_text(yaml.safe_dump({COLLECTIONS: entries}))
+                args = ["collection", "install", *options, "-r", str(wanted)]
+                into = ["-p", str(staging / COLLECTIONS)]
+                _galaxy([*args, *into], cwd=folder, env=env, timeout=timeout)
         if data.get(ROLES):
             wanted = scratch / "roles.yml"
             wanted.write_text(yaml.safe_dump(_roles(data, folder=Path(folder), scratch=scratch)))
@@ -76,6 +82,16 @@ def install(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _split(entries: list) -> tuple[list, list]:
+    """The collections named on the Galaxy server, and those of the template's folder."""
+    named: list = []
+    local: list = []
+    for entry in entries:
+        is_local = isinstance(entry, dict) and entry.get("type") in LOCAL_TYPES
+        (local if is_local else named).append(entry)
+    return named, local
 
 
 def _environment(scratch: Path, *, server: str) -> dict[str, str]:
@@ -128,11 +144,11 @@ def _galaxy(args: list[str], *, cwd: Path, env: dict[str, str], timeout: float) 
         ) from exc
     if done.returncode != 0:
         raise InstallError(
-            f"ansible-galaxy {args[0]} install failed: {said(done.stdout + done.stderr)}"
+            f"ansible-galaxy {args[0]} install failed: {_said(done.stdout + done.stderr)}"
         )
 
 
-def said(output: str) -> str:
+def _said(output: str) -> str:
     """ansible-galaxy's error from what it printed: its [ERROR] and failure lines (else its
     last lines), without colours, trimmed."""
     lines = [line.strip() for line in ANSI.sub("", output).splitlines() if line.strip()]

@@ -162,6 +162,7 @@ def load_folder(path: Path) -> Folder:
         )
         return folder
     folder.files, folder.binaries, file_problems = _read_files(path)
+    file_problems += _binary_problems(folder)
     folder.problems += file_problems
     if MANIFEST not in folder.files:
         if not file_problems:
@@ -230,8 +231,6 @@ def _requirements_problems(folder: Folder) -> list[Problem]:
     """What is wrong in the folder's requirements.yml (catalog.requirements)."""
     name = galaxy_requirements.FILE
     shown = f"{folder.slug}/{name}"
-    if name in folder.binaries:
-        return [Problem(shown, "", "is not UTF-8 text")]
     if name not in folder.files:
         return []
     try:
@@ -239,7 +238,25 @@ def _requirements_problems(folder: Folder) -> list[Problem]:
     except yaml.YAMLError as exc:
         return [Problem(shown, "", f"is not valid YAML: {exc}")]
     found = galaxy_requirements.problems(data, files=folder.files, binaries=folder.binaries)
+    if not found and folder.path is not None:
+        found = galaxy_requirements.dependency_problems(data, root=folder.path)
     return [Problem(shown, f, m) for f, m in found]
+
+
+def _binary_problems(folder: Folder) -> list[Problem]:
+    """A file that is not text is allowed only where requirements.yml installs from (a
+    collection's or a role's tarball or folder): anywhere else it would be dropped from
+    the version's files, and a playbook using it would fail at run time."""
+    try:
+        data = yaml.safe_load(folder.files.get(galaxy_requirements.FILE, ""))
+    except yaml.YAMLError:
+        data = None  # said by _requirements_problems
+    sources = galaxy_requirements.local_sources(data)
+    return [
+        Problem(f"{folder.slug}/{name}", "", "is not UTF-8 text")
+        for name in sorted(folder.binaries)
+        if not any(name == source or name.startswith(f"{source}/") for source in sources)
+    ]
 
 
 def _manifest_problems(

@@ -1,6 +1,8 @@
 """A template's `requirements.yml`: the collections and roles `ansible-galaxy` installs for it.
 
-Pure: it checks the parsed file against the folder's file names and knows nothing of Django.
+It checks the parsed file against the folder's file names, reads the dependencies a local
+collection declares (its galaxy.yml, or the MANIFEST.json in its tarball, never extracted),
+and knows nothing of Django.
 
 `ansible-galaxy` runs on the worker, outside any sandbox, with the worker's files and
 network. So a requirement may only name a Galaxy collection or role (fetched from the
@@ -8,13 +10,19 @@ deployment's Galaxy server), or a tarball or folder INSIDE the template's folder
 absolute path or `..` would let a template's author copy the worker's own files into what
 its runs can read, and a URL, a git repository or a Galaxy server of the author's choosing
 would make the worker reach any host its network can (`source` is checked against the
-deployment's server by the sync, which knows it).
+deployment's server by the sync, which knows it). A local collection is installed without
+the dependencies it declares (they could be all of that too): they must be Galaxy names,
+which the template lists itself.
 """
 
+import json
 import re
+import tarfile
 from collections.abc import Collection, Mapping
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import Any
+
+import yaml
 
 FILE = "requirements.yml"
 KEYS = ("collections", "roles")
@@ -27,6 +35,9 @@ COLLECTION_KEYS = ("name", "version", "type", "source")
 ROLE_KEYS = ("src", "name", "version")
 LOCAL_TYPES = ("file", "dir")
 TARBALL_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+GALAXY_YML, MANIFEST_JSON = "galaxy.yml", "MANIFEST.json"
+MAX_MANIFEST = 1024 * 1024
+MAX_MEMBERS = 20000
 REFUSED_TYPE = (
     "{!r} is not allowed: a collection comes from the Galaxy server (a name namespace.name) "
     "or from the template's folder (type: file or type: dir)"
@@ -171,3 +182,108 @@ def role_entries(data: Mapping) -> list[dict]:
         entry.setdefault("src", entry.get("name"))
         entries.append(entry)
     return entries
+
+
+def local_sources(data: Any) -> list[str]:
+    """The relative paths of the folder that requirements.yml installs: the tarballs and
+    folders of `type: file` and `type: dir` collections and of local roles."""
+    if not isinstance(data, dict):
+        return []
+    named = [
+        entry.get("name")
+        for entry in data.get("collections") or []
+        if isinstance(entry, dict) and entry.get("type") in LOCAL_TYPES
+    ]
+    for entry in data.get("roles") or []:
+        named.append(entry.get("src", entry.get("name")) if isinstance(entry, dict) else entry)
+    paths = [local_path(value) for value in named if isinstance(value, str)]
+    return [path for path in paths if path]
+
+
+def dependency_problems(data: dict, *, root: Path) -> list[tuple[str, str]]:
+    """(field, message) for each local collection of a checked requirements file (`root`
+    being the template's folder) that is no collection, or that declares a dependency other
+    than a Galaxy name: ansible-galaxy installs it without them (catalog.galaxy)."""
+    found = []
+    for index, entry in enumerate(data.get("collections") or []):
+        if not isinstance(entry, dict) or entry.get("type") not in LOCAL_TYPES:
+            continue
+        field, path = f"collections[{index}].name", str(local_path(entry["name"]))
+        try:
+            shown, dependencies = _declared(Path(root), path, kind=entry["type"])
+        except _NotACollection as exc:
+            found.append((field, str(exc)))
+            continue
+        found += [
+            (field, f"{shown} declares the dependency {key!r}, not a Galaxy collection name "
+             "(namespace.name): a collection of the template's folder is installed without "
+             "its dependencies; list it in requirements.yml")
+            for key in dependencies if not COLLECTION_NAME.fullmatch(str(key))
+        ]  # fmt: skip
+    return found
+
+
+class _NotACollection(Exception):
+    pass
+
+
+def _declared(root: Path, path: str, *, kind: str) -> tuple[str, dict]:
+    """Where the collection at `path` declares its dependencies, and them."""
+    if kind == "file":
+        shown, meta = path, _tarball_manifest(root / path, path)
+    elif (root / path / GALAXY_YML).is_file():
+        shown = f"{path}/{GALAXY_YML}"
+        try:
+            meta = yaml.safe_load((root / path / GALAXY_YML).read_bytes())
+        except yaml.YAMLError as exc:
+            raise _NotACollection(f"{shown} is not valid YAML: {exc}") from exc
+    elif (root / path / MANIFEST_JSON).is_file():
+        shown, meta = f"{path}/{MANIFEST_JSON}", _json(root / path / MANIFEST_JSON, path)
+    else:
+        raise _NotACollection(
+            f"{path!r} is not a collection's folder (no {GALAXY_YML} nor {MANIFEST_JSON})"
+        )
+    if shown.endswith(MANIFEST_JSON) or kind == "file":
+        meta = meta.get("collection_info") if isinstance(meta, dict) else None
+    dependencies = meta.get("dependencies") if isinstance(meta, dict) else None
+    if not isinstance(dependencies, dict | None):
+        raise _NotACollection(f"{shown}: dependencies must be a mapping of names to versions")
+    return shown, dependencies or {}
+
+
+def _tarball_manifest(file: Path, path: str) -> Any:
+    try:
+        with tarfile.open(file, "r:*") as archive:
+            member = _member(archive, MANIFEST_JSON, path=path)
+            if member is None or not member.isfile() or member.size > MAX_MANIFEST:
+                raise _NotACollection(
+                    f"{path!r} has no {MANIFEST_JSON}: it is not a collection tarball "
+                    "(`ansible-galaxy collection build` makes one)"
+                )
+            raw = archive.extractfile(member)
+            return _json_text(raw.read() if raw else b"", path)
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise _NotACollection(f"{path!r} is not a collection tarball: {exc}") from exc
+
+
+def _member(archive: tarfile.TarFile, name: str, *, path: str) -> tarfile.TarInfo | None:
+    """The last member called `name`, as ansible-galaxy's `getmember` finds it, listing at
+    most MAX_MEMBERS members (a tarball of countless tiny ones would fill the memory)."""
+    found = None
+    for index, member in enumerate(archive):
+        if index >= MAX_MEMBERS:
+            raise _NotACollection(f"{path!r} holds more than {MAX_MEMBERS} files")
+        if member.name == name:
+            found = member
+    return found
+
+
+def _json(file: Path, path: str) -> Any:
+    return _json_text(file.read_bytes(), path)
+
+
+def _json_text(raw: bytes, path: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise _NotACollection(f"{path!r}: its {MANIFEST_JSON} is not valid JSON") from exc

@@ -132,7 +132,11 @@ def _environment(
         "ANSIBLE_SSH_ARGS": ssh_args,
         "ANSIBLE_TIMEOUT": "10",
         "ANSIBLE_INVENTORY_ENABLED": "yaml",
-        **({} if content is None else sandbox.content_paths(content, home=f"{private}/home")),
+        **(
+            {}
+            if content is None
+            else sandbox.content_paths(content=content, home=f"{private}/home")
+        ),
     }
 
 

@@ -32,7 +32,7 @@ HIDDEN_SYSTEM_DIRS = ("/etc/ssh", "/etc/sudoers.d")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def content_paths(content: Path, *, home: str) -> dict[str, str]:
+def content_paths(*, content: Path, home: str) -> dict[str, str]:
     """The run's ANSIBLE_COLLECTIONS_PATH and ANSIBLE_ROLES_PATH: the collections and roles
     installed for its template version (catalog.galaxy), then Ansible's default places."""
     return {
