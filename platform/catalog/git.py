@@ -46,6 +46,7 @@ _EXPLANATIONS = (
     ("Connection refused", "the server refused the connection"),
     ("Connection timed out", "the connection timed out"),
     ("does not appear to be a git repository", "there is no git repository at this URL"),
+    ("fsck error", "the repository holds a malformed object, refused"),
     ("not found", "there is no git repository at this URL"),
     ("transport '", "this kind of URL is not allowed (https, http, ssh, git or file)"),
 )

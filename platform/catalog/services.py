@@ -125,7 +125,8 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
             Problem(
                 folder.slug,
                 "",
-                f"template {folder.slug} is already offered by source {template.source}",
+                f"template {folder.slug} is already offered by source "
+                f"{template.source or LOCAL_SOURCE}",
             )
         )
         return None
