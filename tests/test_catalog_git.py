@@ -555,3 +555,21 @@ def test_a_sync_taken_over_while_it_fetches_stops_and_loads_nothing(tmp_path, ht
     assert not Template.objects.exists()
     source.refresh_from_db()
     assert (source.sync_started_at, source.commit) == (newer, "")  # the newer sync's claim
+
+
+def test_a_sync_given_a_stale_source_reads_it_as_it_is_now(tmp_path):
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    repo.template("alpha", "2.0.0")
+    newer = repo.commit("Alpha 2")
+    repo.push(ref="next")
+    source = source_for(repo.url)
+    stale = CatalogSource.objects.get(pk=source.pk)  # as the command loaded it, say
+    CatalogSource.objects.filter(pk=source.pk).update(branch="next")
+
+    report = synced(stale)
+
+    assert report.commit == newer
+    assert Template.objects.get(slug="alpha").current_version.version == "2.0.0"
