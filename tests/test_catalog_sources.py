@@ -326,3 +326,11 @@ def test_it_queues_a_sync_of_the_source(pe, ops, worker):
     # The worker is handed the task by its name (whether this branch's worker knows it or not).
     log = worker["log"]
     wait_for(lambda: "catalog.sync_source" in log.read_text(), what="the sync task to arrive")
+    # ... and tries it (the host does not exist): ended before the tables are emptied.
+    wait_for(
+        lambda: CatalogSource.objects.filter(
+            pk=source.pk, last_attempt_at__isnull=False, sync_started_at__isnull=True
+        ).exists(),
+        timeout=120,
+        what="the sync to end",
+    )
