@@ -377,3 +377,31 @@ def test_a_sync_requested_while_another_runs_runs_after_it(tmp_path, worker):
         timeout=60,
         what="the sync to run once the other one ended",
     )
+
+
+@pytest.mark.django_db
+def test_the_upgrade_keeps_the_first_delivery_of_a_commit_and_blanks_the_replays():
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("catalog.migrations.0005_webhookdelivery_unique_commit")
+    [constraint] = [
+        c for c in WebhookDelivery._meta.constraints if c.name == "webhookdelivery_unique_commit"
+    ]
+    source = git_source()
+    with connection.schema_editor() as editor:  # as before 0005 (rolled back with the test)
+        editor.remove_constraint(WebhookDelivery, constraint)
+    for delivery, commit in (("first", "f" * 40), ("replay", "f" * 40), ("other", "0" * 40)):
+        WebhookDelivery.objects.create(source=source, delivery=delivery, commit=commit)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as rows committed before migrating
+
+    migration.blank_repeated_commits(apps, None)
+    with connection.schema_editor() as editor:
+        editor.add_constraint(WebhookDelivery, constraint)
+
+    assert dict(WebhookDelivery.objects.values_list("delivery", "commit")) == {
+        "first": "f" * 40, "replay": "", "other": "0" * 40,
+    }  # fmt: skip
