@@ -84,6 +84,29 @@ class Repo:
     def remove(self, slug: str) -> None:
         shutil.rmtree(self.work / slug)
 
+    def push_crafted_tree(self) -> str:
+        """Point the branch at a commit whose tree git itself would never make (so written
+        with `hash-object --literally`): a symlink `a -> /etc` and a folder `a/` holding a
+        file, which a tar extraction would write through the symlink. Returns its SHA."""
+        bare = ["--git-dir", str(self.bare)]
+        link = _git_input(b"/etc", *bare, "hash-object", "-w", "--stdin")
+        blob = _git_input(b"planted\n", *bare, "hash-object", "-w", "--stdin")
+        folder = _git_input(f"100644 blob {blob}\tplanted\n".encode(), *bare, "mktree")
+        raw = b"120000 a\0" + bytes.fromhex(link) + b"40000 a\0" + bytes.fromhex(folder)
+        tree = _git_input(raw, *bare, "hash-object", "-t", "tree", "--literally", "-w", "--stdin")
+        commit = git(*bare, "commit-tree", "-m", "Crafted", tree, cwd=self.bare)
+        git(*bare, "update-ref", f"refs/heads/{self.branch}", commit, cwd=self.bare)
+        return commit
+
+
+def _git_input(data: bytes, *argv: str) -> str:
+    result = subprocess.run(
+        ["git", *argv], input=data, capture_output=True, env={**os.environ, **GIT_ENV},
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, f"git {argv}: {result.stderr!r}"
+    return result.stdout.decode().strip()
+
 
 class _Quiet(WSGIRequestHandler):
     def log_message(self, format, *args):
@@ -95,9 +118,14 @@ class _Threading(ThreadingMixIn, WSGIServer):
 
 
 class HttpBackend:
-    """`git http-backend` behind basic auth (`username`, `password`) on 127.0.0.1."""
+    """`git http-backend` behind basic auth (`username`, `password`) on 127.0.0.1. While
+    `gate` is cleared, each request waits for it to be set (a forge that is slow to answer);
+    `requests` counts the requests that arrived."""
 
     def __init__(self, root: Path, *, username: str, password: str) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.requests = 0
         self.root, self.expected = root, f"{username}:{password}"
         self.port = free_port()
         self.server = make_server(
@@ -115,6 +143,8 @@ class HttpBackend:
         self.server.server_close()
 
     def _app(self, environ, start_response):
+        self.requests += 1
+        self.gate.wait(timeout=60)
         given = environ.get("HTTP_AUTHORIZATION", "")
         expected = "Basic " + base64.b64encode(self.expected.encode()).decode()
         if given != expected:

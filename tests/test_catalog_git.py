@@ -4,6 +4,7 @@ the last good versions kept, one source never overriding another's templates."""
 
 import os
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -353,3 +354,222 @@ def test_syncing_every_source_makes_the_local_one_and_one_failure_stops_no_other
         ("local-one", "local"),
         ("alpha", "b-good-one"),
     }
+
+
+def test_a_crafted_tree_writing_through_a_symlink_is_refused_at_fetch_keeping_the_versions(
+    tmp_path,
+):
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    good = repo.commit("Add alpha")
+    repo.push()
+    source = source_for(repo.url)
+    synced(source)
+    repo.push_crafted_tree()
+
+    with pytest.raises(sync.SourceUnavailable, match="malformed object, refused"):
+        sync.sync_source(source=source)
+
+    source.refresh_from_db()
+    assert "malformed object" in source.last_error and source.commit == good
+    assert Template.objects.get(slug="alpha").is_requestable
+    assert not Path("/etc/planted").exists()
+
+
+def test_exporting_a_crafted_tree_is_a_git_error_never_a_write_outside(tmp_path):
+    from catalog import git as gitops
+
+    repo = Repo(tmp_path / "repo")
+    crafted = repo.push_crafted_tree()  # read from the forge's own repository: no fetch's fsck
+    (tmp_path / "into").mkdir()
+
+    with pytest.raises(gitops.GitError, match=f"cannot write the tree of commit {crafted[:12]}"):
+        gitops.export(cache=repo.bare, commit=crafted, path="", into=tmp_path / "into")
+
+    assert not Path("/etc/planted").exists()
+
+
+def test_a_token_or_password_is_never_sent_over_plain_http_but_to_this_machine(tmp_path):
+    from catalog import git as gitops
+
+    for url in ("http://git.example.org/r.git", "git://git.example.org/r.git"):
+        with pytest.raises(gitops.GitError, match="sent only over https://"):
+            gitops.fetch(cache=tmp_path / "c", remote=gitops.Remote(url=url, ref="main", token="t"))
+    assert gitops.sends_in_clear("http://10.0.0.1/r.git")
+    assert not any(
+        gitops.sends_in_clear(url)
+        for url in (
+            "https://git.example.org/r.git",
+            "http://127.0.0.1:8080/r.git",
+            "http://127.1.2.3/r.git",
+            "http://[::1]/r.git",
+            "http://localhost/r.git",
+        )
+    )
+
+
+def test_a_changed_branch_is_read_afresh_not_refused_as_a_rewrite(tmp_path):
+    from catalog import sources
+
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    git("checkout", "--quiet", "--orphan", "other", cwd=repo.work)
+    repo.template("alpha", "2.0.0")
+    unrelated = repo.commit("Alpha on an unrelated branch")
+    repo.push(ref="other")
+    source = source_for(repo.url)
+    synced(source)
+    first = CatalogSource.objects.get(pk=source.pk).commit
+
+    sources.update_source(user=None, source=source, branch="other")
+    report = synced(source)
+
+    assert report.commit == unrelated and report.updated == ["alpha"]
+    source.refresh_from_db()
+    assert (source.commit, source.last_error) == (unrelated, "")
+    from audit.models import AuditEvent
+
+    change = AuditEvent.objects.get(action="catalog.source_updated").changes
+    assert change["branch"] == ["main", "other"] and change["commit"] == [first, None]
+
+
+def test_a_template_loaded_before_sources_existed_is_not_taken_by_a_git_source(tmp_path):
+    write_template(tmp_path / "folder", "alpha")
+    sync_catalog(directory=tmp_path / "folder")
+    Template.objects.update(source=None)  # as migration 0004 left the server's templates
+    before = Template.objects.get(slug="alpha")
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha", "5.0.0", name="Hijacked")
+    repo.commit("Alpha")
+    repo.push()
+
+    report = synced(source_for(repo.url, name="intruder"))
+
+    conflict = "template alpha is already offered by source local"
+    assert report.created == []
+    assert {"file": "alpha", "field": "", "message": conflict} in report.problems
+    alpha = Template.objects.get(slug="alpha")
+    assert (alpha.source, alpha.name, alpha.current_version) == (
+        None, before.name, before.current_version,
+    )  # fmt: skip
+
+
+def test_the_upgrade_gives_sourceless_templates_versions_and_syncs_to_the_local_source(
+    tmp_path, settings
+):
+    import importlib
+
+    from django.apps import apps
+
+    settings.CATALOG_DIR = tmp_path / "folder"
+    write_template(settings.CATALOG_DIR, "alpha")
+    sync_catalog(directory=settings.CATALOG_DIR)
+    CatalogSource.objects.all().delete()  # as before sources existed: every source NULL
+    assert Template.objects.get(slug="alpha").source is None
+    migration = importlib.import_module(
+        "catalog.migrations.0006_local_source_for_sourceless_templates"
+    )
+
+    migration.adopt_sourceless_rows(apps, None)
+
+    local = CatalogSource.objects.get(name="local")
+    assert (local.kind, local.url) == ("folder", str(settings.CATALOG_DIR))
+    assert not Template.objects.filter(source__isnull=True).exists()
+    assert not TemplateVersion.objects.filter(source__isnull=True).exists()
+    assert not CatalogSync.objects.filter(source__isnull=True).exists()
+    assert Template.objects.get(slug="alpha").source == local
+
+
+def test_a_sync_calls_its_progress_before_each_template(tmp_path):
+    write_template(tmp_path / "folder", "alpha")
+    write_template(tmp_path / "folder", "beta")
+    loaded_at_each_call = []
+
+    sync_catalog(
+        directory=tmp_path / "folder",
+        progress=lambda: loaded_at_each_call.append(Template.objects.count()),
+    )
+
+    assert loaded_at_each_call == [0, 1]
+
+
+def test_a_long_sync_that_refreshes_its_claim_is_not_taken_over(tmp_path):
+    from django.utils import timezone
+
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    source = source_for(repo.url)
+    long_ago = timezone.now() - sync.STALE_CLAIM - timedelta(seconds=1)
+    CatalogSource.objects.filter(pk=source.pk).update(sync_started_at=long_ago)
+    claim = sync.Claim(source_id=source.pk, at=long_ago)  # a sync running for that long
+
+    claim.refresh()
+
+    assert sync.sync_source(source=source) is None  # not taken over
+    assert CatalogSource.objects.get(pk=source.pk).sync_started_at == claim.at > long_ago
+    CatalogSource.objects.filter(pk=source.pk).update(sync_started_at=timezone.now())
+    with pytest.raises(sync.ClaimLost):
+        claim.refresh()  # another took the source over: this one stops
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_taken_over_while_it_fetches_stops_and_loads_nothing(tmp_path, http_server):
+    import threading
+
+    from django.db import connection
+    from django.utils import timezone
+
+    from testkit import wait_for
+
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    credential = create_credential(
+        user=None, name="forge", type="password",
+        fields={"username": "reader", "password": "s3cret-pass-word"},
+    )  # fmt: skip
+    source = source_for(http_server.url(repo.bare), credential=credential)
+    http_server.gate.clear()  # the forge answers once the other sync took over
+    outcome = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = sync.sync_source(source=CatalogSource.objects.get(pk=source.pk))
+        finally:
+            connection.close()
+
+    older = threading.Thread(target=run)
+    older.start()
+    wait_for(lambda: http_server.requests >= 1, what="the sync to start fetching")
+    newer = timezone.now()
+    CatalogSource.objects.filter(pk=source.pk).update(sync_started_at=newer)  # a take-over
+    http_server.gate.set()
+    older.join(timeout=120)
+
+    assert not older.is_alive() and outcome["report"] is None
+    assert not Template.objects.exists()
+    source.refresh_from_db()
+    assert (source.sync_started_at, source.commit) == (newer, "")  # the newer sync's claim
+
+
+def test_a_sync_given_a_stale_source_reads_it_as_it_is_now(tmp_path):
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    repo.template("alpha", "2.0.0")
+    newer = repo.commit("Alpha 2")
+    repo.push(ref="next")
+    source = source_for(repo.url)
+    stale = CatalogSource.objects.get(pk=source.pk)  # as the command loaded it, say
+    CatalogSource.objects.filter(pk=source.pk).update(branch="next")
+
+    report = synced(stale)
+
+    assert report.commit == newer
+    assert Template.objects.get(slug="alpha").current_version.version == "2.0.0"

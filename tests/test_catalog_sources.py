@@ -249,6 +249,38 @@ def test_it_refuses_a_taken_name_and_a_credential_of_the_wrong_kind(pe, ops):
     assert token_over_ssh.status_code == 400 and "credential" in token_over_ssh.json()
 
 
+def test_it_refuses_a_token_or_password_over_plain_http_but_to_this_machine(pe, ops):
+    token = create_credential(user=ops, name="tok", type="token", fields={"token": "t"})
+    password = create_credential(
+        user=ops, name="pw", type="password", fields={"username": "u", "password": "p"}
+    )
+    refused = {
+        (credential.name, url): pe.post(
+            URL, {"name": f"r-{n}", "url": url, "credential": credential.name}, format="json"
+        )
+        for n, (credential, url) in enumerate(
+            (c, u)
+            for c in (token, password)
+            for u in ("http://git.internal/r.git", "git://git.example.com/r.git")
+        )
+    }
+    accepted = [
+        pe.post(URL, {"name": f"a-{n}", "url": url, "credential": "tok"}, format="json")
+        for n, url in enumerate(
+            ("https://git.example.com/r.git", "http://127.0.0.1:8080/r.git",
+             "http://localhost/r.git", "http://[::1]/r.git")
+        )
+    ]  # fmt: skip
+    source = CatalogSource.objects.get(name="a-0")
+    switched = pe.patch(f"{URL}{source.pk}/", {"url": "http://git.internal/r.git"}, format="json")
+
+    for answer in (*refused.values(), switched):
+        assert answer.status_code == 400, answer.json()
+        assert "sent only over https://" in answer.json()["credential"][0]
+    assert [answer.status_code for answer in accepted] == [201] * 4
+    assert CatalogSource.objects.get(pk=source.pk).url == "https://git.example.com/r.git"
+
+
 def test_it_accepts_host_keys_for_an_ssh_url_only(pe):
     ssh = pe.post(URL, {"name": "a", "url": "git@h:r.git", "host_keys": KEY}, format="json")
     https = pe.post(URL, {"name": "b", "url": "https://h/r.git", "host_keys": KEY}, format="json")
@@ -307,3 +339,11 @@ def test_it_queues_a_sync_of_the_source(pe, ops, worker):
     # The worker is handed the task by its name (whether this branch's worker knows it or not).
     log = worker["log"]
     wait_for(lambda: "catalog.sync_source" in log.read_text(), what="the sync task to arrive")
+    # ... and tries it (the host does not exist): ended before the tables are emptied.
+    wait_for(
+        lambda: CatalogSource.objects.filter(
+            pk=source.pk, last_attempt_at__isnull=False, sync_started_at__isnull=True
+        ).exists(),
+        timeout=120,
+        what="the sync to end",
+    )

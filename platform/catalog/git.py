@@ -8,6 +8,7 @@ command line or in a URL; every message this module raises has them masked.
 """
 
 import base64
+import ipaddress
 import os
 import re
 import shlex
@@ -29,6 +30,9 @@ TIMEOUT = 300  # seconds, for a fetch; local commands get LOCAL_TIMEOUT
 LOCAL_TIMEOUT = 60
 SSH_CONNECT_TIMEOUT = 20
 FETCHED_REF = "refs/gangplank/fetched"
+# Malformed objects (a tree with duplicate entries, a path with `..`) are refused at fetch.
+FSCK = ["-c", "fetch.fsckObjects=true", "-c", "transfer.fsckObjects=true"]
+LOOPBACK_NAMES = ("localhost",)
 # What git says, and what it means for whoever reads the source's error.
 _EXPLANATIONS = (
     ("Host key verification failed", "the server's host key does not match the source's host keys"),
@@ -42,6 +46,7 @@ _EXPLANATIONS = (
     ("Connection refused", "the server refused the connection"),
     ("Connection timed out", "the connection timed out"),
     ("does not appear to be a git repository", "there is no git repository at this URL"),
+    ("fsck error", "the repository holds a malformed object, refused"),
     ("not found", "there is no git repository at this URL"),
     ("transport '", "this kind of URL is not allowed (https, http, ssh, git or file)"),
 )
@@ -93,6 +98,8 @@ def fetch(*, cache: Path, remote: Remote, timeout: float = TIMEOUT) -> Commit:
         raise GitError("the URL is empty or not a URL")
     if not remote.ref or remote.ref.startswith("-") or not _ref_ok(remote.ref):
         raise GitError(f"{remote.ref!r} is not a branch or tag name")
+    if remote._headers() and sends_in_clear(remote.url):
+        raise GitError(CLEAR_TEXT)
     cache = Path(cache)
     if not (cache / "HEAD").exists():
         cache.mkdir(parents=True, exist_ok=True)
@@ -125,6 +132,7 @@ def fetch(*, cache: Path, remote: Remote, timeout: float = TIMEOUT) -> Commit:
             cwd=cache,
             env=env,
             timeout=timeout,
+            options=FSCK,
         )
     shown = _git(
         ["log", "-1", "--format=%H%n%an <%ae>%n%aI", f"{FETCHED_REF}^{{commit}}", "--"],
@@ -167,10 +175,39 @@ def export(*, cache: Path, commit: str, path: str, into: Path) -> Path:
         raise GitError(f"cannot read commit {commit[:12]}: {_last_line(result.stderr)}")
     target = Path(into) / "tree"
     target.mkdir()
-    with tarfile.open(archive) as tar:
-        tar.extractall(target, filter="tar")  # keeps symlinks (the loader refuses them)
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(target, filter="tar")  # keeps symlinks (the loader refuses them)
+    except tarfile.TarError as exc:  # a crafted tree: a member through a symlink, say
+        raise GitError(f"cannot write the tree of commit {commit[:12]}: {exc}") from None
     archive.unlink()
     return target / pure
+
+
+CLEAR_TEXT = (
+    "a token or password is sent only over https:// (http:// or git:// would send it in "
+    "clear), except to this machine (localhost, 127.0.0.0/8, ::1)"
+)
+
+
+def sends_in_clear(url: str) -> bool:
+    """Whether a token or password given to reach `url` would cross the network unencrypted:
+    over any transport but https (ssh has no use for them), unless to a loopback host."""
+    if "://" not in url:
+        return False  # user@host:path is ssh
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("https", "ssh", "git+ssh", "ssh+git"):
+        return False
+    try:
+        host = (urlsplit(url).hostname or "").rstrip(".")
+    except ValueError:
+        return True
+    if host in LOOPBACK_NAMES:
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
 
 
 def _ref_ok(ref: str) -> bool:
@@ -271,6 +308,7 @@ def _run(
     env: dict[str, str] | None = None,
     timeout: float = LOCAL_TIMEOUT,
     stdout=subprocess.PIPE,
+    options: list[str] | None = None,
 ) -> subprocess.CompletedProcess:
     if env is None:
         home = Path(tempfile.gettempdir())
@@ -278,7 +316,7 @@ def _run(
     git_dir = ["--git-dir", str(cwd)] if cwd is not None else []
     try:
         return subprocess.run(
-            ["git", *git_dir, *argv],
+            ["git", *git_dir, *(options or []), *argv],
             stdin=subprocess.DEVNULL,
             stdout=stdout,
             stderr=subprocess.PIPE,
@@ -298,8 +336,9 @@ def _git(
     cwd: Path | None,
     env: dict[str, str] | None = None,
     timeout: float = LOCAL_TIMEOUT,
+    options: list[str] | None = None,
 ) -> str:
-    result = _run(argv, cwd=cwd, env=env, timeout=timeout)
+    result = _run(argv, cwd=cwd, env=env, timeout=timeout, options=options)
     if result.returncode != 0:
         message = _explained(argv[0], remote.url, result.stderr)
         if remote._headers() and "the server asks for a credential" in message:

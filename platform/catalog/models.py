@@ -75,8 +75,9 @@ class CatalogSource(models.Model):
 
 
 class WebhookDelivery(models.Model):
-    """A push delivery a source accepted, by the delivery id its forge gave it: the same
-    delivery again is a replay and changes nothing."""
+    """A push delivery a source accepted, by the delivery id its forge gave it and the commit
+    pushed: the same delivery, or the same commit under another delivery id (which the
+    signature does not cover), again is a replay and changes nothing."""
 
     source = models.ForeignKey(CatalogSource, on_delete=models.CASCADE, related_name="deliveries")
     delivery = models.CharField(max_length=200)
@@ -87,7 +88,12 @@ class WebhookDelivery(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["source", "delivery"], name="webhookdelivery_unique_delivery"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["source", "commit"],
+                condition=~models.Q(commit=""),
+                name="webhookdelivery_unique_commit",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,7 +47,12 @@ def local_source() -> CatalogSource:
     return source
 
 
-def sync_catalog(*, directory: Path, origin: Origin | None = None) -> CatalogSync:
+def sync_catalog(
+    *,
+    directory: Path,
+    origin: Origin | None = None,
+    progress: Callable[[], None] | None = None,
+) -> CatalogSync:
     """Load a folder of templates (a source's tree) into the database.
 
     Each template is written in a transaction of its own: a broken one keeps what it had
@@ -54,6 +60,8 @@ def sync_catalog(*, directory: Path, origin: Origin | None = None) -> CatalogSyn
     versions; a template of the source whose folder is gone is retired, never deleted. A
     slug another source offers is this sync's problem, and that template is left alone.
     Without `origin`, the folder is read as the server's own (the `local` source).
+    `progress` is called before each template (a sync refreshes its claim on the source
+    there; what it raises stops the sync).
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -71,6 +79,8 @@ def sync_catalog(*, directory: Path, origin: Origin | None = None) -> CatalogSyn
     )
     folders = load_catalog(directory)
     for folder in folders:
+        if progress is not None:
+            progress()
         install_requirements(folder=folder)  # slow I/O, before the template's transaction
         outcome = _sync_folder(folder, origin)
         if outcome in ("created", "updated"):
@@ -115,7 +125,8 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
             Problem(
                 folder.slug,
                 "",
-                f"template {folder.slug} is already offered by source {template.source}",
+                f"template {folder.slug} is already offered by source "
+                f"{template.source or LOCAL_SOURCE}",
             )
         )
         return None
@@ -146,11 +157,11 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
 
 
 def _offered_elsewhere(template: Template, source: CatalogSource) -> bool:
-    return (
-        template.source_id is not None
-        and template.source_id != source.pk
-        and template.retired_at is None
-    )
+    if template.retired_at is not None:
+        return False
+    if template.source_id is None:  # loaded before sources existed: the server's folder's
+        return source.name != LOCAL_SOURCE
+    return template.source_id != source.pk
 
 
 def _credentials_for(folder: Folder) -> list[Credential]:

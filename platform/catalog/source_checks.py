@@ -7,6 +7,7 @@ same messages); nothing here touches the database.
 import re
 from urllib.parse import urlsplit
 
+from catalog import git
 from inventories.validation import host_key_problem
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
@@ -66,6 +67,16 @@ def url_problem(value: str) -> str | None:
         return None
     if not parts.hostname or parts.hostname.startswith("-"):
         return "The URL names no host."
+    return None
+
+
+def clear_text_problem(url: str) -> str | None:
+    """A token or password credential's URL: https, or a loopback host (never in clear)."""
+    if git.sends_in_clear(url):
+        return (
+            "A token or password is sent only over https:// (http:// or git:// would send it "
+            "in clear), except to this machine (localhost, 127.0.0.0/8, ::1)."
+        )
     return None
 
 

@@ -139,6 +139,11 @@ def update_source(
                 setattr(source, field, values[field])
         source.path, source.host_keys = checks.normal_path(source.path), source.host_keys.strip()
         changes = audit.diff(before, _audited(source, values["teams"]))
+        if source.commit and ("url" in changes or "branch" in changes):
+            # Another repository's or branch's history: the next sync starts afresh, not
+            # refused as a rewrite of the old one.
+            changes["commit"] = [source.commit, None]
+            source.commit = ""
         if changes:
             try:
                 with transaction.atomic():
@@ -264,6 +269,8 @@ def _credential_problem(credential: Credential | None, url: str) -> str | None:
     over_ssh = checks.transport(url) == "ssh"
     if over_ssh != (credential.type == CredentialType.SSH):
         return "An ssh key goes with an ssh URL, a token or password with http(s)."
+    if credential.type != CredentialType.SSH:
+        return checks.clear_text_problem(url)
     return None
 
 

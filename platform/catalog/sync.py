@@ -6,7 +6,7 @@ Slow I/O (git) runs outside any transaction; each template is then written in it
 
 import logging
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
-from catalog import git
+from catalog import galaxy, git
 from catalog.models import CatalogSource, CatalogSync, SourceKind
 from catalog.services import LOCAL_SOURCE, Origin, local_source, sync_catalog
 from core import dispatch, secrets, text
@@ -24,13 +24,35 @@ from credentials.models import CredentialType
 
 logger = logging.getLogger(__name__)
 
-# A claim older than this is of a sync that died (a worker killed mid-fetch): taken over.
-STALE_CLAIM = timedelta(seconds=git.TIMEOUT * 3)
+# A claim not refreshed for this long is of a sync that died (a worker killed mid-fetch): it
+# is taken over. A live sync refreshes it after the fetch (ls-remote and fetch, each up to
+# git.TIMEOUT) and before each template (whose collections and roles installs take up to
+# galaxy.TIMEOUT each), so this outlasts the longest of those steps.
+STALE_CLAIM = timedelta(seconds=max(2 * git.TIMEOUT, 2 * galaxy.TIMEOUT) + 300)
 SYNC_TASK = "catalog.sync_source"
 
 
 class SourceUnavailable(Exception):
     """The source could not be read; it keeps its last good versions and `last_error`."""
+
+
+class ClaimLost(Exception):
+    """Another sync took the source over (this one's claim went stale): this one stops."""
+
+
+class Claim:
+    """A sync's hold on its source: `sync_started_at` equal to `at`, refreshed as it goes."""
+
+    def __init__(self, *, source_id: int, at: datetime) -> None:
+        self.source_id, self.at = source_id, at
+
+    def refresh(self) -> None:
+        """Move the claim to now, if it is still this sync's; else raise ClaimLost."""
+        now = timezone.now()
+        held = CatalogSource.objects.filter(pk=self.source_id, sync_started_at=self.at)
+        if not held.update(sync_started_at=now):
+            raise ClaimLost(f"catalogue source {self.source_id} was taken over by another sync")
+        self.at = now
 
 
 def request_sync(*, source: CatalogSource, force: bool = False) -> None:
@@ -57,58 +79,66 @@ def sync_all_sources() -> list[str]:
 def sync_source(
     *, source: CatalogSource, force: bool = False, directory: Path | None = None
 ) -> CatalogSync | None:
-    """Sync one source; None when another sync of it is running (it is not started twice).
+    """Sync one source; None when another sync of it is running (it is not started twice),
+    or took it over while this one ran (this one then stops).
 
     A git source's new commit must descend from the last one read unless `force` (else its
     history was rewritten). Raises SourceUnavailable when the source cannot be read: nothing
     is loaded, `last_error` says why. `directory` reads another folder for a folder source.
     """
-    claimed = _claim(source)
-    if claimed is None:
+    claim = _claim(source)
+    if claim is None:
         return None
+    source.refresh_from_db()  # callers may hold it from before another sync ended
     try:
         try:
             if source.kind == SourceKind.FOLDER:
-                report, commit = _sync_folder(source, directory), ""
+                report, commit = _sync_folder(source, directory, claim), ""
             else:
-                report, commit = _sync_git(source, force=force)
+                report, commit = _sync_git(source, force=force, claim=claim)
         except (git.GitError, OSError, ValueError, secrets.UnreadableSecrets) as exc:
             message = text.replaced(str(exc))
             _failed(source, message)
             raise SourceUnavailable(message) from None
         now = timezone.now()
-        CatalogSource.objects.filter(pk=source.pk).update(
+        recorded = CatalogSource.objects.filter(pk=source.pk, sync_started_at=claim.at).update(
             commit=commit, synced_at=now, last_attempt_at=now, last_error=""
         )
+        if not recorded:
+            raise ClaimLost(f"catalogue source {source.name} was taken over by another sync")
         source.commit, source.synced_at, source.last_error = commit, now, ""
         return report
+    except ClaimLost as lost:
+        logger.warning("%s: this sync stops", lost)
+        return None
     finally:
-        CatalogSource.objects.filter(pk=source.pk, sync_started_at=claimed).update(
+        CatalogSource.objects.filter(pk=source.pk, sync_started_at=claim.at).update(
             sync_started_at=None
         )
 
 
-def _claim(source: CatalogSource):
+def _claim(source: CatalogSource) -> Claim | None:
     now = timezone.now()
     free = Q(sync_started_at__isnull=True) | Q(sync_started_at__lt=now - STALE_CLAIM)
     if not CatalogSource.objects.filter(free, pk=source.pk).update(sync_started_at=now):
         return None
-    return now
+    return Claim(source_id=source.pk, at=now)
 
 
-def _sync_folder(source: CatalogSource, directory: Path | None) -> CatalogSync:
+def _sync_folder(source: CatalogSource, directory: Path | None, claim: Claim) -> CatalogSync:
     # The local source reads GANGPLANK_CATALOG_DIR as it is now, whatever it was when made.
     configured = settings.CATALOG_DIR if source.name == LOCAL_SOURCE else source.url
     folder = Path(directory or configured)
     if not folder.is_dir():
         raise FileNotFoundError(f"catalogue folder {folder} does not exist")
-    return sync_catalog(directory=folder, origin=Origin(source=source))
+    return sync_catalog(directory=folder, origin=Origin(source=source), progress=claim.refresh)
 
 
-def _sync_git(source: CatalogSource, *, force: bool) -> tuple[CatalogSync, str]:
+def _sync_git(source: CatalogSource, *, force: bool, claim: Claim) -> tuple[CatalogSync, str]:
     remote = remote_for(source)
     cache = Path(settings.DATA_DIR) / "sources" / f"{source.pk}.git"
     commit = git.fetch(cache=cache, remote=remote)
+    claim.refresh()
     previous = source.commit
     rewritten = (
         previous
@@ -130,7 +160,7 @@ def _sync_git(source: CatalogSource, *, force: bool) -> tuple[CatalogSync, str]:
             date=commit.date,
             path=source.path.strip("/"),
         )
-        return sync_catalog(directory=tree, origin=origin), commit.sha
+        return sync_catalog(directory=tree, origin=origin, progress=claim.refresh), commit.sha
 
 
 def remote_for(source: CatalogSource) -> git.Remote:

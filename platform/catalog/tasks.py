@@ -7,9 +7,11 @@ from catalog.models import CatalogSource
 
 logger = logging.getLogger(__name__)
 
-# A sync requested while another of the same source runs is tried again after it.
+# A sync requested while another of the same source runs is tried again after it, however
+# long that takes (a pushed commit is never dropped): a sync refreshes its claim as it goes,
+# and the claim of one whose worker died goes stale (sync.STALE_CLAIM), so this ends.
 BUSY_RETRY_SECONDS = 5
-BUSY_RETRIES = 120
+BUSY_RETRY_MAX_SECONDS = 60
 
 
 @shared_task(name="catalog.sync_catalog")
@@ -18,7 +20,7 @@ def sync_catalog() -> None:
         logger.warning("catalogue source not synced: %s", error)
 
 
-@shared_task(bind=True, name="catalog.sync_source", max_retries=BUSY_RETRIES)
+@shared_task(bind=True, name="catalog.sync_source", max_retries=None)
 def sync_source(self, source_id: int, force: bool = False) -> None:
     source = CatalogSource.objects.select_related("credential").filter(pk=source_id).first()
     if source is None:
@@ -29,4 +31,5 @@ def sync_source(self, source_id: int, force: bool = False) -> None:
         logger.warning("catalogue source %s not synced: %s", source.name, exc)
         return
     if report is None:
-        raise self.retry(countdown=BUSY_RETRY_SECONDS)
+        wait = min(BUSY_RETRY_SECONDS * (self.request.retries + 1), BUSY_RETRY_MAX_SECONDS)
+        raise self.retry(countdown=wait)

@@ -31,7 +31,9 @@ class SourceWebhookView(APIView):
             400: OpenApiResponse(_ANSWER, description="not a delivery of a push"),
             403: OpenApiResponse(_ANSWER, description="bad or missing signature"),
             404: OpenApiResponse(_ANSWER, description="no such git source"),
-            409: OpenApiResponse(_ANSWER, description="a replayed delivery"),
+            409: OpenApiResponse(
+                _ANSWER, description="a replay: the delivery id or the commit already received"
+            ),
             413: OpenApiResponse(_ANSWER, description="the body is too large"),
         },
         auth=[],
