@@ -135,6 +135,8 @@ def give_terminal(tty: int, group: int) -> Iterator[None]:
 
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
+    # The links in notifications and the sources' webhook URLs name this server.
+    os.environ.setdefault("GANGPLANK_BASE_URL", f"http://127.0.0.1:{port}")
     procfile = environ.parse_procfile((ROOT / "Procfile").read_text())
     printer = WatchingPrinter(sys.stdout)
     manager = Manager(printer)

@@ -206,6 +206,10 @@ BAD = [
     ({"kind": "folder"}, "kind"),
     ({"secret": "short"}, "secret"),
     ({"url": 7}, "url"),
+    ({"url": "https://ghp_token123456@github.com/org/repo.git"}, "url"),
+    ({"url": "ssh://-oProxyCommand=x@host/repo"}, "url"),
+    ({"url": "file:///etc/../root/repo"}, "url"),
+    ({"path": "x\ny"}, "path"),
 ]
 
 
@@ -290,16 +294,21 @@ def test_it_accepts_host_keys_for_an_ssh_url_only(pe):
 
 
 def test_it_shows_a_folder_source_but_refuses_to_change_its_url_or_delete_it(pe):
-    folder = CatalogSource.objects.create(name="local", kind="folder", url="/srv/catalog")
+    # As catalog.services.local_source makes it: no branch.
+    folder = CatalogSource.objects.create(
+        name="local", kind="folder", url="/srv/catalog", branch=""
+    )
 
     assert pe.get(f"{URL}{folder.pk}/").json()["kind"] == "folder"
     moved = pe.patch(f"{URL}{folder.pk}/", {"url": "/elsewhere"}, format="json")
+    renamed = pe.patch(f"{URL}{folder.pk}/", {"name": "renamed", "branch": "x"}, format="json")
     rekinded = pe.patch(f"{URL}{folder.pk}/", {"kind": "git"}, format="json")
     deleted = pe.delete(f"{URL}{folder.pk}/")
     previewed = pe.patch(f"{URL}{folder.pk}/", {"preview": True}, format="json")
 
     assert moved.status_code == 400 and "url" in moved.json()
     assert rekinded.status_code == 400 and "kind" in rekinded.json()
+    assert renamed.status_code == 400 and {"name", "branch"} <= set(renamed.json())
     assert deleted.status_code == 409
     assert previewed.status_code == 200
     folder.refresh_from_db()

@@ -158,3 +158,51 @@ def test_it_lists_every_source_on_catalogue_status_with_its_last_syncs_problems(
     assert "could not read from remote repository" in page
     assert "web is offered by local" in page and "an older problem" not in page
     assert "Folder on the server" in page
+
+
+def test_it_edits_the_catalogue_folders_channel_and_nothing_else(pe_client, teams):
+    from catalog.services import local_source
+
+    folder = local_source()
+    edit = f"/catalog/-/sources/{folder.pk}/"
+
+    page = pe_client.get(edit).content.decode()
+    saved = pe_client.post(edit, {"preview": "on", "teams": ["alpha"], "name": "renamed"})
+
+    assert 'name="branch"' in page and 'type="hidden"' in page
+    assert saved.status_code == 302
+    folder.refresh_from_db()
+    assert folder.name == "local" and folder.preview  # a disabled field keeps its value
+    assert [team.slug for team in folder.teams.all()] == ["alpha"]
+
+
+def test_it_offers_a_forced_sync_once_a_sync_failed_and_the_worker_carries_it_out(
+    pe_client, worker, tmp_path
+):
+    from gitrepos import Repo
+
+    from catalog import sync
+    from testkit import wait_for
+
+    repo = Repo(tmp_path / "repo")
+    repo.template("alpha")
+    repo.commit("Add alpha")
+    repo.push()
+    source = CatalogSource.objects.create(name="edge", url=repo.url)
+    sync.sync_source(source=source)
+    assert "data-force-sync" not in pe_client.get("/catalog/-/sources/").content.decode()
+    repo.template("alpha", "2.0.0")
+    rewritten = repo.rewrite("Alpha, rewritten")
+    repo.push(force=True)
+    with pytest.raises(sync.SourceUnavailable):
+        sync.sync_source(source=source)
+
+    listing = pe_client.get("/catalog/-/sources/").content.decode()
+    pe_client.post(f"/catalog/-/sources/{source.pk}/sync/", {"force": "on"})
+
+    assert "data-force-sync" in listing and "history was rewritten" in listing
+    source = wait_for(
+        lambda: CatalogSource.objects.filter(pk=source.pk, commit=rewritten).first(),
+        what="the forced sync",
+    )
+    assert source.last_error == ""

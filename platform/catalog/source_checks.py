@@ -18,6 +18,7 @@ SCP_RE = re.compile(r"^(?:(?P<user>[A-Za-z0-9._~-]+)@)?(?P<host>[A-Za-z0-9.-]+):
 HELPER_RE = re.compile(r"^[A-Za-z0-9+.-]*::")
 # What `git check-ref-format` refuses anywhere in a name.
 REF_FORBIDDEN = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 MIN_SECRET, MAX_SECRET = 16, 200
 
 
@@ -61,9 +62,17 @@ def url_problem(value: str) -> str | None:
         return f"Unsupported scheme {scheme!r}: use {', '.join(SCHEMES)}."
     if parts.password is not None:
         return "Put no password in the URL: choose a credential instead."
+    # A token is often given as the user name (https://<token>@host/...): it would be shown
+    # and audited with the URL.
+    if parts.username is not None and scheme != "ssh":
+        return "Put no user name or token in the URL: choose a credential instead."
+    if (parts.username or "").startswith("-"):
+        return "A user name cannot start with '-'."
     if scheme == "file":
         if parts.netloc not in ("", "localhost") or not parts.path.startswith("/"):
             return "A file URL is file:///absolute/path."
+        if ".." in parts.path.split("/"):
+            return "A file URL's path cannot climb with '..'."
         return None
     if not parts.hostname or parts.hostname.startswith("-"):
         return "The URL names no host."
@@ -106,7 +115,7 @@ def path_problem(value: str) -> str | None:
     """A folder inside the repository: relative, never climbing out."""
     if len(value) > 500:
         return "At most 500 characters."
-    if "\x00" in value or "\\" in value:
+    if CONTROL_RE.search(value) or "\\" in value:
         return "A path uses '/' and no control characters."
     if value.startswith("/"):
         return "A path inside the repository: relative, without a leading '/'."

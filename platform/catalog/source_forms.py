@@ -66,9 +66,14 @@ class CatalogSourceForm(BootstrapForm):
         self.fields["credential"].initial = source.credential.name if source.credential else None
         self.fields["teams"].initial = [team.slug for team in source.teams.all()]
         if source.kind == SourceKind.FOLDER:
-            self.fields["url"].disabled = True
+            # Only whether it is a preview, and for whom, changes (catalog.sources).
+            for name in ("name", "url", "branch", "path", "credential", "host_keys"):
+                self.fields[name].disabled, self.fields[name].required = True, False
+            for name in ("branch", "credential", "host_keys"):
+                self.fields[name].widget = forms.HiddenInput()
             self.fields["url"].label = "Folder"
             self.fields["url"].help_text = "The server's GANGPLANK_CATALOG_DIR."
+            self.fields["path"].help_text = ""
 
     def payload(self) -> dict:
         """The keyword arguments of the services' create and update."""

@@ -240,17 +240,18 @@ def _check_user(user: AnyUser | None) -> None:
 
 
 def _errors(values: dict, *, source: CatalogSource | None) -> dict[str, list[str]]:
+    if source is not None and source.kind == SourceKind.FOLDER:
+        return _folder_errors(values, source=source)
     problems = {
         "name": checks.name_problem(values["name"]),
         "branch": checks.branch_problem(values["branch"]),
         "path": checks.path_problem(values["path"]),
         "host_keys": checks.host_keys_problem(values["host_keys"]),
+        "url": checks.url_problem(values["url"]),
+        "credential": _credential_problem(values["credential"], values["url"]),
     }
-    if source is None or source.kind == SourceKind.GIT:
-        problems["url"] = checks.url_problem(values["url"])
-        problems["credential"] = _credential_problem(values["credential"], values["url"])
-        if values["host_keys"].strip() and checks.transport(values["url"]) != "ssh":
-            problems["host_keys"] = "Host keys pin an ssh server: the URL is not ssh."
+    if values["host_keys"].strip() and checks.transport(values["url"]) != "ssh":
+        problems["host_keys"] = "Host keys pin an ssh server: the URL is not ssh."
     if values["teams"] and not values["preview"]:
         problems["teams"] = "Teams see a source's templates early only while it is in preview."
     others = CatalogSource.objects.all()
@@ -259,6 +260,20 @@ def _errors(values: dict, *, source: CatalogSource | None) -> dict[str, list[str
     if not problems["name"] and others.filter(name=values["name"]).exists():
         problems["name"] = f"A source named {values['name']} already exists."
     return {field: [message] for field, message in problems.items() if message}
+
+
+def _folder_errors(values: dict, *, source: CatalogSource) -> dict[str, list[str]]:
+    """The server's folder is the server's: only whether it is a preview, and for whom,
+    change (the sync finds it by its name)."""
+    fixed = ("name", "url", "branch", "path", "credential", "host_keys")
+    errors = {
+        field: ["The catalogue folder's source keeps its name and has no git settings."]
+        for field in fixed
+        if values[field] != getattr(source, field) and not (field == "path" and not values[field])
+    }
+    if values["teams"] and not values["preview"]:
+        errors["teams"] = ["Teams see a source's templates early only while it is in preview."]
+    return errors
 
 
 def _credential_problem(credential: Credential | None, url: str) -> str | None:
