@@ -122,7 +122,7 @@ PROVISIONING_LAYERS = (
     grimp.Layer("states"),
     # The ansible-runner wrapper and what it runs: no Django.
     grimp.Layer("runner"),
-    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init"),
+    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init", "variables"),
 )
 UNLAYERED = {"provisioning", "provisioning.apps", "provisioning.migrations"}
 
@@ -161,6 +161,7 @@ FREE_OF_DJANGO = (
     "provisioning.runner",
     "provisioning.sandbox",
     "provisioning.callback_plugin",
+    "provisioning.variables",
     "core.masking",
     "core.access",
 )
