@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog import lint_fixtures
-from catalog.lint_report import CATALOGUE, Finding, Level, Report
 from catalog.choice_specs import choice_sources
+from catalog.lint_report import CATALOGUE, Finding, Level, Report
 from catalog.loader import MANIFEST, Folder, load_catalog
 from provisioning import sandbox
 

@@ -30,9 +30,9 @@ import yaml
 
 from catalog import actions as custom_actions
 from catalog.choice_specs import choice_sources
+from catalog.lint_report import Finding, Level
 from catalog.loader import Folder
 from catalog.schema import StrictValidator, secret_names, validate_inputs
-from catalog.lint_report import Finding, Level
 from core.durations import MAX_RUN_TIME, parse_duration
 from core.errors import InvalidRequest
 from provisioning import runner, sandbox, variables
@@ -165,10 +165,8 @@ def plan(folder: Folder, name: str) -> tuple[list[Step], list[str]]:
     updated = _valid(schema, {**inputs, **fixture.get("update", {})}, "update")
     uses = fixture.get("uses") or {}
     if unknown := sorted(set(uses) - set(choice_sources(schema, "services"))):
-        raise FixtureError(
-            [f"uses.{key}: not an input that picks a service (its choices' services)"]
-            for key in unknown
-        )
+        message = "not an input that picks a service (its choices' services)"
+        raise FixtureError([f"uses.{key}: {message}" for key in unknown])
     declared = custom_actions.declared(manifest)
     names = secret_names(schema)
     secrets = [str(v) for given in (inputs, updated) for k, v in given.items() if k in names]

@@ -3,7 +3,6 @@
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
 CATALOGUE = "-"  # the template of what is about the whole catalogue
 
 
