@@ -128,9 +128,9 @@ def offline_problem(manifest: dict) -> str:
     """Why the template's fixtures cannot run here (it reaches hosts or needs credentials),
     or ""."""
     if manifest.get("targets") or choice_sources(manifest["inputs"], "inventory"):
-        return "the template reaches hosts (targets or host choices), which need an inventory"
+        return "the template reaches hosts (targets or host choices) of the platform's inventories"
     if manifest.get("credentials"):
-        return f"the template needs credentials ({', '.join(manifest['credentials'])})"
+        return f"the template needs the platform's credentials {', '.join(manifest['credentials'])}"
     return ""
 
 

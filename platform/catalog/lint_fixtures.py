@@ -89,16 +89,18 @@ class Step:
 def run_all(folder: Folder, *, sandboxed: bool, offline_problem: str) -> Iterator[Finding]:
     """Run each fixture of the (sound) template `folder`."""
     slug, fixtures = folder.slug, fixture_files(folder.files)
-    if not fixtures:
-        yield Finding(slug, f"{slug}/{FIXTURES_DIR}/", "fixtures", "none", Level.SKIPPED)
-        return
+    where = f"{slug}/{FIXTURES_DIR}/"
     if offline_problem:
-        message = f"not run: {offline_problem}, which this lint does not have"
-        yield Finding(slug, f"{slug}/{FIXTURES_DIR}/", "fixtures", message, Level.SKIPPED)
+        said = "not run" if fixtures else "none, and none could run"
+        message = f"{said} offline: {offline_problem}"
+        yield Finding(slug, where, "fixtures", message, Level.SKIPPED)
+        return
+    if not fixtures:
+        yield Finding(slug, where, "fixtures", "none (tests/*.yml)", Level.SKIPPED)
         return
     if sandboxed and (problem := _sandbox_problem()):
         message = f"cannot run in the workers' sandbox: {problem}"
-        yield Finding(slug, f"{slug}/{FIXTURES_DIR}/", "fixtures", message)
+        yield Finding(slug, where, "fixtures", message)
         return
     for name in fixtures:
         yield from _run_fixture(folder, name, sandboxed=sandboxed)
