@@ -135,6 +135,13 @@ def errors(lines: list[str]) -> list[str]:
 
 def test_it_passes_a_sound_catalogue_without_a_database_or_broker(tmp_path):
     write_note(tmp_path / "catalog")
+    # The repository's other files are not templates, and not linted as such.
+    workflow = tmp_path / "catalog" / ".github" / "workflows" / "templates.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text(
+        "on: [push]\njobs: {lint: {runs-on: x, steps: [{run: gangplank-lint .}]}}\n"
+    )
+    (tmp_path / "catalog" / "requirements.yml").write_text("collections: [{name: x.y\n")
     closed = free_port()
     env = {
         "PATH": os.environ["PATH"],

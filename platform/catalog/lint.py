@@ -56,8 +56,18 @@ def lint(directory: Path, *, options: Options = Options()) -> Report:
     if not folders:
         report.findings.append(Finding(CATALOGUE, str(directory), "catalogue", "holds no template"))
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        linted = options.ansible_lint and pool.submit(
-            list, ansible_lint(directory, profile=options.profile)
+        # Only the template folders: not the repository's other files (CI workflows...).
+        folders_here = [
+            f.slug
+            for f in folders
+            if (directory / f.slug).is_dir() and not (directory / f.slug).is_symlink()
+        ]
+        linted = (
+            options.ansible_lint
+            and folders_here
+            and pool.submit(
+                list, ansible_lint(directory, profile=options.profile, folders=folders_here)
+            )
         )
         for found in pool.map(lambda f: list(_template(directory, f, options)), folders):
             report.findings += found
@@ -194,12 +204,12 @@ def _error_lines(output: str) -> str:
     return " ".join(lines)[:2000] or "failed"
 
 
-def ansible_lint(directory: Path, *, profile: str) -> Iterator[Finding]:
+def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterator[Finding]:
     """ansible-lint's findings for the catalogue, one per rule and place, each given to the
     template whose folder it is in (one run for all: it starts slowly)."""
     argv = [
         _tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
-        "-f", "json", ".",
+        "-f", "json", *folders,
     ]  # fmt: skip
     step = f"ansible-lint ({profile})"
     if not Path(argv[0]).exists():

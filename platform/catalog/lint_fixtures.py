@@ -99,7 +99,7 @@ def run_all(folder: Folder, *, sandboxed: bool, offline_problem: str) -> Iterato
         yield Finding(slug, where, "fixtures", "none (tests/*.yml)", Level.SKIPPED)
         return
     if sandboxed and (problem := _sandbox_problem()):
-        message = f"cannot run in the workers' sandbox: {problem}"
+        message = f"cannot run in the workers' sandbox (--no-sandbox runs without): {problem}"
         yield Finding(slug, where, "fixtures", message)
         return
     for name in fixtures:
@@ -108,23 +108,22 @@ def run_all(folder: Folder, *, sandboxed: bool, offline_problem: str) -> Iterato
 
 def _run_fixture(folder: Folder, name: str, *, sandboxed: bool) -> Iterator[Finding]:
     slug, file = folder.slug, f"{folder.slug}/{name}"
-    try:
-        steps, secrets = plan(folder, name)
-    except FixtureError as exc:
-        for message in exc.messages:
-            yield Finding(slug, file, f"fixture {name}", message)
-        return
     manifest = folder.manifest or {}
     timeout = parse_duration(manifest["timeout"]) if "timeout" in manifest else MAX_RUN_TIME
     with tempfile.TemporaryDirectory(prefix="gangplank-lint-") as temp:
         resources, data_root = Path(temp, "resources"), Path(temp, "runs")
         resources.mkdir()
+        try:
+            steps, secrets = plan(folder, name, resources_dir=resources)
+        except FixtureError as exc:
+            for message in exc.messages:
+                yield Finding(slug, file, f"fixture {name}", message)
+            return
         for step in steps:
-            gangplank = {**step.extravars["gangplank"], "resources_dir": str(resources)}
             result = runner.run_playbook(
                 files=folder.files,
                 playbook=step.playbook,
-                extravars={**step.extravars, "gangplank": gangplank},
+                extravars=step.extravars,
                 on_events=lambda _: None,
                 data_root=data_root,
                 timeout=timeout.total_seconds(),
@@ -133,12 +132,11 @@ def _run_fixture(folder: Folder, name: str, *, sandboxed: bool) -> Iterator[Find
                 sandboxed=sandboxed,
                 writable=[resources],
             )
-            where = f"{folder.slug}/{step.playbook}"
             if not result.ok:
                 said = result.error or f"ended {result.status}"
                 if step.name == "verify":
                     said = f"deprovision left something behind: {said}"
-                yield Finding(slug, where, f"fixture {name}: {step.name}", said)
+                yield Finding(slug, f"{slug}/{step.playbook}", f"fixture {name}: {step.name}", said)
                 return
         yield Finding(slug, file, f"fixture {name}", _passed(steps), Level.OK)
 
@@ -153,8 +151,9 @@ class FixtureError(Exception):
         self.messages = messages
 
 
-def plan(folder: Folder, name: str) -> tuple[list[Step], list[str]]:
-    """The runs of fixture `name` and the secret values they carry, or FixtureError."""
+def plan(folder: Folder, name: str, *, resources_dir: Path) -> tuple[list[Step], list[str]]:
+    """The runs of fixture `name`, whose resources folder is `resources_dir`, and the secret
+    values they carry; FixtureError when the fixture is not one."""
     manifest = folder.manifest or {}
     try:
         fixture = yaml.safe_load(folder.files[name])
@@ -184,7 +183,7 @@ def plan(folder: Folder, name: str) -> tuple[list[Step], list[str]]:
             team=TEAM,
             run_id=next(counter),
             action=action,
-            resources_dir="",  # the fixture's own folder, given when it runs
+            resources_dir=str(resources_dir),
             uses={key: uses[key] for key in choice_sources(schema, "services") if key in uses},
         )
         return Step(action, playbook, built)
