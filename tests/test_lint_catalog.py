@@ -329,3 +329,15 @@ def test_call_command_raises_on_errors(tmp_path):
 
     with pytest.raises(CommandError, match="1 error"):
         call_command("lint_catalog", str(tmp_path), "--no-ansible-lint", "--no-fixtures")
+
+
+def test_an_ansible_lint_that_cannot_run_fails_the_lint_and_says_why(tmp_path, capsys):
+    write_note(tmp_path)
+    (tmp_path / ".ansible-lint").write_text("skip_list: [name[missing]]\n")
+
+    code, lines = lint_lines(capsys, tmp_path, "--no-fixtures")
+
+    assert code == 1
+    [error] = errors(lines)
+    assert error.startswith("ERROR   -: .: ansible-lint (moderate): did not run (rc 1): ")
+    assert "yaml.parser.ParserError: while parsing a flow sequence" in error

@@ -13,6 +13,7 @@ but PATH's system part and LANG), with this process's Python and Ansible.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from provisioning import sandbox
 PROFILES = ("min", "basic", "moderate", "safety", "shared", "production")
 DEFAULT_PROFILE = "moderate"
 TOOL_TIMEOUT = 300  # seconds, for one syntax check or one ansible-lint run
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last part
 
 
 @dataclass(frozen=True)
@@ -195,12 +197,16 @@ def syntax_check(path: Path, *, slug: str, playbooks: list[str]) -> Iterator[Fin
 
 
 def _error_lines(output: str) -> str:
-    """What ansible said went wrong, on one line, without its warnings."""
+    """What the tool said went wrong, on one line, without its warnings (of a traceback,
+    its last line: the exception)."""
     lines = [
         line.strip()
         for line in output.splitlines()
         if line.strip() and not line.startswith(("[WARNING]", "WARNING"))
     ]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        raised = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
+        lines = lines[raised[-1] :] if raised else lines[-1:]
     return " ".join(lines)[:2000] or "failed"
 
 
