@@ -39,8 +39,8 @@ PROVISION = """\
 - name: Write the note
   hosts: localhost
   gather_facts: false
-  vars:
-    note_path: "{{ gangplank.resources_dir }}/{{ gangplank.team }}-{{ gangplank.service_name }}.txt"
+  vars_files:
+    - vars/common.yml
   tasks:
     - name: Check that the run is in the workers' sandbox, with their variables
       ansible.builtin.assert:
@@ -59,9 +59,18 @@ PROVISION = """\
         mode: "0644"
 
     - name: Report the path
-      ansible.builtin.set_stats:
-        data:
-          path: "{{ note_path }}"
+      ansible.builtin.import_tasks: tasks/report.yml
+"""
+
+# Folders tasks/ and vars/, which ansible-lint must not take for a role's.
+COMMON = """\
+note_path: "{{ gangplank.resources_dir }}/{{ gangplank.team }}-{{ gangplank.service_name }}.txt"
+"""
+REPORT = """\
+- name: Report the path
+  ansible.builtin.set_stats:
+    data:
+      path: "{{ note_path }}"
 """
 
 DEPROVISION = """\
@@ -112,6 +121,8 @@ def write_note(catalog: Path, slug: str = "note", **replaced: str) -> Path:
     files = {
         "template.yml": MANIFEST_YAML,
         "provision.yml": PROVISION,
+        "tasks/report.yml": REPORT,
+        "vars/common.yml": COMMON,
         "deprovision.yml": DEPROVISION,
         "verify.yml": VERIFY,
         "tests/basic.yml": yaml.safe_dump(FIXTURE),
@@ -134,7 +145,8 @@ def errors(lines: list[str]) -> list[str]:
 
 
 def test_it_passes_a_sound_catalogue_without_a_database_or_broker(tmp_path):
-    write_note(tmp_path / "catalog")
+    # A slug that is no role name: ansible-lint must not take the folder for a role.
+    write_note(tmp_path / "catalog", "team-note")
     # The repository's other files are not templates, and not linted as such.
     workflow = tmp_path / "catalog" / ".github" / "workflows" / "templates.yml"
     workflow.parent.mkdir(parents=True)
@@ -160,11 +172,11 @@ def test_it_passes_a_sound_catalogue_without_a_database_or_broker(tmp_path):
 
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout.splitlines()
-    assert "OK      note: note/template.yml: manifest: valid" in out
-    assert "OK      note: note/: syntax-check: 3 playbook(s)" in out
+    assert "OK      team-note: team-note/template.yml: manifest: valid" in out
+    assert "OK      team-note: team-note/: syntax-check: 3 playbook(s)" in out
     assert "OK      -: .: ansible-lint (moderate): no finding" in out
     assert (
-        "OK      note: note/tests/basic.yml: fixture tests/basic.yml: "
+        "OK      team-note: team-note/tests/basic.yml: fixture tests/basic.yml: "
         "passed: provision, update, deprovision, verify"
     ) in out
     assert out[-1] == "gangplank-lint passed: 1 template(s)"

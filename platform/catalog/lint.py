@@ -25,7 +25,7 @@ from pathlib import Path
 from catalog import lint_fixtures
 from catalog.choice_specs import choice_sources
 from catalog.lint_report import CATALOGUE, Finding, Level, Report
-from catalog.loader import MANIFEST, Folder, load_catalog
+from catalog.loader import MANIFEST, Folder, Problem, load_catalog
 from provisioning import sandbox
 
 # ansible-lint's profiles, least strict first (each holds the rules of those before it).
@@ -57,24 +57,22 @@ def lint(directory: Path, *, options: Options = Options()) -> Report:
     folders = load_catalog(directory)
     if not folders:
         report.findings.append(Finding(CATALOGUE, str(directory), "catalogue", "holds no template"))
+    # ansible-lint reads only the template folders, not the repository's other files (its CI
+    # workflows, ...), and runs once for all of them (it starts slowly) beside the rest.
+    linted = [
+        f.slug
+        for f in folders
+        if (directory / f.slug).is_dir() and not (directory / f.slug).is_symlink()
+    ]
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        # Only the template folders: not the repository's other files (CI workflows...).
-        folders_here = [
-            f.slug
-            for f in folders
-            if (directory / f.slug).is_dir() and not (directory / f.slug).is_symlink()
-        ]
-        linted = (
-            options.ansible_lint
-            and folders_here
-            and pool.submit(
-                list, ansible_lint(directory, profile=options.profile, folders=folders_here)
-            )
-        )
+        lint_run = None
+        if options.ansible_lint and linted:
+            findings = ansible_lint(directory, profile=options.profile, folders=linted)
+            lint_run = pool.submit(list, findings)
         for found in pool.map(lambda f: list(_template(directory, f, options)), folders):
             report.findings += found
-        if linted:
-            report.findings += linted.result()
+        if lint_run is not None:
+            report.findings += lint_run.result()
     return report
 
 
@@ -99,7 +97,7 @@ def _template(directory: Path, folder: Folder, options: Options) -> Iterator[Fin
         )
 
 
-def _problem_text(problem) -> str:
+def _problem_text(problem: Problem) -> str:
     return f"{problem.field}: {problem.message}" if problem.field else problem.message
 
 
@@ -215,8 +213,10 @@ def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterat
     template whose folder it is in (one run for all: it starts slowly)."""
     argv = [
         _tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
-        "-f", "json", *folders,
+        "-f", "json", ".",
     ]  # fmt: skip
+    # Given as lintables, folders with tasks/ would be taken for roles: lint "." less the rest.
+    argv += [f"--exclude={e.name}" for e in sorted(directory.iterdir()) if e.name not in folders]
     step = f"ansible-lint ({profile})"
     if not Path(argv[0]).exists():
         yield Finding(CATALOGUE, ".", step, "ansible-lint is not installed")
@@ -238,7 +238,7 @@ def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterat
         where = issue.get("location") or {}
         file = _relative(str(where.get("path") or ""), directory)
         line = (where.get("lines") or {}).get("begin")
-        template = file.split("/")[0] if "/" in file else CATALOGUE
+        template = file.split("/")[0] if file.split("/")[0] in folders else CATALOGUE
         message = f"{issue.get('check_name')}: {issue.get('description')}"
         yield Finding(template, f"{file}:{line}" if line else file, step, message)
     if not issues:
