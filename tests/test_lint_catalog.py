@@ -12,6 +12,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from catalog.lint_cli import main
+from catalog.lint_fixtures import plan
+from catalog.loader import load_folder
+from conftest import TEST_CATALOG
+from factories import make_service
+from provisioning.execution import extravars
+from provisioning.models import Service
+from provisioning.services import request_service
 from testkit import ROOT, free_port
 
 GANGPLANK_LINT = Path(sys.executable).parent / "gangplank-lint"
@@ -353,3 +360,36 @@ def test_an_ansible_lint_that_cannot_run_fails_the_lint_and_says_why(tmp_path, c
     [error] = errors(lines)
     assert error.startswith("ERROR   -: .: ansible-lint (moderate): did not run (rc 1): ")
     assert "yaml.parser.ParserError: while parsing a flow sequence" in error
+
+
+@pytest.mark.django_db
+def test_a_fixture_run_gets_its_variables_in_the_shape_a_worker_gives(
+    catalog, teams, owner, settings
+):
+    db = make_service(template=catalog["provider"], team=teams["alpha"], name="orders-db")
+    Service.objects.filter(pk=db.pk).update(outputs={"dsn": "postgres://db.example/orders"})
+    inputs = {"database": str(db.pk), "label": "x"}
+    app = request_service(
+        user=owner, template=catalog["consumer"], team=teams["alpha"], name="app", inputs=inputs
+    )
+    folder = load_folder(TEST_CATALOG / "consumer")
+    fixture = {"inputs": inputs, "uses": {"database": {"dsn": "postgres://db.example/orders"}}}
+    folder.files["tests/basic.yml"] = yaml.safe_dump(fixture)
+
+    steps, _ = plan(folder, "tests/basic.yml", resources_dir=Path(settings.RESOURCES_DIR))
+    given = steps[0].extravars
+    worker = extravars(app.last_run, secrets={})
+
+    assert [step.name for step in steps] == ["provision", "update", "deprovision"]
+    # The same variables, but for who the service is: the lint's is no service of a team.
+    own = {"service_id", "service_name", "team", "run_id"}
+    assert {k: v for k, v in given.items() if k != "gangplank"} == {
+        k: v for k, v in worker.items() if k != "gangplank"
+    }
+    assert {k: v for k, v in given["gangplank"].items() if k not in own} == {
+        k: v for k, v in worker["gangplank"].items() if k not in own
+    }
+    assert given["gangplank"].keys() == worker["gangplank"].keys()
+    assert (
+        given["gangplank"]["team"] == "lint" and given["gangplank"]["service_name"] == "lint-basic"
+    )

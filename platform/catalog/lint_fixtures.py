@@ -19,6 +19,7 @@ deprovision left something behind. Pure: no database, no Django settings.
 """
 
 import functools
+import itertools
 import re
 import tempfile
 from collections.abc import Iterator
@@ -172,7 +173,7 @@ def plan(folder: Folder, name: str, *, resources_dir: Path) -> tuple[list[Step],
     names = secret_names(schema)
     secrets = [str(v) for given in (inputs, updated) for k, v in given.items() if k in names]
     service_name = _service_name(name)
-    counter = iter(range(1, 1000))
+    run_ids = itertools.count(1)
 
     def step(action: str, playbook: str, given: dict, parameters: dict | None = None) -> Step:
         built = variables.extravars(
@@ -181,10 +182,10 @@ def plan(folder: Folder, name: str, *, resources_dir: Path) -> tuple[list[Step],
             service_id=SERVICE_ID,
             service_name=service_name,
             team=TEAM,
-            run_id=next(counter),
+            run_id=next(run_ids),
             action=action,
             resources_dir=str(resources_dir),
-            uses={key: uses[key] for key in choice_sources(schema, "services") if key in uses},
+            uses=uses,
         )
         return Step(action, playbook, built)
 
