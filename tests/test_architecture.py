@@ -122,7 +122,7 @@ PROVISIONING_LAYERS = (
     grimp.Layer("states"),
     # The ansible-runner wrapper and what it runs: no Django.
     grimp.Layer("runner"),
-    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init"),
+    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init", "variables"),
 )
 UNLAYERED = {"provisioning", "provisioning.apps", "provisioning.migrations"}
 
@@ -163,6 +163,7 @@ FREE_OF_DJANGO = (
     "provisioning.callback_plugin",
     "catalog.galaxy",
     "catalog.requirements",
+    "provisioning.variables",
     "core.masking",
     "core.access",
 )

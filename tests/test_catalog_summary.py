@@ -229,7 +229,7 @@ def test_the_catalogue_is_one_grid_of_cards_with_icon_version_and_request_button
     )
     card = html.split('data-template="shell-account"')[1].split("</article>")[0]
     assert 'data-icon="terminal"' in card and 'aria-hidden="true"' in card
-    assert "v1.1.2" in card
+    assert "v1.1.3" in card
     assert 'href="/catalog/shell-account/">Request<span class="visually-hidden"> Shell account' in (
         card
     )

@@ -22,7 +22,7 @@ from core.text import cleaned
 from credentials.selectors import UnknownCredential, injection_for
 from inventories.selectors import TargetError, target_hosts
 from notifications import events as notify
-from provisioning import graph, runner
+from provisioning import graph, runner, variables
 from provisioning.inputs import plaintext
 from provisioning.models import Run, RunEvent, Service, ServiceEvent
 from provisioning.rules import status_after_custom
@@ -118,24 +118,20 @@ def _playbook(run: Run) -> str:
 
 
 def extravars(run: Run, *, secrets: dict) -> dict:
-    """The playbook's variables: the run's inputs with their secret values (`secrets`, the
-    run's, decrypted), a custom action's own inputs (`parameters`: never secrets, and named
-    apart from the template's inputs), and `gangplank`, whose `uses` holds the current
-    outputs of the services the inputs pick (by input name)."""
+    """The run's variables (see provisioning.variables), its secret inputs' values
+    (`secrets`, the run's, decrypted) put back."""
     service = run.service
-    return {
-        **plaintext(inputs=run.inputs, secrets=secrets),
-        **run.parameters,
-        "gangplank": {
-            "service_id": service.pk,
-            "service_name": service.name,
-            "team": service.team.slug,
-            "run_id": run.pk,
-            "action": run.action,
-            "resources_dir": str(settings.RESOURCES_DIR),
-            "uses": graph.used_outputs(inputs=run.inputs, version=run.template_version),
-        },
-    }
+    return variables.extravars(
+        inputs=plaintext(inputs=run.inputs, secrets=secrets),
+        parameters=run.parameters,
+        service_id=service.pk,
+        service_name=service.name,
+        team=service.team.slug,
+        run_id=run.pk,
+        action=run.action,
+        resources_dir=str(settings.RESOURCES_DIR),
+        uses=graph.used_outputs(inputs=run.inputs, version=run.template_version),
+    )
 
 
 class _Journal:

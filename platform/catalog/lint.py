@@ -1,0 +1,255 @@
+"""Testing a catalogue where it is written: `gangplank-lint DIR` and `manage.py lint_catalog`.
+
+Pure: no database, no broker, no Django settings. For each template folder of DIR it
+- checks the manifest and its input schemas as a sync does (catalog.loader), saying which
+  checks need the platform's database and were skipped;
+- runs `ansible-playbook --syntax-check` on each playbook, built-in and custom action's;
+- runs ansible-lint (`--offline`) with a profile (DEFAULT_PROFILE unless told);
+- runs the template's fixtures (`tests/*.yml`, see catalog.lint_fixtures) in the workers'
+  sandbox, unless the template reaches hosts or needs credentials.
+Every tool runs with an environment of its own (a temporary HOME, no variable of the caller's
+but PATH's system part and LANG), with this process's Python and Ansible.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog import lint_fixtures
+from catalog.choice_specs import choice_sources
+from catalog.lint_report import CATALOGUE, Finding, Level, Report
+from catalog.loader import MANIFEST, Folder, Problem, load_catalog
+from provisioning import sandbox
+
+# ansible-lint's profiles, least strict first (each holds the rules of those before it).
+PROFILES = ("min", "basic", "moderate", "safety", "shared", "production")
+DEFAULT_PROFILE = "moderate"
+TOOL_TIMEOUT = 300  # seconds, for one syntax check or one ansible-lint run
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last part
+
+
+@dataclass(frozen=True)
+class Options:
+    profile: str = DEFAULT_PROFILE
+    ansible_lint: bool = True
+    fixtures: bool = True
+    sandboxed: bool = True
+
+
+def lint(directory: Path, *, options: Options = Options()) -> Report:
+    """Lint every template folder of the catalogue `directory`."""
+    directory = Path(directory).resolve()
+    report = Report()
+    if not directory.is_dir():
+        report.findings.append(Finding(CATALOGUE, str(directory), "catalogue", "is not a folder"))
+        return report
+    if options.profile not in PROFILES:
+        message = f"unknown ansible-lint profile {options.profile!r}; one of {', '.join(PROFILES)}"
+        report.findings.append(Finding(CATALOGUE, str(directory), "ansible-lint", message))
+        return report
+    folders = load_catalog(directory)
+    if not folders:
+        report.findings.append(Finding(CATALOGUE, str(directory), "catalogue", "holds no template"))
+    # ansible-lint reads only the template folders, not the repository's other files (its CI
+    # workflows, ...), and runs once for all of them (it starts slowly) beside the rest.
+    linted = [
+        f.slug
+        for f in folders
+        if (directory / f.slug).is_dir() and not (directory / f.slug).is_symlink()
+    ]
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+        lint_run = None
+        if options.ansible_lint and linted:
+            findings = ansible_lint(directory, profile=options.profile, folders=linted)
+            lint_run = pool.submit(list, findings)
+        for found in pool.map(lambda f: list(_template(directory, f, options)), folders):
+            report.findings += found
+        if lint_run is not None:
+            report.findings += lint_run.result()
+    return report
+
+
+def _template(directory: Path, folder: Folder, options: Options) -> Iterator[Finding]:
+    slug = folder.slug
+    manifest_file = f"{slug}/{MANIFEST}"
+    for problem in folder.problems:
+        yield Finding(slug, problem.file, "manifest", _problem_text(problem))
+    if not folder.ok:
+        return
+    manifest = folder.manifest or {}
+    yield Finding(slug, manifest_file, "manifest", "valid", Level.OK)
+    if database := database_checks(manifest):
+        yield Finding(slug, manifest_file, "manifest", database, Level.SKIPPED)
+    playbooks = playbooks_of(manifest)
+    if lint_fixtures.VERIFY in folder.files:
+        playbooks.append(lint_fixtures.VERIFY)
+    yield from syntax_check(directory / slug, slug=slug, playbooks=playbooks)
+    if options.fixtures:
+        yield from lint_fixtures.run_all(
+            folder, sandboxed=options.sandboxed, offline_problem=offline_problem(manifest)
+        )
+
+
+def _problem_text(problem: Problem) -> str:
+    return f"{problem.field}: {problem.message}" if problem.field else problem.message
+
+
+def playbooks_of(manifest: dict) -> list[str]:
+    """Every playbook the manifest names, built-in and custom actions', each once."""
+    named = [*manifest["playbooks"].values()]
+    named += [spec["playbook"] for spec in (manifest.get("actions") or {}).values()]
+    return list(dict.fromkeys(named))
+
+
+def database_checks(manifest: dict) -> str:
+    """What a sync checks against the platform's database that the lint cannot, or ""."""
+    checks = []
+    credentials = [*(manifest.get("credentials") or [])]
+    credentials += [
+        source["credential"]
+        for source in choice_sources(manifest["inputs"], "url").values()
+        if source.get("credential")
+    ]
+    if credentials:
+        checks.append(f"that the credentials {', '.join(sorted(set(credentials)))} exist")
+    inventories = sorted(
+        {source["inventory"] for source in choice_sources(manifest["inputs"], "inventory").values()}
+        | ({manifest["targets"]["inventory"]} if manifest.get("targets") else set())
+    )
+    if inventories:
+        checks.append(f"that the inventories {', '.join(inventories)} exist")
+    templates = sorted(
+        {s["services"]["template"] for s in choice_sources(manifest["inputs"], "services").values()}
+    )
+    if templates:
+        checks.append(f"that the templates {', '.join(templates)} are published")
+    checks.append(f"that version {manifest['version']} was not published with other files")
+    return "not checked without the platform's database: " + "; ".join(checks)
+
+
+def offline_problem(manifest: dict) -> str:
+    """Why the template's fixtures cannot run here (it reaches hosts or needs credentials),
+    or ""."""
+    if manifest.get("targets") or choice_sources(manifest["inputs"], "inventory"):
+        return "the template reaches hosts (targets or host choices) of the platform's inventories"
+    if manifest.get("credentials"):
+        return f"the template needs the platform's credentials {', '.join(manifest['credentials'])}"
+    return ""
+
+
+def tool_environment(home: str) -> dict[str, str]:
+    """A clean environment for ansible-playbook and ansible-lint: this Python's tools first on
+    the PATH, a temporary HOME, nothing else of the caller's."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {
+        "PATH": f"{bin_dir}{os.pathsep}{sandbox.PATH}",
+        "HOME": home,
+        "LANG": os.environ.get("LANG") or "C.UTF-8",
+        "ANSIBLE_HOME": f"{home}/.ansible",
+        "ANSIBLE_LOCAL_TEMP": f"{home}/.ansible/tmp",
+        "ANSIBLE_NOCOWS": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "NO_COLOR": "1",
+        "XDG_CACHE_HOME": f"{home}/.cache",
+        "XDG_CONFIG_HOME": f"{home}/.config",
+    }
+
+
+def _tool(argv: list[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+    with tempfile.TemporaryDirectory(prefix="gangplank-lint-home-") as home:
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            env=tool_environment(home),
+            capture_output=True,
+            text=True,
+            timeout=TOOL_TIMEOUT,
+            stdin=subprocess.DEVNULL,
+        )
+
+
+def _tool_path(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def syntax_check(path: Path, *, slug: str, playbooks: list[str]) -> Iterator[Finding]:
+    """`ansible-playbook --syntax-check` on the playbooks, all at once, then one by one
+    when that fails, so that each error names its playbook."""
+    command = [_tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
+    if _tool([*command, *playbooks], cwd=path).returncode == 0:
+        yield Finding(slug, f"{slug}/", "syntax-check", f"{len(playbooks)} playbook(s)", Level.OK)
+        return
+    for playbook in playbooks:
+        done = _tool([*command, playbook], cwd=path)
+        if done.returncode != 0:
+            said = _error_lines(done.stderr or done.stdout)
+            yield Finding(slug, f"{slug}/{playbook}", "syntax-check", said)
+
+
+def _error_lines(output: str) -> str:
+    """What the tool said went wrong, on one line, without its warnings (of a traceback,
+    its last line: the exception)."""
+    lines = [
+        line.strip()
+        for line in output.splitlines()
+        if line.strip() and not line.startswith(("[WARNING]", "WARNING"))
+    ]
+    if any(line.startswith("Traceback (most recent call last)") for line in lines):
+        raised = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
+        lines = lines[raised[-1] :] if raised else lines[-1:]
+    return " ".join(lines)[:2000] or "failed"
+
+
+def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterator[Finding]:
+    """ansible-lint's findings for the catalogue, one per rule and place, each given to the
+    template whose folder it is in (one run for all: it starts slowly)."""
+    argv = [
+        _tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
+        "-f", "json", ".",
+    ]  # fmt: skip
+    # Given as lintables, folders with tasks/ would be taken for roles: lint "." less the rest.
+    argv += [f"--exclude={e.name}" for e in sorted(directory.iterdir()) if e.name not in folders]
+    step = f"ansible-lint ({profile})"
+    if not Path(argv[0]).exists():
+        yield Finding(CATALOGUE, ".", step, "ansible-lint is not installed")
+        return
+    try:
+        done = _tool(argv, cwd=directory)
+    except subprocess.TimeoutExpired:
+        yield Finding(CATALOGUE, ".", step, f"took over {TOOL_TIMEOUT}s")
+        return
+    try:
+        issues = json.loads(done.stdout or "[]")
+    except json.JSONDecodeError:
+        issues = None
+    if not isinstance(issues, list) or (done.returncode not in (0, 2) and not issues):
+        said = _error_lines(done.stderr or done.stdout)
+        yield Finding(CATALOGUE, ".", step, f"did not run (rc {done.returncode}): {said}")
+        return
+    for issue in issues:
+        where = issue.get("location") or {}
+        file = _relative(str(where.get("path") or ""), directory)
+        line = (where.get("lines") or {}).get("begin")
+        template = file.split("/")[0] if file.split("/")[0] in folders else CATALOGUE
+        message = f"{issue.get('check_name')}: {issue.get('description')}"
+        yield Finding(template, f"{file}:{line}" if line else file, step, message)
+    if not issues:
+        yield Finding(CATALOGUE, ".", step, "no finding", Level.OK)
+
+
+def _relative(reported: str, directory: Path) -> str:
+    path = Path(reported)
+    if path.is_absolute():
+        try:
+            return path.relative_to(directory).as_posix()
+        except ValueError:
+            return reported
+    return path.as_posix()
