@@ -393,3 +393,68 @@ def test_a_fixture_run_gets_its_variables_in_the_shape_a_worker_gives(
     assert (
         given["gangplank"]["team"] == "lint" and given["gangplank"]["service_name"] == "lint-basic"
     )
+
+
+SHOUT_MODULE = """\
+from ansible.module_utils.basic import AnsibleModule
+
+
+def main():
+    module = AnsibleModule(argument_spec={"text": {"type": "str", "required": True}})
+    module.exit_json(changed=False, shouted=module.params["text"].upper())
+
+
+if __name__ == "__main__":
+    main()
+"""
+
+SHOUTING = """\
+- name: Write the note, shouted
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Shout the text
+      mycorp.loud.shout:
+        text: "{{ text }}"
+      register: said
+
+    - name: Write the note
+      ansible.builtin.copy:
+        dest: "{{ gangplank.resources_dir }}/{{ gangplank.team }}-{{ gangplank.service_name }}.txt"
+        content: "{{ said.shouted }}\\n"
+        mode: "0644"
+"""
+
+
+def test_it_installs_a_templates_requirements_for_its_checks_and_fixtures(tmp_path, capsys):
+    collection = "vendor/loud"
+    write_note(
+        tmp_path,
+        **{
+            "provision.yml": SHOUTING,
+            "requirements.yml": f"collections:\n  - {{name: {collection}, type: dir}}\n",
+            f"{collection}/galaxy.yml": "namespace: mycorp\nname: loud\nversion: 1.0.0\n"
+            "readme: README.md\nauthors: [tests]\n",
+            f"{collection}/README.md": "# loud\n",
+            f"{collection}/meta/runtime.yml": "requires_ansible: '>=2.15.0'\n",
+            f"{collection}/plugins/modules/shout.py": SHOUT_MODULE,
+        },
+    )
+
+    code, lines = lint_lines(capsys, tmp_path, "--no-ansible-lint")
+
+    assert errors(lines) == [] and code == 0
+    assert "OK      note: note/requirements.yml: requirements: installed" in lines
+    assert any("fixture tests/basic.yml: passed" in line for line in lines)
+
+
+def test_it_fails_a_template_whose_requirements_cannot_be_met(tmp_path, capsys):
+    write_note(tmp_path, **{"requirements.yml": "collections:\n  - mycorp.nowhere\n"})
+    closed = f"http://127.0.0.1:{free_port()}/"
+
+    code, lines = lint_lines(capsys, tmp_path, "--no-ansible-lint", "--galaxy-server", closed)
+
+    assert code == 1
+    (error,) = errors(lines)
+    assert error.startswith("ERROR   note: note/requirements.yml: requirements: ")
+    assert not any("fixture" in line for line in lines)

@@ -17,12 +17,12 @@ import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog import lint_fixtures
+from catalog import galaxy, lint_fixtures
 from catalog.choice_specs import choice_sources
 from catalog.lint_report import CATALOGUE, Finding, Level, Report
 from catalog.loader import MANIFEST, Folder, Problem, load_catalog
@@ -41,6 +41,8 @@ class Options:
     ansible_lint: bool = True
     fixtures: bool = True
     sandboxed: bool = True
+    # Where requirements.yml's Galaxy names are installed from ("": ansible-galaxy's default).
+    galaxy_server: str = ""
 
 
 def lint(directory: Path, *, options: Options = Options()) -> Report:
@@ -64,25 +66,61 @@ def lint(directory: Path, *, options: Options = Options()) -> Report:
         for f in folders
         if (directory / f.slug).is_dir() and not (directory / f.slug).is_symlink()
     ]
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        lint_run = None
-        if options.ansible_lint and linted:
-            findings = ansible_lint(directory, profile=options.profile, folders=linted)
-            lint_run = pool.submit(list, findings)
-        for found in pool.map(lambda f: list(_template(directory, f, options)), folders):
+    with tempfile.TemporaryDirectory(prefix="gangplank-lint-content-") as installed:
+        # Each template's requirements.yml, installed as a sync installs it, first: the
+        # syntax checks, ansible-lint and the fixtures' runs then find its collections.
+        contents: dict[str, Path | None] = {}
+        for folder in folders:
+            found, contents[folder.slug] = install_requirements(
+                folder, into=Path(installed), server=options.galaxy_server
+            )
             report.findings += found
-        if lint_run is not None:
-            report.findings += lint_run.result()
+        with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
+            lint_run = None
+            if options.ansible_lint and linted:
+                present = [path for path in contents.values() if path is not None]
+                findings = ansible_lint(
+                    directory, profile=options.profile, folders=linted, contents=present
+                )
+                lint_run = pool.submit(list, findings)
+            templates = pool.map(
+                lambda f: list(_template(directory, f, options, content=contents[f.slug])),
+                folders,
+            )
+            for found in templates:
+                report.findings += found
+            if lint_run is not None:
+                report.findings += lint_run.result()
     return report
 
 
-def _template(directory: Path, folder: Folder, options: Options) -> Iterator[Finding]:
+def install_requirements(
+    folder: Folder, *, into: Path, server: str
+) -> tuple[list[Finding], Path | None]:
+    """Install the sound template `folder`'s requirements.yml under `into`, as a sync does:
+    the findings, and the installed path (None without requirements, or when they failed)."""
+    if not folder.ok or folder.requirements is None or folder.path is None:
+        return [], None
+    slug, file = folder.slug, f"{folder.slug}/{galaxy.FILE}"
+    dest = into / slug
+    try:
+        galaxy.install(folder=folder.path, dest=dest, server=server)
+    except galaxy.InstallError as exc:
+        return [Finding(slug, file, "requirements", str(exc))], None
+    return [Finding(slug, file, "requirements", "installed", Level.OK)], dest
+
+
+def _template(
+    directory: Path, folder: Folder, options: Options, *, content: Path | None
+) -> Iterator[Finding]:
     slug = folder.slug
     manifest_file = f"{slug}/{MANIFEST}"
     for problem in folder.problems:
         yield Finding(slug, problem.file, "manifest", _problem_text(problem))
     if not folder.ok:
         return
+    if folder.requirements is not None and content is None:
+        return  # its requirements could not be installed: said already
     manifest = folder.manifest or {}
     yield Finding(slug, manifest_file, "manifest", "valid", Level.OK)
     if database := database_checks(manifest):
@@ -90,10 +128,13 @@ def _template(directory: Path, folder: Folder, options: Options) -> Iterator[Fin
     playbooks = playbooks_of(manifest)
     if lint_fixtures.VERIFY in folder.files:
         playbooks.append(lint_fixtures.VERIFY)
-    yield from syntax_check(directory / slug, slug=slug, playbooks=playbooks)
+    yield from syntax_check(directory / slug, slug=slug, playbooks=playbooks, content=content)
     if options.fixtures:
         yield from lint_fixtures.run_all(
-            folder, sandboxed=options.sandboxed, offline_problem=offline_problem(manifest)
+            folder,
+            sandboxed=options.sandboxed,
+            offline_problem=offline_problem(manifest),
+            content=content,
         )
 
 
@@ -163,12 +204,19 @@ def tool_environment(home: str) -> dict[str, str]:
     }
 
 
-def _tool(argv: list[str], *, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _tool(
+    argv: list[str], *, cwd: Path, contents: Sequence[Path] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run a tool in a clean environment, finding the collections and roles installed in
+    `contents` before Ansible's own places."""
     with tempfile.TemporaryDirectory(prefix="gangplank-lint-home-") as home:
+        env = tool_environment(home)
+        if contents:
+            env.update(sandbox.content_paths(contents=contents, home=home))
         return subprocess.run(
             argv,
             cwd=cwd,
-            env=tool_environment(home),
+            env=env,
             capture_output=True,
             text=True,
             timeout=TOOL_TIMEOUT,
@@ -180,15 +228,19 @@ def _tool_path(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def syntax_check(path: Path, *, slug: str, playbooks: list[str]) -> Iterator[Finding]:
+def syntax_check(
+    path: Path, *, slug: str, playbooks: list[str], content: Path | None = None
+) -> Iterator[Finding]:
     """`ansible-playbook --syntax-check` on the playbooks, all at once, then one by one
-    when that fails, so that each error names its playbook."""
+    when that fails, so that each error names its playbook (`content`: the template's
+    installed requirements)."""
     command = [_tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
-    if _tool([*command, *playbooks], cwd=path).returncode == 0:
+    contents = [content] if content is not None else []
+    if _tool([*command, *playbooks], cwd=path, contents=contents).returncode == 0:
         yield Finding(slug, f"{slug}/", "syntax-check", f"{len(playbooks)} playbook(s)", Level.OK)
         return
     for playbook in playbooks:
-        done = _tool([*command, playbook], cwd=path)
+        done = _tool([*command, playbook], cwd=path, contents=contents)
         if done.returncode != 0:
             said = _error_lines(done.stderr or done.stdout)
             yield Finding(slug, f"{slug}/{playbook}", "syntax-check", said)
@@ -208,7 +260,9 @@ def _error_lines(output: str) -> str:
     return " ".join(lines)[:2000] or "failed"
 
 
-def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterator[Finding]:
+def ansible_lint(
+    directory: Path, *, profile: str, folders: list[str], contents: Sequence[Path] = ()
+) -> Iterator[Finding]:
     """ansible-lint's findings for the catalogue, one per rule and place, each given to the
     template whose folder it is in (one run for all: it starts slowly)."""
     argv = [
@@ -222,7 +276,7 @@ def ansible_lint(directory: Path, *, profile: str, folders: list[str]) -> Iterat
         yield Finding(CATALOGUE, ".", step, "ansible-lint is not installed")
         return
     try:
-        done = _tool(argv, cwd=directory)
+        done = _tool(argv, cwd=directory, contents=contents)
     except subprocess.TimeoutExpired:
         yield Finding(CATALOGUE, ".", step, f"took over {TOOL_TIMEOUT}s")
         return

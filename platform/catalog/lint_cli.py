@@ -2,6 +2,7 @@
 broker (`manage.py lint_catalog` takes the same options)."""
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run fixtures without the workers' bubblewrap sandbox (unsafe: as this user)",
     )
+    parser.add_argument(
+        "--galaxy-server",
+        default=os.environ.get("GANGPLANK_GALAXY_SERVER", ""),
+        help="where requirements.yml's Galaxy names come from (default: "
+        "$GANGPLANK_GALAXY_SERVER, else ansible-galaxy's own)",
+    )
 
 
 def options_from(arguments: dict) -> Options:
@@ -34,6 +41,7 @@ def options_from(arguments: dict) -> Options:
         ansible_lint=not arguments["no_ansible_lint"],
         fixtures=not arguments["no_fixtures"],
         sandboxed=not arguments["no_sandbox"],
+        galaxy_server=arguments["galaxy_server"],
     )
 
 

@@ -87,8 +87,11 @@ class Step:
     extravars: dict
 
 
-def run_all(folder: Folder, *, sandboxed: bool, offline_problem: str) -> Iterator[Finding]:
-    """Run each fixture of the (sound) template `folder`."""
+def run_all(
+    folder: Folder, *, sandboxed: bool, offline_problem: str, content: Path | None = None
+) -> Iterator[Finding]:
+    """Run each fixture of the (sound) template `folder`, with its requirements installed
+    in `content`."""
     slug, fixtures = folder.slug, fixture_files(folder.files)
     where = f"{slug}/{FIXTURES_DIR}/"
     if offline_problem:
@@ -104,10 +107,12 @@ def run_all(folder: Folder, *, sandboxed: bool, offline_problem: str) -> Iterato
         yield Finding(slug, where, "fixtures", message)
         return
     for name in fixtures:
-        yield from _run_fixture(folder, name, sandboxed=sandboxed)
+        yield from _run_fixture(folder, name, sandboxed=sandboxed, content=content)
 
 
-def _run_fixture(folder: Folder, name: str, *, sandboxed: bool) -> Iterator[Finding]:
+def _run_fixture(
+    folder: Folder, name: str, *, sandboxed: bool, content: Path | None
+) -> Iterator[Finding]:
     slug, file = folder.slug, f"{folder.slug}/{name}"
     manifest = folder.manifest or {}
     timeout = parse_duration(manifest["timeout"]) if "timeout" in manifest else MAX_RUN_TIME
@@ -132,6 +137,7 @@ def _run_fixture(folder: Folder, name: str, *, sandboxed: bool) -> Iterator[Find
                 label=f"lint-{slug}",
                 sandboxed=sandboxed,
                 writable=[resources],
+                content=content,
             )
             if not result.ok:
                 said = result.error or f"ended {result.status}"

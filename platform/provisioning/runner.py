@@ -135,7 +135,7 @@ def _environment(
         **(
             {}
             if content is None
-            else sandbox.content_paths(content=content, home=f"{private}/home")
+            else sandbox.content_paths(contents=[content], home=f"{private}/home")
         ),
     }
 

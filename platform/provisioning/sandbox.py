@@ -32,20 +32,21 @@ HIDDEN_SYSTEM_DIRS = ("/etc/ssh", "/etc/sudoers.d")
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def content_paths(*, content: Path, home: str) -> dict[str, str]:
+def content_paths(*, contents: Sequence[Path], home: str) -> dict[str, str]:
     """The run's ANSIBLE_COLLECTIONS_PATH and ANSIBLE_ROLES_PATH: the collections and roles
-    installed for its template version (catalog.galaxy), then Ansible's default places."""
+    installed for its template version (catalog.galaxy; the lint gives several), then
+    Ansible's default places."""
     return {
         "ANSIBLE_COLLECTIONS_PATH": os.pathsep.join(
             [
-                f"{content}/collections",
+                *(f"{content}/collections" for content in contents),
                 f"{home}/.ansible/collections",
                 "/usr/share/ansible/collections",
             ]
         ),
         "ANSIBLE_ROLES_PATH": os.pathsep.join(
             [
-                f"{content}/roles",
+                *(f"{content}/roles" for content in contents),
                 f"{home}/.ansible/roles",
                 "/usr/share/ansible/roles",
                 "/etc/ansible/roles",
