@@ -31,7 +31,9 @@ def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Templat
 
 
 def catalog_status(*, user: AnyUser) -> dict:
-    templates = Template.objects.restrict(user).select_related("current_version")
+    templates = Template.objects.restrict(user).select_related(
+        "current_version", "preview_version"
+    )
     return {
         "broken": [t for t in templates if t.is_broken],
         "retired": [t for t in templates if t.retired_at],
@@ -64,11 +66,17 @@ def sources_for(*, user: AnyUser, with_last_sync: bool = False) -> QuerySet[Cata
 
 
 def with_details(sources: QuerySet[CatalogSource]) -> QuerySet[CatalogSource]:
-    """Sources with their credential, teams and `template_count`, by name."""
+    """Sources with their credential, teams, `template_count` and `pending_previews` (its
+    templates with a preview version not yet promoted), by name."""
     return (
         sources.select_related("credential")
         .prefetch_related("teams")
-        .annotate(template_count=Count("templates", distinct=True))
+        .annotate(
+            template_count=Count("templates", distinct=True),
+            pending_previews=Count(
+                "templates", filter=Q(templates__preview_version__isnull=False), distinct=True
+            ),
+        )
         .order_by("name")
     )
 
