@@ -73,9 +73,7 @@ def push_version(repo, source, version="1.1.0") -> str:
     return sha
 
 
-def test_it_hides_a_preview_sources_new_template_from_teams_it_does_not_list(
-    client, edge, owner
-):
+def test_it_hides_a_preview_sources_new_template_from_teams_it_does_not_list(client, edge, owner):
     assert sees(client, owner) == {
         "catalogue": False, "page": 404, "api list": False, "api detail": 404,
     }  # fmt: skip

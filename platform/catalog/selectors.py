@@ -31,9 +31,7 @@ def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Templat
 
 
 def catalog_status(*, user: AnyUser) -> dict:
-    templates = Template.objects.restrict(user).select_related(
-        "current_version", "preview_version"
-    )
+    templates = Template.objects.restrict(user).select_related("current_version", "preview_version")
     return {
         "broken": [t for t in templates if t.is_broken],
         "retired": [t for t in templates if t.retired_at],
