@@ -124,7 +124,7 @@ def live(repo, ops, teams):
 def test_a_new_version_on_a_preview_channel_reaches_only_its_audience(
     client, repo, live, owner, outsider, both
 ):
-    source, services = live
+    source, _ = live
     push_version(repo, source)
 
     template = Template.objects.get(slug="tryme")
@@ -139,6 +139,9 @@ def test_a_new_version_on_a_preview_channel_reaches_only_its_audience(
     seen = api_client_for(outsider).get("/api/templates/tryme/").json()
     assert (seen["version"], seen["preview_version"]["version"]) == ("1.0.0", "1.1.0")
     assert seen["preview_version"]["provenance"]["source"] == "edge"
+    for user, versions in ((owner, {"1.0.0"}), (outsider, {"1.0.0", "1.1.0"})):
+        restricted = TemplateVersion.objects.restrict(user).filter(template__slug="tryme")
+        assert set(restricted.values_list("version", flat=True)) == versions, user
 
 
 def test_only_the_audiences_services_are_offered_and_may_upgrade_to_a_preview(
