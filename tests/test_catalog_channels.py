@@ -94,6 +94,11 @@ def test_it_shows_a_preview_sources_new_template_to_its_teams_and_platform_engin
     response = request(outsider, "beta")
     assert response.status_code == 201, response.json()
     assert response.json()["template_version"] == "1.0.0"
+    client.force_login(outsider)
+    form = client.get("/catalog/tryme/").content.decode()
+    assert 'type="submit">Request</button>' in form  # not disabled
+    made = client.post("/catalog/tryme/", {"team": "beta", "name": "from-form"})
+    assert made.status_code == 302, made.content.decode()
 
 
 def test_a_listed_user_requesting_for_an_unlisted_team_of_theirs_gets_nothing_unreleased(

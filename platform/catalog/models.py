@@ -147,7 +147,9 @@ class Template(models.Model):
 
     @property
     def is_requestable(self) -> bool:
-        return self.current_version_id is not None and self.retired_at is None
+        """Whether some team may request it (which version, catalog.channels decides)."""
+        has_version = self.current_version_id is not None or self.preview_version_id is not None
+        return has_version and self.retired_at is None
 
     @property
     def is_broken(self) -> bool:
