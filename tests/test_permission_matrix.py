@@ -591,6 +591,10 @@ def world(catalog, teams, owner, outsider, team_admin, ops, auditor, django_user
                                 preview=name.endswith("preview_source"))  # fmt: skip
         objects[name] = made.pk
         objects[f"{name}_token"] = made.webhook_secret
+    from catalog.models import CatalogSource
+
+    for name in ("preview_source", "api_preview_source"):  # synced once: promotable
+        CatalogSource.objects.filter(pk=objects[name]).update(commit="a" * 40)
     hosts = [{"name": n, "address": "10.0.0.1", "host_key": KEY} for n in ("web-1", "web-2")]
     for name in ("inventory", "doomed_inventory", "doomed_api_inventory"):
         objects[name] = create_inventory(actor=ops, name=name.replace("_", "-"), hosts=hosts).name
@@ -668,13 +672,13 @@ def effects(role: str, objects: dict) -> dict:
         "portal_source_made": lambda: CatalogSource.objects.filter(name="portal-source").exists(),
         "source_edited": lambda: source("source").branch == "edited",
         "doomed_source_gone": lambda: gone(CatalogSource, pk=objects["doomed_source"]),
-        "source_promoted": lambda: not source("preview_source").preview,
+        "source_promoted": lambda: source("preview_source").promoted_at is not None,
         "source_rotated": lambda: rotated("rotated_source"),
         "api_source_made": lambda: CatalogSource.objects.filter(name="api-source").exists(),
         "api_source_changed": lambda: source("source").branch == "api-edited",
         "doomed_api_source_gone": lambda: gone(CatalogSource, pk=objects["doomed_api_source"]),
         "api_source_rotated": lambda: rotated("api_rotated_source"),
-        "api_source_promoted": lambda: not source("api_preview_source").preview,
+        "api_source_promoted": lambda: source("api_preview_source").promoted_at is not None,
         "token_revoked": lambda: (
             role in objects["own_token"] and gone(ApiToken, token_key=objects["own_token"][role])
         ),

@@ -309,8 +309,17 @@ def add_template(n: int, source=None) -> None:
             "outputs": {"o": {"title": "O"}},
         },
     )
+    # A preview source's templates have a preview version (its listed team sees it), some
+    # nothing else yet.
+    preview = None
+    if source is not None:
+        manifest = {**version.manifest, "version": "1.1.0"}
+        preview = TemplateVersion.objects.create(template=template, source=source,
+                                                 commit="c" * 40, version="1.1.0", digest="y",
+                                                 files={}, manifest=manifest)  # fmt: skip
     Template.objects.filter(pk=template.pk).update(
-        current_version=version,
+        current_version=None if preview and n % 3 == 2 else version,
+        preview_version=preview,
         errors=[{"file": "f", "field": "", "message": "m"}] if n % 2 else [],
     )
 

@@ -49,8 +49,8 @@ class CatalogSource(models.Model):
     # For ssh URLs: the server's public keys, one a line, "<type> <base64>" (as inventories'
     # hosts pin theirs); the connection is refused unless the server shows one of them.
     host_keys = models.TextField(blank=True)
-    # A preview source's templates are seen and requested only by platform engineers and
-    # the members of `teams`, until it is promoted.
+    # A preview source is a channel: each sync makes its new versions preview versions, seen
+    # and requested only by platform engineers and the members of `teams` until promoted.
     preview = models.BooleanField(default=False)
     teams = models.ManyToManyField("teams.Team", blank=True, related_name="preview_sources")
     # The last commit that was read, its time, and the last attempt's error ("" if it worked).
@@ -103,7 +103,8 @@ class WebhookDelivery(models.Model):
 class Template(models.Model):
     """A template of the catalogue, as loaded from `<catalog>/<slug>/template.yml`.
 
-    Its content lives in immutable versions; `current_version` is what new requests get.
+    Its content lives in immutable versions; `current_version` is what new requests get,
+    `preview_version` what a preview source's audience gets instead (see catalog.channels).
     A template whose folder disappeared is retired (no new requests), never deleted.
     """
 
@@ -112,6 +113,11 @@ class Template(models.Model):
     description = models.TextField(blank=True)
     category = models.CharField(max_length=100, blank=True)
     current_version = models.ForeignKey(
+        "TemplateVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # A preview source's newest version, offered only to the preview's audience (platform
+    # engineers and the source's teams) until promoted; everyone else keeps current_version.
+    preview_version = models.ForeignKey(
         "TemplateVersion", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # Problems found by the last sync, each {"file", "field", "message"}; empty when it loaded.
@@ -147,7 +153,9 @@ class Template(models.Model):
 
     @property
     def is_requestable(self) -> bool:
-        return self.current_version_id is not None and self.retired_at is None
+        """Whether some team may request it (which version, catalog.channels decides)."""
+        has_version = self.current_version_id is not None or self.preview_version_id is not None
+        return has_version and self.retired_at is None
 
     @property
     def is_broken(self) -> bool:

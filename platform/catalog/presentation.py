@@ -9,11 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from catalog import changelog, icons, selectors
+from catalog import changelog, channels, icons, selectors
 from catalog.approval import ACTIONS, PLATFORM
 from catalog.changelog import Entry
 from catalog.choice_specs import choice_sources
 from catalog.models import Template, TemplateVersion
+from core.types import AnyUser
 
 _UNITS = (
     (timedelta(days=1), "day"),
@@ -143,6 +144,8 @@ class TemplateSummary:
     targets: dict | None  # {inventory, group}: every host of it, on every run
     host_choices: tuple[HostChoice, ...]
     changelog: tuple[Entry, ...]
+    # The version summarized is the template's preview (shown to its audience only).
+    preview: bool = False
 
 
 def _lifetime(version: TemplateVersion) -> Lifetime | None:
@@ -195,10 +198,13 @@ def _host_choices(version: TemplateVersion) -> tuple[HostChoice, ...]:
     )
 
 
-def summarize(template: Template, *, team_names: dict[str, str]) -> TemplateSummary | None:
-    """The summary of a template's current version (None when none has loaded). Its
-    credentials are `template.credentials.all()`: prefetch them for a list."""
-    version = template.current_version
+def summarize(
+    template: Template, *, team_names: dict[str, str], version: TemplateVersion | None = None
+) -> TemplateSummary | None:
+    """The summary of `version` of a template (by default its current version, else its
+    preview), None when none has loaded. Its credentials are `template.credentials.all()`:
+    prefetch them for a list."""
+    version = version or template.current_version or template.preview_version
     if version is None:
         return None
     manifest = version.manifest
@@ -214,19 +220,34 @@ def summarize(template: Template, *, team_names: dict[str, str]) -> TemplateSumm
         targets=manifest.get("targets"),
         host_choices=_host_choices(version),
         changelog=tuple(changelog.entries(manifest.get("changelog"))),
+        preview=version.pk == template.preview_version_id,
     )
 
 
-def template_summaries(templates: Iterable[Template]) -> dict[int, TemplateSummary]:
+def template_summaries(
+    templates: Iterable[Template], *, user: AnyUser | None = None
+) -> dict[int, TemplateSummary]:
     """Each template's summary by its pk, in one query for all the approving teams' names
-    (besides the credentials, which the caller prefetches)."""
+    (besides the credentials, which the caller prefetches). With `user`: of the version
+    shown to them (catalog.channels.offered_to_user: a preview for its audience)."""
     templates = list(templates)
-    slugs = {
-        t.current_version.manifest["approval"].get("approvers", PLATFORM)
+    shown = {
+        t.pk: channels.offered_to_user(template=t, user=user) if user is not None else None
         for t in templates
-        if t.current_version is not None and "approval" in t.current_version.manifest
+    }
+    versions = [
+        version
+        for t in templates
+        if (version := shown[t.pk] or t.current_version or t.preview_version) is not None
+    ]
+    slugs = {
+        v.manifest["approval"].get("approvers", PLATFORM)
+        for v in versions
+        if "approval" in v.manifest
     } - {PLATFORM}
     names = selectors.team_names(slugs=slugs)
     return {
-        t.pk: summary for t in templates if (summary := summarize(t, team_names=names)) is not None
+        t.pk: summary
+        for t in templates
+        if (summary := summarize(t, team_names=names, version=shown[t.pk])) is not None
     }

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 
+from catalog import channels
 from catalog.models import CatalogSource, CatalogSync, Template
 from core.types import AnyUser
 from teams.models import Team
@@ -11,13 +12,16 @@ MAX_QUERY_WORDS = 10
 
 
 def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Template]:
-    """The templates one may request, by category and name; with `query`, those whose name,
+    """The templates one may request (each annotated with `in_preview_audience`), by
+    category and name; with `query`, those whose name,
     description or category holds each of its words (in any of them, in any case)."""
-    templates = (
+    offered = Q(current_version__isnull=False) | Q(preview_version__isnull=False)
+    templates = channels.with_preview_audience(
         Template.objects.restrict(user)
-        .filter(current_version__isnull=False, retired_at__isnull=True)
+        .filter(offered, retired_at__isnull=True)
         .select_related("current_version")
-        .prefetch_related("credentials")
+        .prefetch_related("credentials"),
+        user=user,
     )
     for word in query.split()[:MAX_QUERY_WORDS]:
         templates = templates.filter(
@@ -27,7 +31,7 @@ def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Templat
 
 
 def catalog_status(*, user: AnyUser) -> dict:
-    templates = Template.objects.restrict(user).select_related("current_version")
+    templates = Template.objects.restrict(user).select_related("current_version", "preview_version")
     return {
         "broken": [t for t in templates if t.is_broken],
         "retired": [t for t in templates if t.retired_at],
@@ -60,11 +64,17 @@ def sources_for(*, user: AnyUser, with_last_sync: bool = False) -> QuerySet[Cata
 
 
 def with_details(sources: QuerySet[CatalogSource]) -> QuerySet[CatalogSource]:
-    """Sources with their credential, teams and `template_count`, by name."""
+    """Sources with their credential, teams, `template_count` and `pending_previews` (its
+    templates with a preview version not yet promoted), by name."""
     return (
         sources.select_related("credential")
         .prefetch_related("teams")
-        .annotate(template_count=Count("templates", distinct=True))
+        .annotate(
+            template_count=Count("templates", distinct=True),
+            pending_previews=Count(
+                "templates", filter=Q(templates__preview_version__isnull=False), distinct=True
+            ),
+        )
         .order_by("name")
     )
 

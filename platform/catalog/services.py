@@ -141,15 +141,24 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
         template.errors = [problem.as_dict() for problem in folder.problems]
         template.save()
         return None
-    changed = template.current_version_id != version.pk
+    # A preview source's new version is its audience's (preview_version) until promoted.
+    previewed = origin.source.preview and version.pk != template.current_version_id
+    changed = (template.preview_version_id or template.current_version_id) != version.pk
     manifest = cast(dict, folder.manifest)
-    template.current_version = version
-    template.name = manifest["name"]
-    template.description = manifest.get("description", "")
-    template.category = manifest.get("category", "")
+    if previewed:
+        template.preview_version = version
+    else:
+        template.current_version, template.preview_version = version, None
+    if not previewed or template.current_version_id is None:
+        template.name = manifest["name"]
+        template.description = manifest.get("description", "")
+        template.category = manifest.get("category", "")
     template.errors = []
     template.save()
-    template.credentials.set(credentials)
+    if previewed:  # the current version's credentials stay in use (PROTECT) until promoted
+        template.credentials.add(*credentials)
+    else:
+        template.credentials.set(credentials)
     template.inventories.set(
         Inventory.objects.filter(name__in=inventories.inventory_names(manifest))
     )

@@ -37,8 +37,9 @@ class CatalogSourceForm(BootstrapForm):
     )
     preview = forms.BooleanField(
         required=False,
-        help_text="Its templates are seen and requested only by platform engineers and the "
-        "teams below, until promoted.",
+        help_text="A channel: each sync's new versions are previews, seen and requested only "
+        "by platform engineers and the teams below until promoted. Turning it off releases "
+        "the pending previews to everyone at once.",
     )
     teams = forms.ModelMultipleChoiceField(
         queryset=Team.objects.order_by("name"),

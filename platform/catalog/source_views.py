@@ -106,7 +106,7 @@ def source_promote(request: HttpRequest, pk: int) -> HttpResponse:
     except Conflict as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{source.name} promoted: its templates are everyone's.")
+        messages.success(request, f"{source.name} promoted: its synced previews are everyone's.")
     return redirect("catalog:sources")
 
 

@@ -7,14 +7,14 @@ what needs the database: a unique name, the credential's type) are made here onc
 
 import secrets as random
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit import services as audit
 from catalog import source_checks as checks
-from catalog.models import CatalogSource, SourceKind, Template
+from catalog.models import CatalogSource, SourceKind, Template, TemplateVersion
 from core import secrets
 from core.errors import Conflict, InvalidRequest
 from core.masking import MASK
@@ -144,6 +144,12 @@ def update_source(
             # refused as a rewrite of the old one.
             changes["commit"] = [source.commit, None]
             source.commit = ""
+        # Out of preview: its pending previews are released now, not at the next sync.
+        released = (
+            release_previews(source=source) if before["preview"] and not source.preview else {}
+        )
+        if released:
+            changes["released"] = [None, released]
         if changes:
             try:
                 with transaction.atomic():
@@ -159,7 +165,9 @@ def update_source(
 
 def delete_source(*, user: AnyUser | None, source: CatalogSource) -> None:
     """Delete a git source. Its templates are retired (never deleted: their services keep
-    running); their versions keep the commit, author, date and path they were read at."""
+    running); their versions keep the commit, author, date and path they were read at. Its
+    unpromoted preview versions are dropped: a template that had only one is then seen by
+    platform engineers alone (a template of no source is never public for that reason)."""
     _check_user(user)
     if source.kind == SourceKind.FOLDER:
         raise Conflict(
@@ -168,14 +176,19 @@ def delete_source(*, user: AnyUser | None, source: CatalogSource) -> None:
         )
     with transaction.atomic():
         templates = Template.objects.filter(source=source)
+        # Unpromoted previews go with their source: nothing decides their audience any more.
+        dropped = sorted(
+            templates.filter(preview_version__isnull=False).values_list("slug", flat=True)
+        )
+        templates.filter(preview_version__isnull=False).update(preview_version=None)
         retired = sorted(templates.filter(retired_at__isnull=True).values_list("slug", flat=True))
         templates.filter(retired_at__isnull=True).update(retired_at=timezone.now())
-        audit.record(
-            action="catalog.source_deleted",
-            actor=user,
-            obj=source,
-            changes={"url": [source.url, None], "retired": [None, retired]} if retired else {},
-        )
+        changes: dict = {"url": [source.url, None]} if retired or dropped else {}
+        if retired:
+            changes["retired"] = [None, retired]
+        if dropped:
+            changes["previews_dropped"] = [dropped, None]
+        audit.record(action="catalog.source_deleted", actor=user, obj=source, changes=changes)
         source.delete()
 
 
@@ -201,37 +214,70 @@ def rotate_secret(*, user: AnyUser | None, source: CatalogSource, secret: str = 
 def promote_source(
     *, user: AnyUser | None, source: CatalogSource, commit: str = ""
 ) -> CatalogSource:
-    """Make a preview source's templates, as read at its current commit, everyone's. The
-    branch is not read again; a `commit` named must be that current one."""
+    """Make the preview versions a preview source's last sync wrote everyone's: each becomes
+    its template's current version. The branch is not read; a `commit` named must be the
+    source's synced one. Refused while a sync runs (it could publish a commit nobody saw)
+    and before any sync. The source stays a preview channel for its next pushes."""
     _check_user(user)
-    if commit and commit != source.commit:
-        raise Conflict(
-            f"{source.name} is at {source.commit[:12] or 'no commit yet'}, not {commit[:12]}: "
-            "promotion makes the current commit's versions everyone's."
-        )
     with transaction.atomic():
         now = timezone.now()
         claimed = CatalogSource.objects.filter(
-            pk=source.pk, preview=True, commit=source.commit
-        ).update(preview=False, promoted_at=now)
-        if not claimed:
-            raise Conflict(
-                f"{source.name} is not in preview, or was synced again meanwhile: reload it."
-            )
-        listed = sorted(source.teams.values_list("slug", flat=True))
-        source.teams.clear()
-        source.preview, source.promoted_at = False, now
+            pk=source.pk, preview=True, sync_started_at__isnull=True
+        ).exclude(commit="")
+        if commit:
+            claimed = claimed.filter(commit=commit)
+        if not claimed.update(promoted_at=now):
+            raise Conflict(_promotion_refusal(source=source, commit=commit))
+        source = CatalogSource.objects.get(pk=source.pk)
+        promoted = release_previews(source=source)
         audit.record(
             action="catalog.source_promoted",
             actor=user,
             obj=source,
             changes={
-                "preview": [True, False],
                 "commit": [None, source.commit],
-                **({"teams": [listed, []]} if listed else {}),
+                "promoted_at": [None, now.isoformat()],
+                "promoted": [None, promoted],
             },
         )
     return source
+
+
+def release_previews(*, source: CatalogSource) -> dict[str, str]:
+    """Make each preview version of the source's templates current (its manifest naming the
+    template); returns the versions released by slug. Called inside the caller's transaction."""
+    released = {}
+    pending = (
+        Template.objects.select_for_update()
+        .filter(source=source, preview_version__isnull=False)
+        .select_related("preview_version")
+        .order_by("slug")
+    )
+    for template in pending:
+        version = cast(TemplateVersion, template.preview_version)
+        template.current_version, template.preview_version = version, None
+        template.name = version.manifest.get("name", template.name)
+        template.description = version.manifest.get("description", "")
+        template.category = version.manifest.get("category", "")
+        template.save()
+        released[template.slug] = version.version
+    return released
+
+
+def _promotion_refusal(*, source: CatalogSource, commit: str) -> str:
+    current = CatalogSource.objects.filter(pk=source.pk).first()
+    if current is None:
+        return f"{source.name} no longer exists."
+    if not current.preview:
+        return f"{current.name} is not a preview source: its syncs already reach everyone."
+    if current.sync_started_at is not None:
+        return f"A sync of {current.name} is running: promote once it has ended."
+    if not current.commit:
+        return f"{current.name} was never synced: there is nothing to promote."
+    return (
+        f"{current.name} is at {current.commit[:12]}, not {commit[:12]}: promotion makes "
+        "the synced commit's versions everyone's; reload it."
+    )
 
 
 def _check_user(user: AnyUser | None) -> None:

@@ -17,7 +17,7 @@ MAX_QUERY_LENGTH = 200
 def catalog(request: HtmxHttpRequest) -> HttpResponse:
     query = text.replaced(request.GET.get("q", ""))[:MAX_QUERY_LENGTH].strip()
     templates = list(selectors.requestable_templates(user=request.user, query=query))
-    summaries = presentation.template_summaries(templates)
+    summaries = presentation.template_summaries(templates, user=request.user)
     context = {
         "cards": [(template, summaries[template.pk]) for template in templates],
         "query": query,

@@ -3,12 +3,14 @@ given, no queries of their own and no side effects. Forms, serializers, services
 and the service page all ask here.
 
 Functions given a service read only its fields and the relations its callers load with it
-(`template__current_version`, `template_version`, `last_run`).
+(`template__current_version`, `template__preview_version`, `template_version`,
+`last_run`); `upgrade_target` asks catalog.channels, which reads a preview's audience.
 """
 
 import re
 from datetime import datetime
 
+from catalog import channels
 from catalog.actions import Action
 from catalog.models import TemplateVersion
 from provisioning.models import Run, Service
@@ -135,8 +137,10 @@ def is_cleanup(*, status: str, failed_action: str) -> bool:
 
 
 def upgrade_target(service: Service) -> TemplateVersion | None:
-    """The template's current version when it is newer than the service's, else None."""
-    current = service.template.current_version
+    """The version the service's team is offered (catalog.channels: a preview only for its
+    audience) when it is newer than the service's, else None. Asks the database only when
+    the template has a preview version."""
+    current = channels.offered_version(template=service.template, team_id=service.team_id)
     if current is None or current.pk == service.template_version_id:
         return None
     return current if current.is_newer_than(service.template_version) else None

@@ -32,7 +32,12 @@ EVENTS_PAGE = 500
 
 def services_for(*, user: AnyUser) -> QuerySet[Service]:
     return Service.objects.restrict(user).select_related(
-        "team", "template__current_version", "template_version", "created_by", "last_run"
+        "team",
+        "template__current_version",
+        "template__preview_version",
+        "template_version",
+        "created_by",
+        "last_run",
     )
 
 

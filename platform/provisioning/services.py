@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from approvals.services import request_approval, withdraw
 from audit import services as audit
+from catalog import channels
 from catalog.approval import Rule
 from catalog.models import Template, TemplateVersion
 from core.errors import Conflict, InvalidRequest
@@ -42,17 +43,21 @@ def request_service(
 ) -> Service:
     """Create a service and queue its provision run."""
     errors: dict = {}
-    if not template.is_requestable:
+    version = None
+    if template.retired_at is not None:
         errors["template"] = ["This template is retired or has not loaded; it takes no requests."]
     if not permissions.can(user, permissions.VIEW, team):
         errors["team"] = ["You can only request services for your own teams."]
     else:
         permissions.check(user, permissions.CHANGE, team)  # seen but not theirs: a 403
+        # The requesting team's version: a preview only for its audience.
+        version = channels.offered_version(template=template, team_id=team.pk, user=user)
+        if version is None and "template" not in errors:
+            errors["template"] = [f"No template named {template.slug} is offered to {team.slug}."]
     if not rules.is_valid_name(name):
         errors["name"] = [rules.NAME_RULE]
     elif _name_taken(team=team, name=name):
         errors["name"] = [f"{team.slug} already has a service named {name}."]
-    version = template.current_version
     secrets = ""
     try:
         if version:
@@ -184,7 +189,9 @@ def apply_preview(*, user: AnyUser, run: Run) -> Run:
         # then finds the first's run the service's latest and is refused.
         service = (
             Service.objects.select_for_update(of=("self",))
-            .select_related("team", "template__current_version", "template_version")
+            .select_related(
+                "team", "template__current_version", "template__preview_version", "template_version"
+            )
             .get(pk=run.service_id)
         )
         if refusal := rules.apply_refusal(run=run, service=service):

@@ -1,17 +1,20 @@
 from datetime import UTC
 from functools import partial
+from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
+from catalog import channels
 from catalog import presentation as catalog_presentation
 from catalog.forms import TEAM, InputsForm, is_refresh, refreshes, unchecked
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 from core.actions import Action, refuse_if_seen
 from core.errors import Conflict, InvalidRequest
 from core.views import get_permitted_or_404, paginate
@@ -28,16 +31,21 @@ from teams.models import Team
 @login_required
 def request_service(request: HttpRequest, slug: str) -> HttpResponse:
     template = get_object_or_404(
-        Template.objects.restrict(request.user).select_related("current_version__source"),
+        channels.with_preview_audience(
+            Template.objects.restrict(request.user).select_related("current_version__source"),
+            user=request.user,
+        ),
+        Q(current_version__isnull=False) | Q(preview_version__isnull=False),
         slug=slug,
-        current_version__isnull=False,
     )
+    # The version shown (a preview for its audience); the request takes the team's own.
+    version = cast(TemplateVersion, channels.offered_to_user(template=template, user=request.user))
     data = request.POST if request.method == "POST" else None
     if data is not None:  # the team named first: one seen but not theirs is a 403
         teams = Team.objects.all()
         refuse_if_seen(teams, user=request.user, action=Action.CHANGE, slug=data.get("team", ""))
     form = ServiceRequestForm(data, user=request.user)
-    schema = template.current_version.inputs_schema
+    schema = version.inputs_schema
     choices = choices_.choices_for(
         schema=schema,
         user=request.user,
@@ -67,7 +75,10 @@ def request_service(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("provisioning:service", pk=service.pk)
     context = {
         "template": template,
-        "summary": catalog_presentation.template_summaries([template])[template.pk],
+        "version": version,
+        "summary": catalog_presentation.template_summaries([template], user=request.user)[
+            template.pk
+        ],
         "form": form,
         "inputs_form": inputs_form,
     }

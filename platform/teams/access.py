@@ -20,8 +20,9 @@ class Access:
     managed: bool = False
     # Every signed-in user sees the rows; platform engineers alone change them (the catalogue).
     everyone_views: bool = False
-    # With everyone_views: the lookup to the catalogue source the rows come from. A source
-    # in preview shows them only to platform engineers, auditors and its listed teams.
+    # With everyone_views: the lookup to the catalogue source the rows come from (its
+    # template's, ending in "source"). Preview versions, and templates that have nothing
+    # else, show only to platform engineers, auditors and the source's listed teams.
     preview: str = ""
     # Why anyone else is refused a change.
     refusal: str = OWNING_TEAM

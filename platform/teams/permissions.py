@@ -17,7 +17,7 @@ reach their owning team.
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, Q, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 
 from core.actions import Action
 from teams.access import Access
@@ -85,20 +85,32 @@ def _rule(user, action: str, access: Access, model: type[Model]) -> Q | None:
 
 
 def _preview_rule(user, lookup: str, model: type[Model]) -> Q | None:
-    """Rows of no source or of a source out of preview, and those of the preview sources
-    that list one of the user's teams (a subquery: no join that would repeat rows)."""
+    """Catalogue rows as their channel shows them (catalog.channels). `lookup` leads to the
+    row's source; the template is the row itself or the one before the source. A template
+    with a current version is everyone's; one with only a preview version is its audience's
+    (members of a team its source lists); one with neither (broken, never loaded) shows when
+    its source is a live one. A template of no source (its source deleted) is never taken
+    for public on that ground. A version that is its template's preview is the audience's."""
     if not lookup:
         return None
+    prefix = lookup.removesuffix("source")
     source: Any = model
     for name in lookup.split("__"):
         source = source._meta.get_field(name).related_model
     theirs = user.memberships.values("team_id")
     listed = source._default_manager.filter(teams__in=theirs).values("pk")
-    return (
-        Q(**{f"{lookup}__isnull": True})
-        | Q(**{f"{lookup}__preview": False})
-        | Q(**{f"{lookup}__in": listed})
+    audience = Q(**{f"{lookup}__in": listed})
+    template = (
+        Q(**{f"{prefix}current_version__isnull": False})
+        | Q(**{f"{lookup}__preview": False, f"{prefix}preview_version__isnull": True})
+        | audience
     )
+    if not prefix:
+        return template
+    released = Q(**{f"{prefix}preview_version__isnull": True}) | ~Q(
+        **{f"{prefix}preview_version": F("pk")}
+    )
+    return template & (released | audience)
 
 
 def _decide_rule(user, role: str | None, access: Access) -> Q:

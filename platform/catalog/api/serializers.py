@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog import presentation
+from catalog import channels, presentation
 from catalog.approval import ACTIONS
-from catalog.models import Template
+from catalog.models import Template, TemplateVersion
 
 
 class TemplateLifetimeSerializer(serializers.Serializer):
@@ -61,6 +61,12 @@ class TemplateProvenanceSerializer(serializers.Serializer):
     path = serializers.CharField(help_text="the template's folder within the source")
 
 
+class TemplatePreviewSerializer(serializers.Serializer):
+    version = serializers.CharField()
+    inputs = serializers.JSONField(help_text="the preview version's input schema")
+    provenance = TemplateProvenanceSerializer()
+
+
 class TemplateListSerializer(serializers.ListSerializer):
     def to_representation(self, data):
         # The summaries of the whole page at once (catalog.presentation), for its items.
@@ -74,9 +80,21 @@ class TemplateSerializer(serializers.ModelSerializer):
     """A template and what it gives and asks: catalog.presentation's summary, which the
     template's page shows too."""
 
-    version = serializers.CharField(source="current_version.version")
-    inputs = serializers.JSONField(source="current_version.inputs_schema")
-    outputs = serializers.JSONField(source="current_version.outputs")
+    version = serializers.CharField(
+        source="current_version.version",
+        allow_null=True,
+        help_text="what everyone gets; null while only a preview version exists",
+    )
+    inputs = serializers.JSONField(
+        source="current_version.inputs_schema", allow_null=True, help_text="of `version`"
+    )
+    outputs = serializers.JSONField(
+        source="current_version.outputs", allow_null=True, help_text="of `version`"
+    )
+    preview_version = serializers.SerializerMethodField(
+        help_text="the version a preview source offers its audience (platform engineers and "
+        "the source's teams) until promotion; null for everyone else, or when there is none"
+    )
     retired = serializers.SerializerMethodField()
     icon = serializers.SerializerMethodField(help_text="the name of a built-in icon")
     lifetime = serializers.SerializerMethodField(
@@ -120,6 +138,7 @@ class TemplateSerializer(serializers.ModelSerializer):
             "host_choices",
             "changelog",
             "provenance",
+            "preview_version",
         ]
 
     # By template pk: a list's are built at once (TemplateListSerializer), one's on demand.
@@ -164,15 +183,30 @@ class TemplateSerializer(serializers.ModelSerializer):
         entries = self._summary(template).changelog
         return list(TemplateChangelogEntrySerializer(entries, many=True).data)
 
+    @extend_schema_field(TemplatePreviewSerializer(allow_null=True))
+    def get_preview_version(self, template: Template) -> dict | None:
+        request = self.context.get("request")
+        if request is None or not channels.user_sees_preview(template=template, user=request.user):
+            return None
+        version = template.preview_version
+        return {
+            "version": version.version if version else "",
+            "inputs": version.inputs_schema if version else {},
+            "provenance": _provenance(version),
+        }
+
     @extend_schema_field(TemplateProvenanceSerializer)
     def get_provenance(self, template: Template) -> dict:
-        version = template.current_version
-        return {
-            "source": version.source.name if version and version.source else None,
-            "commit": version.commit if version else "",
-            "author": version.commit_author if version else "",
-            "date": serializers.DateTimeField().to_representation(version.commit_date)
-            if version and version.commit_date
-            else None,
-            "path": version.path if version else "",
-        }
+        return _provenance(template.current_version)
+
+
+def _provenance(version: TemplateVersion | None) -> dict:
+    return {
+        "source": version.source.name if version and version.source else None,
+        "commit": version.commit if version else "",
+        "author": version.commit_author if version else "",
+        "date": serializers.DateTimeField().to_representation(version.commit_date)
+        if version and version.commit_date
+        else None,
+        "path": version.path if version else "",
+    }

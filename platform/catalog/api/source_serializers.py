@@ -44,7 +44,9 @@ class CatalogSourceSerializer(serializers.Serializer):
         help_text="ssh URLs: the server's public keys, one '<type> <base64>' a line",
     )
     preview = serializers.BooleanField(
-        required=False, help_text="its templates are seen only by platform engineers and `teams`"
+        required=False,
+        help_text="a channel: each sync's new versions are previews for platform engineers and "
+        "`teams` until promoted; false releases the pending previews at once",
     )
     teams = SlugField(
         noun="team",

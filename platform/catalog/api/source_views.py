@@ -92,7 +92,8 @@ class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
     )
     @action(detail=True, methods=["post"])
     def promote(self, request, pk=None):
-        """Out of preview: the current commit's versions become everyone's (no sync)."""
+        """The synced commit's preview versions become everyone's (no sync); the source stays
+        a preview channel for its next pushes. 409 while a sync runs or before any sync."""
         body = PromoteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         source = sources.promote_source(

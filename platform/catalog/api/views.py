@@ -1,5 +1,7 @@
 import django_filters
+from django.db.models import Q
 
+from catalog import channels
 from catalog.api.serializers import TemplateSerializer
 from catalog.models import Template
 from core.api import RestrictedReadOnlyViewSet
@@ -19,7 +21,7 @@ class TemplateViewSet(RestrictedReadOnlyViewSet):
     """Templates of the catalogue that have loaded; request one with POST /api/services/."""
 
     queryset = (
-        Template.objects.filter(current_version__isnull=False)
+        Template.objects.filter(Q(current_version__isnull=False) | Q(preview_version__isnull=False))
         .select_related("current_version__source")
         .prefetch_related("credentials")
         .order_by("category", "name")
@@ -27,3 +29,7 @@ class TemplateViewSet(RestrictedReadOnlyViewSet):
     serializer_class = TemplateSerializer
     lookup_field = "slug"
     filterset_class = TemplateFilterSet
+
+    def get_queryset(self):
+        # Whether the caller sees each template's preview version (one subquery, no more).
+        return channels.with_preview_audience(super().get_queryset(), user=self.request.user)

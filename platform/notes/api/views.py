@@ -14,7 +14,11 @@ class ServiceNoteViewSet(RestrictedViewSetMixin, viewsets.GenericViewSet):
     """/api/services/{id}/notes/: the object is the service, as the caller may see it."""
 
     queryset = Service.objects.select_related(
-        "team", "template__current_version", "template_version", "created_by"
+        "team",
+        "template__current_version",
+        "template__preview_version",
+        "template_version",
+        "created_by",
     ).order_by("-created_at", "-pk")
     serializer_class = NoteSerializer
     filter_backends = []

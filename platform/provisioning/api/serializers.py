@@ -238,7 +238,7 @@ class ServiceRequestSerializer(serializers.Serializer):
             return
         user = request.user
         self.fields["template"].queryset = Template.objects.restrict(user).select_related(  # type: ignore[attr-defined]
-            "current_version"
+            "current_version", "preview_version"
         )
         self.fields["team"].queryset = teams_to_request_for(user=user)  # type: ignore[attr-defined]
 

@@ -48,7 +48,12 @@ class ServiceViewSet(
     viewsets.GenericViewSet,
 ):
     queryset = Service.objects.select_related(
-        "team", "template__current_version", "template_version", "created_by", "last_run"
+        "team",
+        "template__current_version",
+        "template__preview_version",
+        "template_version",
+        "created_by",
+        "last_run",
     ).order_by("-created_at", "-pk")
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet

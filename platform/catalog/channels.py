@@ -1,0 +1,78 @@
+"""Channels: which version of a template a team gets, and who sees a preview.
+
+A template's `current_version` is what everyone gets. A preview source's syncs write its
+new versions as `preview_version` instead; the preview's audience (platform engineers and
+the teams listed on the source) gets that one, until promotion makes it current. Every
+request and upgrade asks `offered_version`, so the portal, the API and tasks agree.
+"""
+
+from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+
+from catalog.models import CatalogSource, Template, TemplateVersion
+from core.types import AnyUser
+from teams import permissions
+
+Listing = CatalogSource.teams.through
+
+
+def team_is_listed(*, template: Template, team_id: int | None) -> bool:
+    """Whether the team is listed on the template's source (its preview's audience)."""
+    if template.source_id is None or team_id is None:
+        return False
+    return Listing.objects.filter(catalogsource_id=template.source_id, team_id=team_id).exists()
+
+
+def offered_version(
+    *, template: Template, team_id: int | None, user: AnyUser | None = None
+) -> TemplateVersion | None:
+    """The version `team_id`'s team gets when it requests or upgrades: the preview version
+    when the template has one and the team is listed on its source (or the acting `user` is
+    a platform engineer), else the current version. None: nothing is offered to that team."""
+    if template.preview_version_id is not None and (
+        (user is not None and permissions.is_platform_engineer(user))
+        or team_is_listed(template=template, team_id=team_id)
+    ):
+        return template.preview_version
+    return template.current_version
+
+
+def user_sees_preview(*, template: Template, user: AnyUser) -> bool:
+    """Whether `user` is in the template's preview audience: a platform engineer, or a
+    member of a team its source lists. A template annotated by `with_preview_audience`
+    answers without a query."""
+    if template.preview_version_id is None:
+        return False
+    annotated = getattr(template, "in_preview_audience", None)
+    if annotated is not None:
+        return bool(annotated)
+    if permissions.is_platform_engineer(user):
+        return True
+    return (
+        template.source_id is not None
+        and Listing.objects.filter(
+            catalogsource_id=template.source_id,
+            team__memberships__user_id=user.pk or 0,
+        ).exists()
+    )
+
+
+def with_preview_audience(templates: QuerySet[Template], *, user: AnyUser) -> QuerySet[Template]:
+    """Templates annotated with `in_preview_audience` (a subquery, no extra query), their
+    preview version and its source loaded."""
+    templates = templates.select_related("preview_version__source")
+    if permissions.is_platform_engineer(user):
+        return templates.annotate(in_preview_audience=Value(True, output_field=BooleanField()))
+    listed = Listing.objects.filter(
+        catalogsource_id=OuterRef("source_id"),
+        team__memberships__user_id=user.pk or 0,
+    )
+    return templates.annotate(in_preview_audience=Exists(listed))
+
+
+def offered_to_user(*, template: Template, user: AnyUser) -> TemplateVersion | None:
+    """The version a user is shown as the one they would get (the template page, the
+    request form): the preview version for its audience, else the current version. The
+    request itself is decided for the requesting team by `offered_version`."""
+    if user_sees_preview(template=template, user=user):
+        return template.preview_version
+    return template.current_version
