@@ -4,15 +4,23 @@ A template's `current_version` is what everyone gets. A preview source's syncs w
 new versions as `preview_version` instead; the preview's audience (platform engineers and
 the teams listed on the source) gets that one, until promotion makes it current. Every
 request and upgrade asks `offered_version`, so the portal, the API and tasks agree.
+
+A retired template takes no requests, except for its pending preview: a preview source that
+offers a retired template again offers it to its audience only, and it stays retired for
+everyone else until promotion brings it back (`takes_requests`).
 """
 
-from django.db.models import BooleanField, Exists, OuterRef, QuerySet, Value
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet, Value
 
 from catalog.models import CatalogSource, Template, TemplateVersion
 from core.types import AnyUser
 from teams import permissions
 
 Listing = CatalogSource.teams.through
+# Of templates annotated by `with_preview_audience`: those the user may request a version of.
+TAKES_REQUESTS = Q(retired_at__isnull=True) | Q(
+    preview_version__isnull=False, in_preview_audience=True
+)
 
 
 def team_is_listed(*, template: Template, team_id: int | None) -> bool:
@@ -34,6 +42,14 @@ def offered_version(
     ):
         return template.preview_version
     return template.current_version
+
+
+def takes_requests(*, template: Template, version: TemplateVersion | None) -> bool:
+    """Whether a request for `version` (the one offered to the requesting team) is taken: not
+    for a retired template, unless it is the template's pending preview."""
+    if version is None:
+        return False
+    return template.retired_at is None or version.pk == template.preview_version_id
 
 
 def user_sees_preview(*, template: Template, user: AnyUser) -> bool:

@@ -62,6 +62,9 @@ class CatalogSource(models.Model):
     # that a push delivered twice, or a beat tick during a sync, starts no second one.
     sync_started_at = models.DateTimeField(null=True, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
+    # The ids of the preview versions the sync that read `commit` wrote: what promotion
+    # releases (not a preview a failed or overtaken sync of a later commit left behind).
+    previews = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     access = Access(refusal="Only platform engineers manage the catalogue's sources.")
@@ -279,6 +282,8 @@ class CatalogSync(models.Model):
     updated = models.JSONField(default=list)
     retired = models.JSONField(default=list)
     problems = models.JSONField(default=list)
+    # The ids of the preview versions the templates it wrote offer after it.
+    previews = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-started_at"]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from catalog import changelog, channels, icons, selectors
+from catalog import changelog, channels, icons, selectors, uses
 from catalog.approval import ACTIONS, PLATFORM
 from catalog.changelog import Entry
 from catalog.choice_specs import choice_sources
@@ -202,12 +202,14 @@ def summarize(
     template: Template, *, team_names: dict[str, str], version: TemplateVersion | None = None
 ) -> TemplateSummary | None:
     """The summary of `version` of a template (by default its current version, else its
-    preview), None when none has loaded. Its credentials are `template.credentials.all()`:
-    prefetch them for a list."""
+    preview), None when none has loaded. Its credentials are those of
+    `template.credentials.all()` (prefetch them for a list) that this version names: during
+    a preview the template holds its preview's too, which are its audience's to see."""
     version = version or template.current_version or template.preview_version
     if version is None:
         return None
     manifest = version.manifest
+    named = set(uses.credential_names(manifest))
     return TemplateSummary(
         version=version.version,
         icon=icons.icon_for(manifest=manifest, category=template.category),
@@ -216,6 +218,7 @@ def summarize(
         credentials=tuple(
             UsedCredential(name=c.name, type=c.type, type_label=c.get_type_display())
             for c in template.credentials.all()
+            if c.name in named
         ),
         targets=manifest.get("targets"),
         host_choices=_host_choices(version),

@@ -18,11 +18,11 @@ def requestable_templates(*, user: AnyUser, query: str = "") -> QuerySet[Templat
     offered = Q(current_version__isnull=False) | Q(preview_version__isnull=False)
     templates = channels.with_preview_audience(
         Template.objects.restrict(user)
-        .filter(offered, retired_at__isnull=True)
+        .filter(offered)
         .select_related("current_version")
         .prefetch_related("credentials"),
         user=user,
-    )
+    ).filter(channels.TAKES_REQUESTS)
     for word in query.split()[:MAX_QUERY_WORDS]:
         templates = templates.filter(
             Q(name__icontains=word) | Q(description__icontains=word) | Q(category__icontains=word)

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from audit import services as audit
+from catalog import uses
 from catalog.choice_lists import CREDENTIAL_TYPES
 from catalog.choice_specs import CHOICES, choice_sources
 from catalog.installs import install_requirements
@@ -82,7 +83,9 @@ def sync_catalog(
         if progress is not None:
             progress()
         install_requirements(folder=folder)  # slow I/O, before the template's transaction
-        outcome = _sync_folder(folder, origin)
+        outcome, preview = _sync_folder(folder, origin)
+        if preview is not None:
+            report.previews.append(preview)
         if outcome in ("created", "updated"):
             getattr(report, outcome).append(folder.slug)
         report.problems += [problem.as_dict() for problem in folder.problems]
@@ -116,7 +119,9 @@ def sync_catalog(
 
 
 @transaction.atomic
-def _sync_folder(folder: Folder, origin: Origin) -> str | None:
+def _sync_folder(folder: Folder, origin: Origin) -> tuple[str | None, int | None]:
+    """Write one template; returns its outcome ("created", "updated" or None) and the id of
+    the preview version it now offers (None when it offers none, or was not written)."""
     template, created = Template.objects.select_for_update().get_or_create(
         slug=folder.slug, defaults={"name": folder.slug, "source": origin.source}
     )
@@ -129,9 +134,9 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
                 f"{template.source or LOCAL_SOURCE}",
             )
         )
-        return None
+        return None, None
     template.source = origin.source  # adopts a template no (other live) source offers
-    template.retired_at, template.synced_at = None, timezone.now()
+    template.synced_at = timezone.now()
     credentials = []
     if folder.ok:
         credentials = _credentials_for(folder)
@@ -140,34 +145,33 @@ def _sync_folder(folder: Folder, origin: Origin) -> str | None:
     if version is None:
         template.errors = [problem.as_dict() for problem in folder.problems]
         template.save()
-        return None
-    # A preview source's new version is its audience's (preview_version) until promoted.
-    previewed = origin.source.preview and version.pk != template.current_version_id
+        return None, None
+    # A preview source's new version is its audience's (preview_version) until promoted. A
+    # retired template it offers again stays retired for everyone else until then (even at
+    # its current version): only promotion brings it back (catalog.channels).
+    retired = template.retired_at is not None
+    previewed = origin.source.preview and (retired or version.pk != template.current_version_id)
     changed = (template.preview_version_id or template.current_version_id) != version.pk
     manifest = cast(dict, folder.manifest)
     if previewed:
         template.preview_version = version
     else:
         template.current_version, template.preview_version = version, None
+        template.retired_at = None
     if not previewed or template.current_version_id is None:
         template.name = manifest["name"]
         template.description = manifest.get("description", "")
         template.category = manifest.get("category", "")
     template.errors = []
     template.save()
-    if previewed:  # the current version's credentials stay in use (PROTECT) until promoted
-        template.credentials.add(*credentials)
-    else:
-        template.credentials.set(credentials)
-    template.inventories.set(
-        Inventory.objects.filter(name__in=inventories.inventory_names(manifest))
-    )
-    return "created" if created else "updated" if changed else None
+    uses.link(template=template)  # the current version's stay protected during a preview
+    outcome = "created" if created else "updated" if changed else None
+    return outcome, template.preview_version_id
 
 
 def _offered_elsewhere(template: Template, source: CatalogSource) -> bool:
-    if template.retired_at is not None:
-        return False
+    if template.retired_at is not None:  # free to adopt, unless a preview holds it
+        return template.preview_version_id is not None and template.source_id != source.pk
     if template.source_id is None:  # loaded before sources existed: the server's folder's
         return source.name != LOCAL_SOURCE
     return template.source_id != source.pk
@@ -183,7 +187,7 @@ def _credentials_for(folder: Folder) -> list[Credential]:
         for name, source in choice_sources(manifest["inputs"], "url").items()
         if source.get("credential")
     }
-    wanted = [*names, *fetching.values()]
+    wanted = uses.credential_names(manifest)
     found = {c.name: c for c in Credential.objects.filter(name__in=wanted)}
     file = f"{folder.slug}/template.yml"
     unknown = "unknown credential {!r}: a platform engineer creates it under Credentials"
@@ -203,7 +207,7 @@ def _credentials_for(folder: Folder) -> list[Credential]:
                     "with a token (sent as a bearer token) or a password (basic auth)",
                 )
             )
-    return [found[name] for name in dict.fromkeys(wanted) if name in found]
+    return [found[name] for name in wanted if name in found]
 
 
 def _target_problems(folder: Folder, credentials: list[Credential]) -> list[Problem]:

@@ -57,16 +57,21 @@ def source_new(request: HttpRequest) -> HttpResponse:
 def source_edit(request: HttpRequest, pk: int) -> HttpResponse:
     source = _source(request, pk)
     form = CatalogSourceForm(request.POST or None, source=source)
+    refusal = ""
     if request.method == "POST" and form.is_valid():
         try:
             sources.update_source(user=request.user, source=source, **form.payload())
         except InvalidRequest as exc:
             form.add_refusal(exc)
+        except Conflict as exc:  # a sync is running: nothing saved, the form kept
+            refusal = str(exc)
+            messages.error(request, refusal)
         else:
             messages.success(request, f"Source {source.name} saved.")
             return redirect("catalog:sources")
     context = {"form": form, "source": source, "webhook_url": selectors.webhook_url(source=source)}
-    return render(request, "catalog/source_form.html", context, status=400 if form.errors else 200)
+    status = 409 if refusal else 400 if form.errors else 200
+    return render(request, "catalog/source_form.html", context, status=status)
 
 
 @login_required

@@ -10,11 +10,14 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from audit import services as audit
 from catalog import source_checks as checks
+from catalog import uses
 from catalog.models import CatalogSource, SourceKind, Template, TemplateVersion
+from catalog.sync import STALE_CLAIM
 from core import secrets
 from core.errors import Conflict, InvalidRequest
 from core.masking import MASK
@@ -133,6 +136,11 @@ def update_source(
             errors["url"] = ["The catalogue folder's path is the server's GANGPLANK_CATALOG_DIR."]
         if errors:
             raise InvalidRequest(errors)
+        if values["preview"] != source.preview and _sync_running(source):
+            raise Conflict(
+                f"A sync of {source.name} is running and reads whether it is a preview once: "
+                "change that once it has ended."
+            )
         before = _audited(source, before_teams)
         for field in FIELDS:
             if field != "teams":
@@ -144,12 +152,13 @@ def update_source(
             # refused as a rewrite of the old one.
             changes["commit"] = [source.commit, None]
             source.commit = ""
-        # Out of preview: its pending previews are released now, not at the next sync.
-        released = (
-            release_previews(source=source) if before["preview"] and not source.preview else {}
-        )
-        if released:
-            changes["released"] = [None, released]
+        # Out of preview: the last sync's previews are released now, not at the next sync;
+        # any other (a failed sync's) is dropped, and the next sync makes its commit live.
+        if before["preview"] and not source.preview:
+            if released := release_previews(source=source):
+                changes["released"] = [None, released]
+            if dropped := drop_previews(templates=Template.objects.filter(source=source)):
+                changes["previews_dropped"] = [dropped, None]
         if changes:
             try:
                 with transaction.atomic():
@@ -177,10 +186,7 @@ def delete_source(*, user: AnyUser | None, source: CatalogSource) -> None:
     with transaction.atomic():
         templates = Template.objects.filter(source=source)
         # Unpromoted previews go with their source: nothing decides their audience any more.
-        dropped = sorted(
-            templates.filter(preview_version__isnull=False).values_list("slug", flat=True)
-        )
-        templates.filter(preview_version__isnull=False).update(preview_version=None)
+        dropped = drop_previews(templates=templates)
         retired = sorted(templates.filter(retired_at__isnull=True).values_list("slug", flat=True))
         templates.filter(retired_at__isnull=True).update(retired_at=timezone.now())
         changes: dict = {"url": [source.url, None]} if retired or dropped else {}
@@ -230,6 +236,7 @@ def promote_source(
             raise Conflict(_promotion_refusal(source=source, commit=commit))
         source = CatalogSource.objects.get(pk=source.pk)
         promoted = release_previews(source=source)
+        source.save(update_fields=["previews"])
         audit.record(
             action="catalog.source_promoted",
             actor=user,
@@ -244,24 +251,53 @@ def promote_source(
 
 
 def release_previews(*, source: CatalogSource) -> dict[str, str]:
-    """Make each preview version of the source's templates current (its manifest naming the
-    template); returns the versions released by slug. Called inside the caller's transaction."""
+    """Make each preview version the source's last recorded sync wrote (`source.previews`)
+    current, its template no longer retired (its manifest naming the template); returns the
+    versions released by slug, and empties `source.previews` (the caller saves it). A
+    preview left by a sync that failed or was overtaken is not released. Called inside the
+    caller's transaction."""
     released = {}
     pending = (
         Template.objects.select_for_update()
-        .filter(source=source, preview_version__isnull=False)
-        .select_related("preview_version")
+        .filter(source=source, preview_version__in=source.previews)
+        .select_related("current_version", "preview_version")
         .order_by("slug")
     )
     for template in pending:
         version = cast(TemplateVersion, template.preview_version)
         template.current_version, template.preview_version = version, None
+        template.retired_at = None
         template.name = version.manifest.get("name", template.name)
         template.description = version.manifest.get("description", "")
         template.category = version.manifest.get("category", "")
         template.save()
+        uses.link(template=template)  # the released version's only, from now on
         released[template.slug] = version.version
+    source.previews = []
     return released
+
+
+def drop_previews(*, templates: QuerySet[Template]) -> list[str]:
+    """Drop the pending preview versions of `templates` (they keep their current version,
+    and what it uses only); returns their slugs. Inside the caller's transaction."""
+    pending = (
+        templates.select_for_update()
+        .filter(preview_version__isnull=False)
+        .select_related("current_version")
+        .order_by("slug")
+    )
+    dropped = []
+    for template in pending:
+        template.preview_version = None
+        template.save(update_fields=["preview_version"])
+        uses.link(template=template)
+        dropped.append(template.slug)
+    return dropped
+
+
+def _sync_running(source: CatalogSource) -> bool:
+    started = source.sync_started_at
+    return started is not None and started > timezone.now() - STALE_CLAIM
 
 
 def _promotion_refusal(*, source: CatalogSource, commit: str) -> str:

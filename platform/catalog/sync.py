@@ -101,12 +101,19 @@ def sync_source(
             _failed(source, message)
             raise SourceUnavailable(message) from None
         now = timezone.now()
+        # The previews this sync wrote are what promotion releases: not those a failed or
+        # overtaken sync left (it records nothing).
         recorded = CatalogSource.objects.filter(pk=source.pk, sync_started_at=claim.at).update(
-            commit=commit, synced_at=now, last_attempt_at=now, last_error=""
+            commit=commit,
+            synced_at=now,
+            last_attempt_at=now,
+            last_error="",
+            previews=report.previews,
         )
         if not recorded:
             raise ClaimLost(f"catalogue source {source.name} was taken over by another sync")
         source.commit, source.synced_at, source.last_error = commit, now, ""
+        source.previews = report.previews
         return report
     except ClaimLost as lost:
         logger.warning("%s: this sync stops", lost)

@@ -44,8 +44,9 @@ def request_service(
     """Create a service and queue its provision run."""
     errors: dict = {}
     version = None
-    if template.retired_at is not None:
-        errors["template"] = ["This template is retired or has not loaded; it takes no requests."]
+    retired = ["This template is retired or has not loaded; it takes no requests."]
+    if template.retired_at is not None and template.preview_version_id is None:
+        errors["template"] = retired
     if not permissions.can(user, permissions.VIEW, team):
         errors["team"] = ["You can only request services for your own teams."]
     else:
@@ -54,6 +55,8 @@ def request_service(
         version = channels.offered_version(template=template, team_id=team.pk, user=user)
         if version is None and "template" not in errors:
             errors["template"] = [f"No template named {template.slug} is offered to {team.slug}."]
+        elif not channels.takes_requests(template=template, version=version):
+            errors["template"] = retired  # a retired template's preview is its audience's
     if not rules.is_valid_name(name):
         errors["name"] = [rules.NAME_RULE]
     elif _name_taken(team=team, name=name):

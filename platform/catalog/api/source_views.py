@@ -50,6 +50,7 @@ class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         data = {**self._shown(source), "secret": secret}
         return _uncached(Response(data, status=status.HTTP_201_CREATED))
 
+    @extend_schema(responses={200: CatalogSourceSerializer, 409: CONFLICT})
     def update(self, request, *args, **kwargs):
         source = self.get_object()
         if isinstance(request.data, dict) and "secret" in request.data:
@@ -60,6 +61,10 @@ class CatalogSourceViewSet(RestrictedViewSetMixin, viewsets.ModelViewSet):
         body.is_valid(raise_exception=True)
         source = sources.update_source(user=request.user, source=source, **body.validated_data)
         return Response(self._shown(source))
+
+    @extend_schema(responses={200: CatalogSourceSerializer, 409: CONFLICT})
+    def partial_update(self, request, *args, **kwargs):
+        return super().partial_update(request, *args, **kwargs)
 
     @extend_schema(responses={204: None, 409: CONFLICT})
     def destroy(self, request, *args, **kwargs):
