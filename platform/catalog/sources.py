@@ -258,7 +258,7 @@ def release_previews(*, source: CatalogSource) -> dict[str, str]:
     caller's transaction."""
     released = {}
     pending = (
-        Template.objects.select_for_update()
+        Template.objects.select_for_update(of=("self",))
         .filter(source=source, preview_version__in=source.previews)
         .select_related("current_version", "preview_version")
         .order_by("slug")
@@ -281,7 +281,7 @@ def drop_previews(*, templates: QuerySet[Template]) -> list[str]:
     """Drop the pending preview versions of `templates` (they keep their current version,
     and what it uses only); returns their slugs. Inside the caller's transaction."""
     pending = (
-        templates.select_for_update()
+        templates.select_for_update(of=("self",))
         .filter(preview_version__isnull=False)
         .select_related("current_version")
         .order_by("slug")
