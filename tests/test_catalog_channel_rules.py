@@ -9,6 +9,7 @@ import pytest
 import yaml
 from django.utils import timezone
 from gitrepos import Repo
+from test_inventories import INVENTORY_CATALOG, host
 
 from catalog import sources
 from catalog.models import CatalogSource, Template
@@ -19,7 +20,6 @@ from core.errors import Conflict
 from credentials import services as credentials
 from credentials.models import Credential
 from inventories import services as inventories
-from test_inventories import INVENTORY_CATALOG, deploy_key, shared_hosts  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -43,9 +43,19 @@ def fleet_catalogue(root, **changes):
 # 1. What a preview keeps protected, and whose credentials it shows
 
 
+@pytest.fixture
+def fleet_uses(ops):
+    """The inventory shared-hosts and the ssh credential deploy-key, which fleet uses."""
+    hosts = inventories.create_inventory(
+        actor=ops, name="shared-hosts", description="", hosts=[host("web-1")]
+    )
+    return hosts, Credential.objects.create(name="deploy-key", type="ssh")
+
+
 def test_a_preview_keeps_the_current_versions_inventory_and_credentials_protected_and_hidden(
-    client, tmp_path, ops, owner, shared_hosts, deploy_key
+    client, tmp_path, ops, owner, fleet_uses
 ):
+    hosts, key = fleet_uses
     token = Credential.objects.create(name="preview-token", type="token")
     local = local_source()
     assert sync_source(source=local, directory=fleet_catalogue(tmp_path / "v1"))
@@ -59,8 +69,8 @@ def test_a_preview_keeps_the_current_versions_inventory_and_credentials_protecte
     fleet = Template.objects.get(slug="fleet")
     assert (fleet.current_version.version, fleet.preview_version.version) == ("1.0.0", "1.1.0")
     with pytest.raises(Conflict, match="used by templates: Fleet"):
-        inventories.delete_inventory(actor=ops, inventory=shared_hosts)
-    for credential in (deploy_key, token):
+        inventories.delete_inventory(actor=ops, inventory=hosts)
+    for credential in (key, token):
         with pytest.raises(Conflict):
             credentials.delete_credential(user=ops, credential=credential)
     shown = api_client_for(owner).get("/api/templates/fleet/").json()
@@ -75,21 +85,22 @@ def test_a_preview_keeps_the_current_versions_inventory_and_credentials_protecte
     assert api_client_for(owner).get("/api/templates/fleet/").json()["credentials"] == [
         "preview-token"
     ]
-    inventories.delete_inventory(actor=ops, inventory=shared_hosts)
-    credentials.delete_credential(user=ops, credential=deploy_key)
+    inventories.delete_inventory(actor=ops, inventory=hosts)
+    credentials.delete_credential(user=ops, credential=key)
     with pytest.raises(Conflict):
         credentials.delete_credential(user=ops, credential=token)
 
 
-def test_a_live_sync_keeps_only_what_its_version_uses(tmp_path, ops, shared_hosts, deploy_key):
+def test_a_live_sync_keeps_only_what_its_version_uses(tmp_path, ops, fleet_uses):
+    hosts, key = fleet_uses
     local = local_source()
     assert sync_source(source=local, directory=fleet_catalogue(tmp_path / "v1"))
     later = fleet_catalogue(tmp_path / "v2", version="1.1.0", targets=None, credentials=None)
 
     assert sync_source(source=local, directory=later)
 
-    inventories.delete_inventory(actor=ops, inventory=shared_hosts)
-    credentials.delete_credential(user=ops, credential=deploy_key)
+    inventories.delete_inventory(actor=ops, inventory=hosts)
+    credentials.delete_credential(user=ops, credential=key)
 
 
 # 2. A retired template that a preview source offers again
