@@ -422,6 +422,7 @@ def test_rotation_finds_every_encrypted_column():
     found = {(model._meta.label_lower, *names) for model, names in reencryption.encrypted_fields()}
 
     assert found == {
+        ("catalog.catalogsource", "webhook_secret"),
         ("credentials.credential", "secrets"),
         ("notifications.destination", "secrets"),
         ("provisioning.service", "secrets"),
