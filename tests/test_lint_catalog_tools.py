@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-
-from catalog import lint, lint_fixtures
-from provisioning import sandbox
 from test_lint_catalog import DEPROVISION, errors, lint_lines, write_note
+
+from catalog import lint_fixtures, lint_tools
+from provisioning import sandbox
 from testkit import free_port
 
 # Ansible renders an import's name when it parses the playbook: a syntax check runs this.
@@ -155,7 +155,7 @@ def test_it_reports_ansible_lint_warnings_without_failing(tmp_path, capsys):
 def test_a_syntax_check_that_takes_too_long_fails_and_leaves_no_process(
     tmp_path, capsys, monkeypatch, options
 ):
-    monkeypatch.setattr(lint, "TOOL_TIMEOUT", 3)
+    monkeypatch.setattr(lint_tools, "TOOL_TIMEOUT", 3)
     sleep = f"sleep {free_port()}.5"  # a name no other process has
     write_note(tmp_path, **{"provision.yml": probing(f"{sleep}; echo tasks/report.yml")})
 

@@ -14,13 +14,9 @@ an environment of its own (a temporary HOME, no variable of the caller's but PAT
 part and LANG), this process's Python and Ansible, and an empty ansible.cfg.
 """
 
-import contextlib
 import json
 import os
-import re
-import signal
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,25 +26,20 @@ from pathlib import Path
 import yaml
 
 from catalog import galaxy, lint_fixtures
+from catalog import lint_tools as tools
 from catalog import requirements as galaxy_requirements
 from catalog.choice_specs import choice_sources
 from catalog.lint_report import CATALOGUE, Finding, Level, Report
 from catalog.loader import MANIFEST, Folder, Problem, load_catalog
-from provisioning import sandbox
 
 # ansible-lint's profiles, least strict first (each holds the rules of those before it).
 PROFILES = ("min", "basic", "moderate", "safety", "shared", "production")
 DEFAULT_PROFILE = "moderate"
-TOOL_TIMEOUT = 300  # seconds, for one syntax check or one ansible-lint run
-# Inside a tool's sandbox: the empty ansible.cfg that ANSIBLE_CONFIG names (a template's own
-# ansible.cfg is never read).
-EMPTY_CONFIG = "/run/gangplank-lint/ansible.cfg"
 # Where ansible-lint looks for its configuration in the repository (ansiblelint.cli).
 LINT_CONFIGS = (
     ".ansible-lint", ".ansible-lint.yml", ".ansible-lint.yaml",
     ".config/ansible-lint.yml", ".config/ansible-lint.yaml",
 )  # fmt: skip
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last part
 
 
 @dataclass(frozen=True)
@@ -214,76 +205,6 @@ def offline_problem(manifest: dict) -> str:
     return ""
 
 
-def tool_environment(home: str) -> dict[str, str]:
-    """A clean environment for ansible-playbook and ansible-lint: this Python's tools first on
-    the PATH, a temporary HOME, nothing else of the caller's."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {
-        "PATH": f"{bin_dir}{os.pathsep}{sandbox.PATH}",
-        "HOME": home,
-        "LANG": os.environ.get("LANG") or "C.UTF-8",
-        "ANSIBLE_HOME": f"{home}/.ansible",
-        "ANSIBLE_LOCAL_TEMP": f"{home}/.ansible/tmp",
-        "ANSIBLE_NOCOWS": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "NO_COLOR": "1",
-        "XDG_CACHE_HOME": f"{home}/.cache",
-        "XDG_CONFIG_HOME": f"{home}/.config",
-    }
-
-
-class SandboxUnavailable(Exception):
-    """Bubblewrap cannot run here (the message says why) and --no-sandbox was not given."""
-
-
-def _tool(
-    argv: list[str], *, cwd: Path, sandboxed: bool, contents: Sequence[Path] = ()
-) -> subprocess.CompletedProcess[str]:
-    """Run a tool on the folder `cwd` in a clean environment, in its own sandbox unless
-    `sandboxed` is False, finding the collections and roles installed in `contents` before
-    Ansible's own places. Raises SandboxUnavailable, or subprocess.TimeoutExpired after
-    TOOL_TIMEOUT seconds (every process it started then killed)."""
-    if sandboxed and (problem := lint_fixtures.sandbox_problem()):
-        raise SandboxUnavailable(problem)
-    with tempfile.TemporaryDirectory(prefix="gangplank-lint-tool-") as temp:
-        empty = Path(temp, "ansible.cfg")
-        empty.write_text("")
-        home = sandbox.TOOL_HOME if sandboxed else f"{temp}/home"
-        env = tool_environment(home)
-        env["ANSIBLE_CONFIG"] = EMPTY_CONFIG if sandboxed else str(empty)
-        if contents:
-            env.update(sandbox.content_paths(contents=contents, home=home))
-        command = argv
-        if sandboxed:
-            readable = [cwd, *contents]
-            files = {EMPTY_CONFIG: empty}
-            command = sandbox.tool_command(argv=argv, cwd=cwd, readable=readable, files=files)
-        return _run(command, cwd=cwd, env=env)
-
-
-def _run(command: list[str], *, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """subprocess.run in a session of its own, whose every process is killed on timeout."""
-    with subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, errors="replace", start_new_session=True,
-    ) as process:  # fmt: skip
-        try:
-            stdout, stderr = process.communicate(timeout=TOOL_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            # A process that left the session may hold the pipes open: do not wait for it.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.communicate(timeout=10)
-            raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-
-
-def _tool_path(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
 def syntax_check(
     path: Path,
     *,
@@ -295,12 +216,12 @@ def syntax_check(
     """`ansible-playbook --syntax-check` on the playbooks, all at once, then one by one
     when that fails, so that each error names its playbook (`content`: the template's
     installed requirements)."""
-    command = [_tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
+    command = [tools.tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
     contents = [content] if content is not None else []
     step = "syntax-check"
     try:
         if (
-            _tool(
+            tools.run(
                 [*command, *playbooks], cwd=path, sandboxed=sandboxed, contents=contents
             ).returncode
             == 0
@@ -308,33 +229,15 @@ def syntax_check(
             yield Finding(slug, f"{slug}/", step, f"{len(playbooks)} playbook(s)", Level.OK)
             return
         for playbook in playbooks:
-            done = _tool([*command, playbook], cwd=path, sandboxed=sandboxed, contents=contents)
+            done = tools.run([*command, playbook], cwd=path, sandboxed=sandboxed, contents=contents)
             if done.returncode != 0:
                 yield Finding(
-                    slug, f"{slug}/{playbook}", step, _error_lines(done.stderr or done.stdout)
+                    slug, f"{slug}/{playbook}", step, tools.error_lines(done.stderr or done.stdout)
                 )
-    except SandboxUnavailable as exc:
-        yield Finding(slug, f"{slug}/", step, _unsandboxed(str(exc)))
+    except tools.SandboxUnavailable as exc:
+        yield Finding(slug, f"{slug}/", step, tools.unsandboxed(str(exc)))
     except subprocess.TimeoutExpired:
-        yield Finding(slug, f"{slug}/", step, f"took over {TOOL_TIMEOUT}s")
-
-
-def _unsandboxed(problem: str) -> str:
-    return f"cannot run in the workers' sandbox (--no-sandbox runs without): {problem}"
-
-
-def _error_lines(output: str) -> str:
-    """What the tool said went wrong, on one line, without its warnings (of a traceback,
-    its last line: the exception)."""
-    lines = [
-        line.strip()
-        for line in output.splitlines()
-        if line.strip() and not line.startswith(("[WARNING]", "WARNING"))
-    ]
-    if any(line.startswith("Traceback (most recent call last)") for line in lines):
-        raised = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
-        lines = lines[raised[-1] :] if raised else lines[-1:]
-    return " ".join(lines)[:2000] or "failed"
+        yield Finding(slug, f"{slug}/", step, f"took over {tools.TOOL_TIMEOUT}s")
 
 
 def ansible_lint(
@@ -346,15 +249,17 @@ def ansible_lint(
     sandboxed: bool = True,
 ) -> Iterator[Finding]:
     """ansible-lint's findings for the catalogue, one per rule and place, each given to the
-    template whose folder it is in (one run for all: it starts slowly). Its warnings (of
-    `warn_list`, or experimental rules) are WARNING, not failures."""
+    template whose folder it is in (one run for all: it starts slowly, and so it sees every
+    template's installed collections). Its warnings (of `warn_list`, or experimental rules)
+    are WARNING, not failures. The repository's configuration applies, unless it names
+    `rulesdir`; ANSIBLE_CONFIG is empty (lint_tools)."""
     step = f"ansible-lint ({profile})"
     config, refused = lint_config(directory)
     if refused:
         yield Finding(CATALOGUE, config, step, refused)
         return
     argv = [
-        _tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
+        tools.tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
         "-c", str(directory / config) if config else os.devnull, "-f", "json", ".",
     ]  # fmt: skip
     # Given as lintables, folders with tasks/ would be taken for roles: lint "." less the rest.
@@ -363,19 +268,19 @@ def ansible_lint(
         yield Finding(CATALOGUE, ".", step, "ansible-lint is not installed")
         return
     try:
-        done = _tool(argv, cwd=directory, sandboxed=sandboxed, contents=contents)
-    except SandboxUnavailable as exc:
-        yield Finding(CATALOGUE, ".", step, _unsandboxed(str(exc)))
+        done = tools.run(argv, cwd=directory, sandboxed=sandboxed, contents=contents)
+    except tools.SandboxUnavailable as exc:
+        yield Finding(CATALOGUE, ".", step, tools.unsandboxed(str(exc)))
         return
     except subprocess.TimeoutExpired:
-        yield Finding(CATALOGUE, ".", step, f"took over {TOOL_TIMEOUT}s")
+        yield Finding(CATALOGUE, ".", step, f"took over {tools.TOOL_TIMEOUT}s")
         return
     try:
         issues = json.loads(done.stdout or "[]")
     except json.JSONDecodeError:
         issues = None
     if not isinstance(issues, list) or (done.returncode not in (0, 2) and not issues):
-        said = _error_lines(done.stderr or done.stdout)
+        said = tools.error_lines(done.stderr or done.stdout)
         yield Finding(CATALOGUE, ".", step, f"did not run (rc {done.returncode}): {said}")
         return
     for issue in issues:
