@@ -2,8 +2,12 @@
 on files it must not trust: sandboxed, bounded in time, warnings apart from failures, and
 requirements fetched only from the deployment's Galaxy server. Real tools, real bubblewrap."""
 
+import contextlib
 import http.server
 import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -161,9 +165,51 @@ def test_a_syntax_check_that_takes_too_long_fails_and_leaves_no_process(
 
     code, lines = lint_lines(capsys, tmp_path, "--no-fixtures", "--no-ansible-lint", *options)
 
+    left = wait_until_gone(sleep)
+    for pid in left:  # not to leave them when the test fails
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     assert code == 1
     assert errors(lines) == ["ERROR   note: note/: syntax-check: took over 3s"]
-    assert wait_until_gone(sleep) == []
+    assert left == []
+
+
+PROBE = """\
+import os, socket, sys
+seen = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+try:
+    open(os.path.join(sys.argv[1], "written"), "w").close()
+    wrote = "yes"
+except OSError:
+    wrote = "no"
+try:
+    socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=5).close()
+    reached = "yes"
+except OSError:
+    reached = "no"
+print(seen, wrote, reached, os.environ.get("HOME"), os.path.exists(sys.argv[3]))
+"""
+
+
+def test_a_tools_sandbox_shows_no_host_process_nor_network_and_its_folder_read_only(
+    tmp_path, galaxy
+):
+    url, _ = galaxy
+    port = url.rsplit(":", 1)[1].strip("/")
+    folder, elsewhere = tmp_path / "folder", tmp_path / "elsewhere"
+    folder.mkdir()
+    elsewhere.mkdir()
+    argv = [sys.executable, "-I", "-c", PROBE, str(folder), port, str(elsewhere)]
+    env = {"PATH": "/usr/bin:/bin", "HOME": sandbox.TOOL_HOME}
+
+    done = subprocess.run(
+        sandbox.tool_command(argv=argv, cwd=folder, readable=[folder]),
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    unsandboxed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+    assert done.stdout.split() == ["[1,", "2]", "no", "no", "/tmp/home", "False"], done.stderr
+    assert unsandboxed.stdout.split()[-4:] == ["yes", "yes", "/tmp/home", "True"]
 
 
 class _Galaxy(http.server.BaseHTTPRequestHandler):
