@@ -11,8 +11,6 @@ from catalog import requirements as galaxy_requirements
 from catalog.loader import Folder, Problem
 from catalog.models import TemplateVersion
 
-DEFAULT_SERVER = "https://galaxy.ansible.com"
-
 
 def install_requirements(*, folder: Folder) -> None:
     """Install the collections and roles of a sound folder that ships a requirements.yml,
@@ -22,7 +20,9 @@ def install_requirements(*, folder: Folder) -> None:
     if data is None or folder.path is None:
         return
     file = f"{folder.slug}/{galaxy_requirements.FILE}"
-    folder.problems += [Problem(file, field, message) for field, message in _source_problems(data)]
+    server = settings.GANGPLANK_GALAXY_SERVER
+    found = galaxy_requirements.source_problems(data, server=server)
+    folder.problems += [Problem(file, field, message) for field, message in found]
     label = cast(dict, folder.manifest)["version"]
     published = TemplateVersion.objects.filter(template__slug=folder.slug, version=label)
     digest = published.values_list("digest", flat=True).first()
@@ -34,23 +34,6 @@ def install_requirements(*, folder: Folder) -> None:
     if dest.is_dir():
         return
     try:
-        galaxy.install(folder=folder.path, dest=dest, server=settings.GANGPLANK_GALAXY_SERVER)
+        galaxy.install(folder=folder.path, dest=dest, server=server)
     except galaxy.InstallError as exc:
         folder.problems.append(Problem(file, "", str(exc)))
-
-
-def _source_problems(data: dict) -> list[tuple[str, str]]:
-    """A collection's `source` may only name the deployment's own Galaxy server: any other
-    would have the worker fetch from a host of the template author's choosing."""
-    server = settings.GANGPLANK_GALAXY_SERVER or DEFAULT_SERVER
-    return [
-        (field, f"{source!r} is not this deployment's Galaxy server ({server}); leave "
-         "`source` out to use it")
-        for field, source in galaxy_requirements.sources(data)
-        if _normal(source) != _normal(server)
-    ]  # fmt: skip
-
-
-def _normal(url: str) -> str:
-    url = url.strip().rstrip("/")
-    return url.removesuffix("/api").rstrip("/").lower()

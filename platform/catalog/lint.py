@@ -7,32 +7,39 @@ Pure: no database, no broker, no Django settings. For each template folder of DI
 - runs ansible-lint (`--offline`) with a profile (DEFAULT_PROFILE unless told);
 - runs the template's fixtures (`tests/*.yml`, see catalog.lint_fixtures) in the workers'
   sandbox, unless the template reaches hosts or needs credentials.
-Every tool runs with an environment of its own (a temporary HOME, no variable of the caller's
-but PATH's system part and LANG), with this process's Python and Ansible.
+Parsing a playbook runs code of its author's (lookups in imports' names, plugins beside it), so
+the syntax checks and ansible-lint run in a bubblewrap sandbox too (provisioning.sandbox
+`tool_command`): the folder read-only, no network, no process or file of the host's. Each has
+an environment of its own (a temporary HOME, no variable of the caller's but PATH's system
+part and LANG), this process's Python and Ansible, and an empty ansible.cfg.
 """
 
 import json
 import os
-import re
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from catalog import galaxy, lint_fixtures
+from catalog import lint_tools as tools
+from catalog import requirements as galaxy_requirements
 from catalog.choice_specs import choice_sources
 from catalog.lint_report import CATALOGUE, Finding, Level, Report
 from catalog.loader import MANIFEST, Folder, Problem, load_catalog
-from provisioning import sandbox
 
 # ansible-lint's profiles, least strict first (each holds the rules of those before it).
 PROFILES = ("min", "basic", "moderate", "safety", "shared", "production")
 DEFAULT_PROFILE = "moderate"
-TOOL_TIMEOUT = 300  # seconds, for one syntax check or one ansible-lint run
-_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception)\b")  # a traceback's last part
+# Where ansible-lint looks for its configuration in the repository (ansiblelint.cli).
+LINT_CONFIGS = (
+    ".ansible-lint", ".ansible-lint.yml", ".ansible-lint.yaml",
+    ".config/ansible-lint.yml", ".config/ansible-lint.yaml",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Options:
     profile: str = DEFAULT_PROFILE
     ansible_lint: bool = True
     fixtures: bool = True
-    sandboxed: bool = True
+    sandboxed: bool = True  # False: every tool and fixture runs without bubblewrap (unsafe)
     # Where requirements.yml's Galaxy names are installed from ("": ansible-galaxy's default).
     galaxy_server: str = ""
 
@@ -78,9 +85,14 @@ def lint(directory: Path, *, options: Options = Options()) -> Report:
         with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
             lint_run = None
             if options.ansible_lint and linted:
+                # One run for all the templates: each one's collections are seen by all.
                 present = [path for path in contents.values() if path is not None]
                 findings = ansible_lint(
-                    directory, profile=options.profile, folders=linted, contents=present
+                    directory,
+                    profile=options.profile,
+                    folders=linted,
+                    contents=present,
+                    sandboxed=options.sandboxed,
                 )
                 lint_run = pool.submit(list, findings)
             templates = pool.map(
@@ -102,6 +114,8 @@ def install_requirements(
     if not folder.ok or folder.requirements is None or folder.path is None:
         return [], None
     slug, file = folder.slug, f"{folder.slug}/{galaxy.FILE}"
+    if refused := galaxy_requirements.source_problems(folder.requirements, server=server):
+        return [Finding(slug, file, "requirements", f"{f}: {m}") for f, m in refused], None
     dest = into / slug
     try:
         galaxy.install(folder=folder.path, dest=dest, server=server)
@@ -128,7 +142,13 @@ def _template(
     playbooks = playbooks_of(manifest)
     if lint_fixtures.VERIFY in folder.files:
         playbooks.append(lint_fixtures.VERIFY)
-    yield from syntax_check(directory / slug, slug=slug, playbooks=playbooks, content=content)
+    yield from syntax_check(
+        directory / slug,
+        slug=slug,
+        playbooks=playbooks,
+        content=content,
+        sandboxed=options.sandboxed,
+    )
     if options.fixtures:
         yield from lint_fixtures.run_all(
             folder,
@@ -185,118 +205,115 @@ def offline_problem(manifest: dict) -> str:
     return ""
 
 
-def tool_environment(home: str) -> dict[str, str]:
-    """A clean environment for ansible-playbook and ansible-lint: this Python's tools first on
-    the PATH, a temporary HOME, nothing else of the caller's."""
-    bin_dir = str(Path(sys.executable).parent)
-    return {
-        "PATH": f"{bin_dir}{os.pathsep}{sandbox.PATH}",
-        "HOME": home,
-        "LANG": os.environ.get("LANG") or "C.UTF-8",
-        "ANSIBLE_HOME": f"{home}/.ansible",
-        "ANSIBLE_LOCAL_TEMP": f"{home}/.ansible/tmp",
-        "ANSIBLE_NOCOWS": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "NO_COLOR": "1",
-        "XDG_CACHE_HOME": f"{home}/.cache",
-        "XDG_CONFIG_HOME": f"{home}/.config",
-    }
-
-
-def _tool(
-    argv: list[str], *, cwd: Path, contents: Sequence[Path] = ()
-) -> subprocess.CompletedProcess[str]:
-    """Run a tool in a clean environment, finding the collections and roles installed in
-    `contents` before Ansible's own places."""
-    with tempfile.TemporaryDirectory(prefix="gangplank-lint-home-") as home:
-        env = tool_environment(home)
-        if contents:
-            env.update(sandbox.content_paths(contents=contents, home=home))
-        return subprocess.run(
-            argv,
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=TOOL_TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )
-
-
-def _tool_path(name: str) -> str:
-    return str(Path(sys.executable).parent / name)
-
-
 def syntax_check(
-    path: Path, *, slug: str, playbooks: list[str], content: Path | None = None
+    path: Path,
+    *,
+    slug: str,
+    playbooks: list[str],
+    content: Path | None = None,
+    sandboxed: bool = True,
 ) -> Iterator[Finding]:
     """`ansible-playbook --syntax-check` on the playbooks, all at once, then one by one
     when that fails, so that each error names its playbook (`content`: the template's
     installed requirements)."""
-    command = [_tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
+    command = [tools.tool_path("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
     contents = [content] if content is not None else []
-    if _tool([*command, *playbooks], cwd=path, contents=contents).returncode == 0:
-        yield Finding(slug, f"{slug}/", "syntax-check", f"{len(playbooks)} playbook(s)", Level.OK)
-        return
-    for playbook in playbooks:
-        done = _tool([*command, playbook], cwd=path, contents=contents)
-        if done.returncode != 0:
-            said = _error_lines(done.stderr or done.stdout)
-            yield Finding(slug, f"{slug}/{playbook}", "syntax-check", said)
-
-
-def _error_lines(output: str) -> str:
-    """What the tool said went wrong, on one line, without its warnings (of a traceback,
-    its last line: the exception)."""
-    lines = [
-        line.strip()
-        for line in output.splitlines()
-        if line.strip() and not line.startswith(("[WARNING]", "WARNING"))
-    ]
-    if any(line.startswith("Traceback (most recent call last)") for line in lines):
-        raised = [i for i, line in enumerate(lines) if _EXCEPTION.match(line)]
-        lines = lines[raised[-1] :] if raised else lines[-1:]
-    return " ".join(lines)[:2000] or "failed"
+    step = "syntax-check"
+    try:
+        if (
+            tools.run(
+                [*command, *playbooks], cwd=path, sandboxed=sandboxed, contents=contents
+            ).returncode
+            == 0
+        ):
+            yield Finding(slug, f"{slug}/", step, f"{len(playbooks)} playbook(s)", Level.OK)
+            return
+        for playbook in playbooks:
+            done = tools.run([*command, playbook], cwd=path, sandboxed=sandboxed, contents=contents)
+            if done.returncode != 0:
+                yield Finding(
+                    slug, f"{slug}/{playbook}", step, tools.error_lines(done.stderr or done.stdout)
+                )
+    except tools.SandboxUnavailable as exc:
+        yield Finding(slug, f"{slug}/", step, tools.unsandboxed(str(exc)))
+    except subprocess.TimeoutExpired:
+        yield Finding(slug, f"{slug}/", step, f"took over {tools.TOOL_TIMEOUT}s")
 
 
 def ansible_lint(
-    directory: Path, *, profile: str, folders: list[str], contents: Sequence[Path] = ()
+    directory: Path,
+    *,
+    profile: str,
+    folders: list[str],
+    contents: Sequence[Path] = (),
+    sandboxed: bool = True,
 ) -> Iterator[Finding]:
     """ansible-lint's findings for the catalogue, one per rule and place, each given to the
-    template whose folder it is in (one run for all: it starts slowly)."""
+    template whose folder it is in (one run for all: it starts slowly, and so it sees every
+    template's installed collections). Its warnings (of `warn_list`, or experimental rules)
+    are WARNING, not failures. The repository's configuration applies, unless it names
+    `rulesdir`; ANSIBLE_CONFIG is empty (lint_tools)."""
+    step = f"ansible-lint ({profile})"
+    config, refused = lint_config(directory)
+    if refused:
+        yield Finding(CATALOGUE, config, step, refused)
+        return
     argv = [
-        _tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
-        "-f", "json", ".",
+        tools.tool_path("ansible-lint"), "--offline", "--nocolor", "--profile", profile,
+        "-c", str(directory / config) if config else os.devnull, "-f", "json", ".",
     ]  # fmt: skip
     # Given as lintables, folders with tasks/ would be taken for roles: lint "." less the rest.
     argv += [f"--exclude={e.name}" for e in sorted(directory.iterdir()) if e.name not in folders]
-    step = f"ansible-lint ({profile})"
     if not Path(argv[0]).exists():
         yield Finding(CATALOGUE, ".", step, "ansible-lint is not installed")
         return
     try:
-        done = _tool(argv, cwd=directory, contents=contents)
+        done = tools.run(argv, cwd=directory, sandboxed=sandboxed, contents=contents)
+    except tools.SandboxUnavailable as exc:
+        yield Finding(CATALOGUE, ".", step, tools.unsandboxed(str(exc)))
+        return
     except subprocess.TimeoutExpired:
-        yield Finding(CATALOGUE, ".", step, f"took over {TOOL_TIMEOUT}s")
+        yield Finding(CATALOGUE, ".", step, f"took over {tools.TOOL_TIMEOUT}s")
         return
     try:
         issues = json.loads(done.stdout or "[]")
     except json.JSONDecodeError:
         issues = None
     if not isinstance(issues, list) or (done.returncode not in (0, 2) and not issues):
-        said = _error_lines(done.stderr or done.stdout)
+        said = tools.error_lines(done.stderr or done.stdout)
         yield Finding(CATALOGUE, ".", step, f"did not run (rc {done.returncode}): {said}")
         return
     for issue in issues:
         where = issue.get("location") or {}
         file = _relative(str(where.get("path") or ""), directory)
         line = (where.get("lines") or {}).get("begin")
+        line = line or ((where.get("positions") or {}).get("begin") or {}).get("line")
         template = file.split("/")[0] if file.split("/")[0] in folders else CATALOGUE
         message = f"{issue.get('check_name')}: {issue.get('description')}"
-        yield Finding(template, f"{file}:{line}" if line else file, step, message)
-    if not issues:
-        yield Finding(CATALOGUE, ".", step, "no finding", Level.OK)
+        # The code-climate format calls ansible-lint's warnings "minor", its errors "major".
+        level = Level.WARNING if issue.get("severity") in ("minor", "info") else Level.ERROR
+        yield Finding(template, f"{file}:{line}" if line else file, step, message, level)
+    if not any(issue.get("severity") not in ("minor", "info") for issue in issues):
+        yield Finding(CATALOGUE, ".", step, "no failure" if issues else "no finding", Level.OK)
+
+
+def lint_config(directory: Path) -> tuple[str, str]:
+    """The repository's ansible-lint configuration (its path in `directory`, or "") and why
+    it is refused, or "": settings are data, but `rulesdir` would load rule code of the
+    repository's into the lint (a file that is no YAML mapping is left to ansible-lint)."""
+    for name in LINT_CONFIGS:
+        if (directory / name).is_file():
+            try:
+                data = yaml.safe_load((directory / name).read_bytes())
+            except (yaml.YAMLError, OSError):
+                return name, ""
+            if isinstance(data, dict) and "rulesdir" in data:
+                return (
+                    name,
+                    "rulesdir is not allowed: gangplank-lint runs no rule of the repository's",
+                )
+            return name, ""
+    return "", ""
 
 
 def _relative(reported: str, directory: Path) -> str:

@@ -25,7 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-sandbox",
         action="store_true",
-        help="run fixtures without the workers' bubblewrap sandbox (unsafe: as this user)",
+        help="run the syntax checks, ansible-lint and the fixtures without bubblewrap "
+        "(unsafe: a template's code then runs as this user, with its files and environment)",
     )
     parser.add_argument(
         "--galaxy-server",

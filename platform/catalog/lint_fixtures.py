@@ -76,7 +76,7 @@ def fixture_files(files: dict[str, str]) -> list[str]:
 
 
 @functools.cache
-def _sandbox_problem() -> str | None:
+def sandbox_problem() -> str | None:
     return sandbox.problem()
 
 
@@ -102,7 +102,7 @@ def run_all(
     if not fixtures:
         yield Finding(slug, where, "fixtures", "none (tests/*.yml)", Level.SKIPPED)
         return
-    if sandboxed and (problem := _sandbox_problem()):
+    if sandboxed and (problem := sandbox_problem()):
         message = f"cannot run in the workers' sandbox (--no-sandbox runs without): {problem}"
         yield Finding(slug, where, "fixtures", message)
         return

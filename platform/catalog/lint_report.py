@@ -8,6 +8,7 @@ CATALOGUE = "-"  # the template of what is about the whole catalogue
 
 class Level(StrEnum):
     ERROR = "error"  # fails the lint
+    WARNING = "warning"  # said, but does not fail the lint (ansible-lint's warnings)
     SKIPPED = "skipped"  # a check that could not run here, and why
     OK = "ok"  # a step that passed
 

@@ -9,10 +9,10 @@ network. So a requirement may only name a Galaxy collection or role (fetched fro
 deployment's Galaxy server), or a tarball or folder INSIDE the template's folder: an
 absolute path or `..` would let a template's author copy the worker's own files into what
 its runs can read, and a URL, a git repository or a Galaxy server of the author's choosing
-would make the worker reach any host its network can (`source` is checked against the
-deployment's server by the sync, which knows it). A local collection is installed without
-the dependencies it declares (they could be all of that too): they must be Galaxy names,
-which the template lists itself.
+would make the worker reach any host its network can (`source_problems` checks `source`
+against the deployment's server, which the sync and the lint are given). A local collection
+is installed without the dependencies it declares (they could be all of that too): they must
+be Galaxy names, which the template lists itself.
 """
 
 import json
@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 FILE = "requirements.yml"
+DEFAULT_SERVER = "https://galaxy.ansible.com"  # ansible-galaxy's, when none is set
 KEYS = ("collections", "roles")
 # namespace.name, as Galaxy spells collections.
 COLLECTION_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -73,6 +74,24 @@ def sources(data: dict) -> list[tuple[str, str]]:
         for index, entry in enumerate(data.get("collections") or [])
         if isinstance(entry, dict) and isinstance(entry.get("source"), str)
     ]
+
+
+def source_problems(data: dict, *, server: str) -> list[tuple[str, str]]:
+    """(field, message) for each collection whose `source` is not `server`, the deployment's
+    Galaxy server ("": DEFAULT_SERVER, ansible-galaxy's own): any other would have the worker
+    (or the lint) fetch from a host of the template author's choosing."""
+    server = server or DEFAULT_SERVER
+    return [
+        (field, f"{source!r} is not this deployment's Galaxy server ({server}); leave "
+         "`source` out to use it")
+        for field, source in sources(data)
+        if _normal_server(source) != _normal_server(server)
+    ]  # fmt: skip
+
+
+def _normal_server(url: str) -> str:
+    url = url.strip().rstrip("/")
+    return url.removesuffix("/api").rstrip("/").lower()
 
 
 def local_path(value: str) -> str | None:

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 BWRAP = "bwrap"
@@ -108,6 +108,41 @@ def command(
     for path in readable:  # after the writable ones: read-only even inside one of them
         args += ["--ro-bind", str(path), str(path)]
     return [*args, "--chdir", str(data_dir / "project"), "--", *argv]
+
+
+TOOL_HOME = "/tmp/home"  # a tool's HOME inside its sandbox: on its own tmpfs
+
+
+def tool_command(
+    *,
+    argv: Sequence[str],
+    cwd: Path,
+    readable: Sequence[Path],
+    files: Mapping[str, Path] | None = None,
+    network: bool = False,
+) -> list[str]:
+    """The bwrap command line that runs a tool (ansible-playbook, ansible-lint) on files it
+    must not trust: the system and the worker's Python as a run sees them, its own /tmp with
+    an empty TOOL_HOME, the `readable` folders read-only, `files` (inside path: host file)
+    read-only, nothing else of the host; no network unless `network`, and its own PID
+    namespace, so that /proc shows none of the caller's processes (nor their environment)."""
+    args = [
+        BWRAP,
+        "--die-with-parent",
+        "--cap-drop", "ALL",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        *([] if network else ["--unshare-net"]),
+        *_system_args(),
+        "--dir", TOOL_HOME,
+    ]  # fmt: skip
+    for path in readable:
+        args += ["--ro-bind", str(path), str(path)]
+    for inside, host in (files or {}).items():
+        args += ["--ro-bind", str(host), inside]
+    return [*args, "--chdir", str(cwd), "--", *argv]
 
 
 def problem() -> str | None:
