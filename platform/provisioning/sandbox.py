@@ -83,13 +83,9 @@ def _system_args() -> list[str]:
     return args
 
 
-def command(
-    *, data_dir: Path, writable: Sequence[Path], argv: Sequence[str], readable: Sequence[Path] = ()
-) -> list[str]:
-    """The bwrap command line that runs `argv` (the init program's) in a sandbox for the run
-    whose data dir is `data_dir`, with `writable` folders shared with the host and
-    `readable` ones (installed collections and roles) shown read-only."""
-    args = [
+def _isolated() -> list[str]:
+    """bwrap, and what no sandboxed process shares with the host."""
+    return [
         BWRAP,
         "--die-with-parent",
         # A worker running as root would otherwise give its runs every capability.
@@ -98,6 +94,17 @@ def command(
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
+    ]  # fmt: skip
+
+
+def command(
+    *, data_dir: Path, writable: Sequence[Path], argv: Sequence[str], readable: Sequence[Path] = ()
+) -> list[str]:
+    """The bwrap command line that runs `argv` (the init program's) in a sandbox for the run
+    whose data dir is `data_dir`, with `writable` folders shared with the host and
+    `readable` ones (installed collections and roles) shown read-only."""
+    args = [
+        *_isolated(),
         *_system_args(),
         "--dir", PRIVATE_DIR,
         "--ro-bind", str(INIT_SOURCE), INIT_PATH,
@@ -127,13 +134,7 @@ def tool_command(
     read-only, nothing else of the host; no network unless `network`, and its own PID
     namespace, so that /proc shows none of the caller's processes (nor their environment)."""
     args = [
-        BWRAP,
-        "--die-with-parent",
-        "--cap-drop", "ALL",
-        "--unshare-pid",
-        "--unshare-ipc",
-        "--unshare-uts",
-        "--unshare-cgroup-try",
+        *_isolated(),
         *([] if network else ["--unshare-net"]),
         *_system_args(),
         "--dir", TOOL_HOME,
