@@ -299,7 +299,8 @@ def test_it_shows_a_folder_source_but_refuses_to_change_its_url_or_delete_it(pe)
         name="local", kind="folder", url="/srv/catalog", branch=""
     )
 
-    assert pe.get(f"{URL}{folder.pk}/").json()["kind"] == "folder"
+    shown = pe.get(f"{URL}{folder.pk}/").json()
+    assert shown["kind"] == "folder" and shown["webhook_url"] is None
     moved = pe.patch(f"{URL}{folder.pk}/", {"url": "/elsewhere"}, format="json")
     renamed = pe.patch(f"{URL}{folder.pk}/", {"name": "renamed", "branch": "x"}, format="json")
     rekinded = pe.patch(f"{URL}{folder.pk}/", {"kind": "git"}, format="json")

@@ -1,3 +1,4 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import selectors
@@ -60,10 +61,15 @@ class CatalogSourceSerializer(serializers.Serializer):
     last_error = serializers.CharField(read_only=True, help_text="'' when the last sync worked")
     last_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
     promoted_at = serializers.DateTimeField(read_only=True, allow_null=True)
-    webhook_url = serializers.SerializerMethodField(help_text="where the forge sends pushes")
+    webhook_url = serializers.SerializerMethodField(
+        help_text="where the forge sends pushes; null for the folder source, which takes none"
+    )
     templates = serializers.SerializerMethodField(help_text="how many templates it offers")
 
-    def get_webhook_url(self, source: CatalogSource) -> str:
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_webhook_url(self, source: CatalogSource) -> str | None:
+        if source.kind == SourceKind.FOLDER:
+            return None
         return selectors.webhook_url(source=source)
 
     def get_templates(self, source: CatalogSource) -> int:
