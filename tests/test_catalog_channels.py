@@ -305,3 +305,31 @@ def test_it_shows_a_folder_sources_version_without_a_commit(catalog, owner, clie
     assert body["provenance"]["source"] == "local" and body["provenance"]["commit"] == ""
     assert 'data-provenance="source"' in page and 'data-provenance="commit"' not in page
     assert body["preview_version"] is None
+
+
+def test_a_services_upgrade_offer_costs_no_query_per_service(repo, ops, owner, teams, outsider):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    source, _ = sources.create_source(user=ops, name="live", url=repo.url)
+    sync_source(source=source)
+    sources.update_source(user=ops, source=source, preview=True, teams=[teams["beta"]])
+    push_version(repo, source)  # tryme 1.1.0: a preview for beta, 1.0.0 for alpha
+    tryme = Template.objects.get(slug="tryme")
+
+    def counted(user, team, services: int) -> tuple[int, list]:
+        for _ in range(services):
+            made = Template.objects.get(slug="tryme").services.filter(team=teams[team]).count()
+            make_service(template=tryme, team=teams[team], name=f"s{team}{made}", user=user)
+        api = api_client_for(user)
+        with CaptureQueriesContext(connection) as queries:
+            body = api.get("/api/services/").json()
+        return len(queries), [row["upgrade_available"] for row in body["results"]]
+
+    few = counted(owner, "alpha", 2)
+    more = counted(owner, "alpha", 4)
+    few_beta = counted(outsider, "beta", 2)
+    more_beta = counted(outsider, "beta", 4)
+
+    assert few[0] == more[0] and set(more[1]) == {None}
+    assert few_beta[0] == more_beta[0] and set(more_beta[1]) == {"1.1.0"}

@@ -31,17 +31,32 @@ def team_is_listed(*, template: Template, team_id: int | None) -> bool:
 
 
 def offered_version(
-    *, template: Template, team_id: int | None, user: AnyUser | None = None
+    *,
+    template: Template,
+    team_id: int | None,
+    user: AnyUser | None = None,
+    listed: bool | None = None,
 ) -> TemplateVersion | None:
     """The version `team_id`'s team gets when it requests or upgrades: the preview version
     when the template has one and the team is listed on its source (or the acting `user` is
-    a platform engineer), else the current version. None: nothing is offered to that team."""
+    a platform engineer), else the current version. None: nothing is offered to that team.
+    `listed`: whether the team is listed, when already known (`team_listed`), else asked."""
     if template.preview_version_id is not None and (
         (user is not None and permissions.is_platform_engineer(user))
-        or team_is_listed(template=template, team_id=team_id)
+        or (listed if listed is not None else team_is_listed(template=template, team_id=team_id))
     ):
         return template.preview_version
     return template.current_version
+
+
+def team_listed() -> Exists:
+    """Whether a service's team is listed on its template's source, as a subquery to annotate
+    services with (`in_preview_audience`): their upgrade offers then cost no query each."""
+    return Exists(
+        Listing.objects.filter(
+            catalogsource_id=OuterRef("template__source_id"), team_id=OuterRef("team_id")
+        )
+    )
 
 
 def takes_requests(*, template: Template, version: TemplateVersion | None) -> bool:

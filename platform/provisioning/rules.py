@@ -140,7 +140,11 @@ def upgrade_target(service: Service) -> TemplateVersion | None:
     """The version the service's team is offered (catalog.channels: a preview only for its
     audience) when it is newer than the service's, else None. Asks the database only when
     the template has a preview version."""
-    current = channels.offered_version(template=service.template, team_id=service.team_id)
+    current = channels.offered_version(
+        template=service.template,
+        team_id=service.team_id,
+        listed=getattr(service, "in_preview_audience", None),
+    )
     if current is None or current.pk == service.template_version_id:
         return None
     return current if current.is_newer_than(service.template_version) else None

@@ -21,6 +21,7 @@ from django.db.models import (
     Window,
 )
 
+from catalog import channels
 from core.text import plain
 from core.types import AnyUser
 from provisioning import graph
@@ -30,15 +31,21 @@ from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunS
 EVENTS_PAGE = 500
 
 
-def services_for(*, user: AnyUser) -> QuerySet[Service]:
-    return Service.objects.restrict(user).select_related(
+def with_details(services: QuerySet[Service]) -> QuerySet[Service]:
+    """Services with what their pages and answers show loaded, and whether each one's team
+    gets its template's preview (catalog.channels), so that no row costs a query."""
+    return services.select_related(
         "team",
         "template__current_version",
         "template__preview_version",
         "template_version",
         "created_by",
         "last_run",
-    )
+    ).annotate(in_preview_audience=channels.team_listed())
+
+
+def services_for(*, user: AnyUser) -> QuerySet[Service]:
+    return with_details(Service.objects.restrict(user))
 
 
 # --- services that use services --------------------------------------------------------

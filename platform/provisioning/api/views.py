@@ -47,14 +47,7 @@ class ServiceViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
-    queryset = Service.objects.select_related(
-        "team",
-        "template__current_version",
-        "template__preview_version",
-        "template_version",
-        "created_by",
-        "last_run",
-    ).order_by("-created_at", "-pk")
+    queryset = selectors.with_details(Service.objects.all()).order_by("-created_at", "-pk")
     serializer_class = ServiceSerializer
     filterset_class = ServiceFilterSet
 
