@@ -9,14 +9,12 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from conftest import request_via_api, wait_for, wait_for_run
 from core import secrets
 from core.masking import MASK
 from credentials.selectors import injection_for
 from provisioning import runner
-from provisioning.execution import record_events
 from provisioning.models import Run, RunEvent, Service
 from provisioning.tasks import execute_run
 
@@ -213,24 +211,3 @@ def test_a_duplicate_message_does_not_run_twice(worker, catalog, api):
     assert refusals() == 2
     starts = RunEvent.objects.filter(run=run, event="playbook_on_start").count()
     assert starts == 1
-
-
-def test_a_batch_of_events_is_one_insert(db, catalog, owner, teams):
-    from provisioning.services import request_service
-
-    service = request_service(
-        user=owner,
-        template=catalog["echo"],
-        team=teams["alpha"],
-        name="batch",
-        inputs={"message": "x"},
-    )
-    events = [
-        {"counter": n, "event": "runner_on_ok", "stdout": f"line {n}", "event_data": {"task": "t"}}
-        for n in range(1, 51)
-    ]
-    with CaptureQueriesContext(connection) as queries:
-        record_events(events, run_id=service.last_run_id)
-    assert len(queries) == 1
-    record_events(events[:10], run_id=service.last_run_id)  # a replayed batch is ignored
-    assert RunEvent.objects.filter(run_id=service.last_run_id).count() == 50
