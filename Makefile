@@ -10,7 +10,7 @@ UV_INSTALL = $(BIN)/uv pip install --quiet --python $(BIN)/python
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/gangplank
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: install lock run test test-fast lint format bench bench-dora bench-home clean
+.PHONY: install lock run test test-fast lint format bench bench-dora bench-home bench-events clean
 
 install: $(VENV)/.installed
 
@@ -93,6 +93,12 @@ bench-home: install
 	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
 	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/bench}"; \
 	$(BIN)/python bench/home.py $(BENCH_ARGS)
+
+# How fast a run's events are stored, against a plain COPY (PostgreSQL, a database of its own).
+bench-events: install
+	export DATABASE_URL="$${DATABASE_URL:-$(TEST_DATABASE_URL)}" \
+	  GANGPLANK_DATA_DIR="$${GANGPLANK_DATA_DIR:-$(CURDIR)/var/bench}"; \
+	$(BIN)/python bench/events.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test .pytest_cache .mypy_cache

@@ -23,6 +23,7 @@ SMOKE = {  # the smallest runs of each bench, started together (about 50 s on 2 
         # Load from other runs on the machine is no regression: the real bench keeps 100 ms.
         *("--target-ms", "2000"),
     ],
+    "events": ["--events", "50", "--batch", "20", "--repeat", "1"],
 }
 DEADLINE = 240
 
@@ -133,4 +134,17 @@ def test_it_runs_the_home_bench(benches):
         rf"platform: median {NUMBER} ms over 1, \d+ queries",
     )
     assert lines[-1] == "home: under 2000 ms"
+    assert list(data_dir.iterdir()) == []
+
+
+def test_it_runs_the_events_bench(benches):
+    lines, data_dir = finished(benches, "events")
+
+    assert_lines(
+        lines,
+        r"50 events, batches of 20, median of 1:",
+        rf"platform: {NUMBER} rows/s \(record_events\)",
+        rf"COPY: {NUMBER} rows/s",
+    )
+    assert re.fullmatch(rf"ratio: {NUMBER}", lines[-1]), lines
     assert list(data_dir.iterdir()) == []
