@@ -118,3 +118,12 @@ def test_a_batch_is_part_of_the_callers_transaction(run_id):
         record_events([event(1)], run_id=run_id)
         record_events([event(2)], run_id=run_id)
     assert [row.counter for row in stored(run_id)] == [1, 2]
+
+
+def test_it_keeps_text_that_only_looks_like_an_escaped_nul(run_id):
+    record_events(
+        [event(1, stdout="C:\\u0000 and \\ud800", event_data={"\\u0000": 1})], run_id=run_id
+    )
+
+    (row,) = stored(run_id)
+    assert row.stdout == "C:\\u0000 and \\ud800" and row.data == {"\\u0000": 1}

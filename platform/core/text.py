@@ -9,6 +9,7 @@ And `plain`: what a playbook printed, without its terminal escape codes (a run's
 API's event text).
 """
 
+import json
 import math
 import re
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from django.core.exceptions import SuspiciousOperation
 
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+SURROGATE = re.compile("[\ud800-\udfff]")
 # Terminal escape sequences: CSI (colours, cursor moves: ESC [ ... letter), OSC (titles,
 # links: ESC ] ... BEL or ESC \\), character sets (ESC ( B) and the two-character ones.
 ANSI = re.compile(
@@ -44,13 +46,23 @@ def replaced(value: str) -> str:
 
 def cleaned(value: Any) -> Any:
     """`value` (parsed JSON) with unstorable characters replaced in every string and key: for
-    what playbooks print and report, which is stored as it comes rather than refused."""
+    what playbooks print and report, which is stored as it comes rather than refused. `value`
+    itself when it holds none (most do)."""
+    try:
+        # One pass in C: json escapes NUL as \u0000 and leaves lone surrogates as they are.
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return _cleaned(value)
+    return _cleaned(value) if "\\u0000" in text or SURROGATE.search(text) else value
+
+
+def _cleaned(value: Any) -> Any:
     if isinstance(value, str):
         return replaced(value)
     if isinstance(value, dict):
-        return {cleaned(key): cleaned(item) for key, item in value.items()}
+        return {_cleaned(key): _cleaned(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [cleaned(item) for item in value]
+        return [_cleaned(item) for item in value]
     return value
 
 
