@@ -108,23 +108,21 @@ def through_platform(stream: list[dict], *, run_id: int, batch: int) -> float:
 
 
 def through_copy(stream: list[dict], *, run_id: int) -> float:
-    """Seconds of one COPY of the same rows (as record_events makes them) into the table."""
+    """Seconds of one COPY of the same rows into the table (made ready beforehand)."""
     from django.db import connection
-    from django.utils import timezone
 
-    from provisioning.execution import _event_row
     from provisioning.models import RunEvent
 
-    now = timezone.now()
     rows = []
     for event in stream:
-        row = _event_row(run_id, event, now)
-        rows.append([json.dumps(row[c]) if c == "data" else row[c] for c in COLUMNS])
+        data = event["event_data"]
+        created = datetime.fromisoformat(event["created"])
+        values = (event["counter"], event["event"], data["task"], data["host"], event["stdout"])
+        rows.append((run_id, *values, json.dumps(data), created))
     statement = f"COPY {RunEvent._meta.db_table} ({', '.join(COLUMNS)}) FROM STDIN"
     connection.ensure_connection()
-    raw = connection.connection
     started = time.perf_counter()
-    with raw.cursor() as cursor, cursor.copy(statement) as copy:
+    with connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
         for row in rows:
             copy.write_row(row)
     return time.perf_counter() - started
