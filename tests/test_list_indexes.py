@@ -106,3 +106,9 @@ def test_a_lists_page_loads_no_template_version_files_nor_manifests_it_does_not_
     assert '"catalog_templateversion"' in page or '"template_version_id"' in page
     for column in left_out:
         assert column not in page, page
+
+
+def test_it_reads_a_teams_newest_services_through_its_own_index(many, owner):
+    plan = plan_of_page(user=owner, url="/api/services/?team=alpha", table="provisioning_service")
+    assert "Index Scan using service_team_newest_first" in plan, plan
+    assert "Sort" not in plan.split("service_team_newest_first")[0], plan
