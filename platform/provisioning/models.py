@@ -74,7 +74,14 @@ class Service(models.Model):
                 name="service_unique_live_name_per_team",
             )
         ]
-        indexes = [models.Index(fields=["status"]), models.Index(fields=["expires_at"])]
+        indexes = [
+            models.Index(fields=["status"]),
+            models.Index(fields=["expires_at"]),
+            # The lists' default order, newest first: read in order, no sort of the whole table.
+            models.Index(fields=["-created_at", "-id"], name="service_newest_first"),
+            # A team's services (the `team` filter, a team member's lists) in that order.
+            models.Index(fields=["team", "-created_at", "-id"], name="service_team_newest_first"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.team.slug}/{self.name}"
@@ -181,6 +188,9 @@ class Run(models.Model):
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["status"]),
+            # The lists' default order, newest first, of all runs and of a service's runs.
+            models.Index(fields=["-created_at", "-id"], name="run_newest_first"),
+            models.Index(fields=["service", "-created_at", "-id"], name="run_service_newest_first"),
             # The home page's failure rates read the runs finished in the last days.
             models.Index(
                 fields=["finished_at"],

@@ -31,17 +31,44 @@ from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunS
 EVENTS_PAGE = 500
 
 
+# Only a run's execution reads a template version's files (kilobytes a row): never the
+# pages and answers, which load the versions of services and runs without them.
+VERSION_FILES = (
+    "template_version__files",
+    "template__current_version__files",
+    "template__preview_version__files",
+)
+# The versions a service is offered: a list reads only their numbers (the upgrade offer).
+OFFERED_MANIFESTS = ("template__current_version__manifest", "template__preview_version__manifest")
+
+
 def with_details(services: QuerySet[Service]) -> QuerySet[Service]:
     """Services with what their pages and answers show loaded, and whether each one's team
     gets its template's preview (catalog.channels), so that no row costs a query."""
-    return services.select_related(
-        "team",
-        "template__current_version",
-        "template__preview_version",
-        "template_version",
-        "created_by",
-        "last_run",
-    ).annotate(in_preview_audience=channels.team_listed())
+    return (
+        services.select_related(
+            "team",
+            "template__current_version",
+            "template__preview_version",
+            "template_version",
+            "created_by",
+            "last_run",
+        )
+        .defer(*VERSION_FILES)
+        .annotate(in_preview_audience=channels.team_listed())
+    )
+
+
+def listed_services(services: QuerySet[Service]) -> QuerySet[Service]:
+    """`with_details` services as a list of them reads them: the offered versions without
+    their manifests (their own version keeps its: its custom actions, a failed one's title)."""
+    return services.defer(*OFFERED_MANIFESTS)
+
+
+def services_page(*, user: AnyUser) -> QuerySet[Service]:
+    """The services of the portal's list: it shows their version's number, none of the
+    versions' manifests."""
+    return listed_services(services_for(user=user)).defer("template_version__manifest")
 
 
 def services_for(*, user: AnyUser) -> QuerySet[Service]:
@@ -158,10 +185,15 @@ def needing_attention(services: QuerySet[Service], *, now: datetime) -> QuerySet
     )
 
 
-def runs_of(*, service: Service) -> QuerySet[Run]:
-    return service.runs.select_related("template_version", "created_by").order_by(
-        "-created_at", "-pk"
+def listed_runs(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """`runs` as a list answers them: their version's number, not its files or manifest."""
+    return runs.select_related("template_version", "created_by").defer(
+        "template_version__files", "template_version__manifest"
     )
+
+
+def runs_of(*, service: Service) -> QuerySet[Run]:
+    return listed_runs(service.runs.order_by("-created_at", "-pk"))
 
 
 def runs_for(*, user: AnyUser) -> QuerySet[Run]:

@@ -127,7 +127,7 @@ def _announce(request: HttpRequest, run, queued: str) -> None:
 
 @login_required
 def service_list(request: HttpRequest) -> HttpResponse:
-    services_ = selectors.services_for(user=request.user)
+    services_ = selectors.services_page(user=request.user)
     filterset = ServiceFilterSet(request.GET or None, queryset=services_, request=request)
     page = paginate(request, filterset.qs)
     return render(request, "provisioning/service_list.html", {"filter": filterset, "page": page})

@@ -54,7 +54,7 @@ class ServiceViewSet(
     def get_queryset(self):
         rows = super().get_queryset()
         if self.action in ("list", "retrieve"):  # the answers that show the graph
-            rows = selectors.with_graph(rows, user=self.request.user)
+            rows = selectors.with_graph(selectors.listed_services(rows), user=self.request.user)
         return rows
 
     def get_serializer_class(self):
@@ -154,6 +154,10 @@ class RunViewSet(RestrictedReadOnlyViewSet):
     )
     serializer_class = RunSerializer
     filterset_fields = ["service", "status", "action"]
+
+    def get_queryset(self):
+        rows = super().get_queryset()
+        return selectors.listed_runs(rows) if self.action in ("list", "retrieve") else rows
 
     @extend_schema(request=None, responses={202: RunSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
