@@ -38,17 +38,18 @@ def archive_run_logs(*, now: datetime | None = None, batch: int = BATCH) -> int:
         .order_by("finished_at", "pk")
     )
     archived = 0
-    failed: set[int] = set()
-    while archived + len(failed) < MAX_PER_CALL:
-        run_ids = list(due.exclude(pk__in=failed).values_list("pk", flat=True)[:batch])
+    # Each run is tried once per call, archived or not (another beat's, or failed to write).
+    tried: set[int] = set()
+    while len(tried) < MAX_PER_CALL:
+        run_ids = list(due.exclude(pk__in=tried).values_list("pk", flat=True)[:batch])
         if not run_ids:
             break
+        tried.update(run_ids)
         for run_id in run_ids:
             try:
                 archived += archive_run_log(run_id=run_id, cutoff=cutoff)
             except OSError:
                 log.exception("could not archive the log of run %s; will retry", run_id)
-                failed.add(run_id)
     return archived
 
 
