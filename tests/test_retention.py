@@ -4,10 +4,10 @@ import gzip
 from datetime import timedelta
 
 import pytest
-from conftest import race, request_via_api, wait_for_run
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import race, request_via_api, wait_for_run
 from factories import make_events, make_service
 from provisioning import retention
 from provisioning.models import Run, RunEvent
