@@ -105,7 +105,7 @@ PROVISIONING_LAYERS = (
     # custom actions and the updates dependencies ask for.
     grimp.Layer("cascade", "operations"),
     # Writes; they decide approval policy and call approvals' services or the engine.
-    grimp.Layer("services"),
+    grimp.Layer("services", "retention"),
     grimp.Layer("selectors"),
     # The engine: what beat does, then the queue and the worker's side of a run, then the
     # service's state machine; then the rules and inputs they apply.
@@ -122,7 +122,7 @@ PROVISIONING_LAYERS = (
     grimp.Layer("states"),
     # The ansible-runner wrapper and what it runs: no Django.
     grimp.Layer("runner"),
-    grimp.Layer("callback_plugin", "payload", "sandbox", "sandbox_init", "variables"),
+    grimp.Layer("callback_plugin", "logarchive", "payload", "sandbox", "sandbox_init", "variables"),
 )
 UNLAYERED = {"provisioning", "provisioning.apps", "provisioning.migrations"}
 
@@ -164,6 +164,7 @@ FREE_OF_DJANGO = (
     "catalog.galaxy",
     "catalog.requirements",
     "provisioning.variables",
+    "provisioning.logarchive",
     "core.masking",
     "core.access",
 )

@@ -342,6 +342,7 @@ CELERY_BEAT_SCHEDULE = {
         )
     },
     "lapse-approvals": {"task": "approvals.lapse_overdue", "schedule": HOUSEKEEPING_SECONDS},
+    "archive-run-logs": {"task": "provisioning.archive_run_logs", "schedule": 3600},
     "resend-notifications": {
         "task": "notifications.resend_lost_deliveries",
         "schedule": HOUSEKEEPING_SECONDS,
@@ -375,6 +376,10 @@ GANGPLANK_METRICS_TOKEN = os.environ.get("GANGPLANK_METRICS_TOKEN", "")
 # private data dirs.
 RESOURCES_DIR = Path(os.environ.get("GANGPLANK_RESOURCES_DIR") or DATA_DIR / "resources").resolve()
 RUNS_DIR = DATA_DIR / "runs"
+# Finished runs older than this many days keep their log as a gzip file in RUN_LOGS_DIR, not
+# their event rows (provisioning.retention); 0 or empty keeps the events forever.
+GANGPLANK_EVENTS_RETENTION_DAYS = int(os.environ.get("GANGPLANK_EVENTS_RETENTION_DAYS", 90) or 0)
+RUN_LOGS_DIR = DATA_DIR / "logs"
 # Every run in a bubblewrap sandbox of its own (see provisioning.sandbox). "off" runs
 # playbooks as the worker itself: unsafe, for machines without bubblewrap; every page then
 # warns platform engineers.

@@ -180,6 +180,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Set when retention (provisioning.retention) wrote the log to a file and removed its events.
+    log_archived_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     access = Access(team="service__team")
     objects = RestrictedQuerySet.as_manager()

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from django.contrib import messages
+from django.http import HttpResponse
 
 from catalog.actions import Action
 from catalog.models import TemplateVersion
@@ -275,3 +276,17 @@ def announcement(run: Run, *, queued: str) -> tuple[int, str]:
         who = run.approval.approvers_label
         return messages.INFO, f"{run.action_label} requested: it waits for {who}."
     return messages.SUCCESS, queued
+
+
+# --- the raw log, for the portal and the API ------------------------------------------------
+
+LOG_ARCHIVED_HEADER = "X-Gangplank-Log-Archived"
+
+
+def log_text_response(run: Run) -> HttpResponse:
+    """The run's whole log as plain text; an archived one says so in a header (its time, or
+    "missing" when its file is gone: the text then says why it cannot be shown)."""
+    response = HttpResponse(selectors.log_text(run=run), content_type="text/plain; charset=utf-8")
+    if run.log_archived_at is not None:
+        response[LOG_ARCHIVED_HEADER] = run.log_archived_at.isoformat()
+    return response

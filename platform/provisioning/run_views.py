@@ -124,7 +124,7 @@ def run_log_text(request: HttpRequest, pk: int, download: bool = False) -> HttpR
     """The run's whole log as plain text (ANSI codes stripped, secrets masked as stored), to
     read in the browser or, with `download`, to save as run-<id>.log."""
     run = get_object_or_404(selectors.runs_for(user=request.user), pk=pk)
-    response = HttpResponse(selectors.log_text(run=run), content_type="text/plain; charset=utf-8")
+    response = presentation.log_text_response(run)
     if download:
         response["Content-Disposition"] = f"attachment; filename=run-{run.pk}.log"
     return response

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import (
     Case,
     Count,
@@ -24,7 +25,7 @@ from django.db.models import (
 from catalog import channels
 from core.text import plain
 from core.types import AnyUser
-from provisioning import graph
+from provisioning import graph, logarchive
 from provisioning.models import Run, RunEvent, Service, ServiceDependency, ServiceEvent
 from provisioning.states import DEPLOY_ACTIONS, RUN_IN_PROGRESS, RunAction, RunStatus, ServiceStatus
 
@@ -256,10 +257,18 @@ def events_after(*, run: Run, after: int = 0, limit: int = EVENTS_PAGE) -> list[
 
 
 def log_text(*, run: Run) -> str:
-    """The run's whole log as plain text, one query: each event's output without its ANSI
-    codes, on lines of its own. The stored events are masked already."""
+    """The run's whole log as plain text: its events' (events_text), or, once retention removed
+    them, its archived file's (with a line saying so when the file is missing)."""
+    if run.log_archived_at is not None:
+        return archived_log(run=run).text
+    return events_text(run_id=run.pk)
+
+
+def events_text(*, run_id: int) -> str:
+    """The run's events as plain text, one query: each event's output without its ANSI codes,
+    on lines of its own. The stored events are masked already."""
     outputs = (
-        RunEvent.objects.filter(run=run)
+        RunEvent.objects.filter(run_id=run_id)
         .exclude(stdout="")
         .order_by("counter")
         .values_list("stdout", flat=True)
@@ -267,8 +276,32 @@ def log_text(*, run: Run) -> str:
     return "".join(f"{plain(output)}\n" for output in outputs.iterator(chunk_size=2000))
 
 
+@dataclass(frozen=True)
+class ArchivedLog:
+    """An archived run's log: its text, or a message saying why it cannot be read."""
+
+    archived_at: datetime
+    text: str
+    missing: bool = False
+
+
+def archived_log(*, run: Run) -> ArchivedLog:
+    assert run.log_archived_at is not None
+    text = logarchive.read(logarchive.path_of(settings.RUN_LOGS_DIR, run.pk))
+    if text is None:
+        message = (
+            f"The log of run {run.pk} was archived on {run.log_archived_at:%Y-%m-%d %H:%M} UTC, "
+            "but its archive file is missing or unreadable: the log cannot be shown.\n"
+        )
+        return ArchivedLog(archived_at=run.log_archived_at, text=message, missing=True)
+    return ArchivedLog(archived_at=run.log_archived_at, text=text)
+
+
 def log_page(*, run: Run, after: int = 0) -> dict:
-    """A page of the run's log for the portal: its events, the last counter, whether more wait."""
+    """A page of the run's log for the portal: its events, the last counter, whether more wait;
+    or, once archived, the archived log."""
+    if run.log_archived_at is not None:
+        return {"events": [], "after": after, "more": False, "archived": archived_log(run=run)}
     events = events_after(run=run, after=after)
     return {
         "events": events,

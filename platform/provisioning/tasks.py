@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from provisioning import cascade, execution, graph, housekeeping, operations
+from provisioning import cascade, execution, graph, housekeeping, operations, retention
 from provisioning.queueing import EXECUTE_RUN
 
 
@@ -30,6 +30,11 @@ def expire_services() -> None:
 @shared_task(name="provisioning.schedule_drift_checks")
 def schedule_drift_checks() -> None:
     housekeeping.schedule_drift_checks()
+
+
+@shared_task(name="provisioning.archive_run_logs")
+def archive_run_logs() -> None:
+    retention.archive_run_logs()
 
 
 @shared_task(name=graph.CONTINUE_CASCADE)

@@ -264,6 +264,7 @@ class RunSerializer(serializers.ModelSerializer):
             "created_at",
             "started_at",
             "finished_at",
+            "log_archived_at",
             "rc",
             "outputs",
             "changes",

@@ -1,7 +1,6 @@
 import json
 from functools import partial
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from core.actions import refuse_if_seen
 from core.api import RestrictedReadOnlyViewSet, RestrictedViewSetMixin
 from core.schema import CONFLICT
-from provisioning import cascade, operations, selectors, services
+from provisioning import cascade, operations, presentation, selectors, services
 from provisioning.api.serializers import (
     ActionInputsSerializer,
     DeprovisionSerializer,
@@ -193,8 +192,7 @@ class RunViewSet(RestrictedReadOnlyViewSet):
     )
     def log(self, request, pk=None):
         """The run's whole log as plain text: ANSI codes stripped, secrets masked."""
-        text = selectors.log_text(run=self.get_object())
-        return HttpResponse(text, content_type="text/plain; charset=utf-8")
+        return presentation.log_text_response(self.get_object())
 
     @extend_schema(
         parameters=[OpenApiParameter("after", OpenApiTypes.INT, description="a counter")],
