@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("provisioning", "0009_service_dependency_changed_at"),
+        ("provisioning", "0010_list_newest_first_indexes"),
     ]
 
     operations = [
