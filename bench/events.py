@@ -18,21 +18,9 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_overhead import ROOT, admin_sql, database_url
+from run_overhead import ROOT, admin_sql, database_url, django_ready
 
 COLUMNS = ("run_id", "counter", "event", "task", "host", "stdout", "data", "created_at")
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gangplank.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("prepare_data_dir")
-    call_command("migrate", interactive=False, verbosity=0)
 
 
 def make_runs(count: int) -> list[int]:
@@ -169,7 +157,7 @@ def main() -> int:
     try:
         admin_sql(server_url, "CREATE DATABASE {}", db_name)
         created = True
-        setup_django(env)
+        django_ready(env)
         platform, copied = measure(count=args.events, batch=args.batch, repeat=args.repeat)
         print(f"{args.events:,} events, batches of {args.batch}, median of {args.repeat}:")
         print(f"platform: {platform:,.0f} rows/s (record_events)")

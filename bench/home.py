@@ -18,23 +18,10 @@ from pathlib import Path
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run_overhead import ROOT, admin_sql, database_url
+from run_overhead import ROOT, admin_sql, database_url, django_ready
 
 TARGET_MS = 100.0
 BIG_TEAM = 2_000  # services of the developer's team
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gangplank.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("prepare_data_dir")
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def build(*, services: int, runs_per_service: int, teams: int, seed: int = 1) -> dict:
@@ -200,7 +187,7 @@ def main() -> int:
     try:
         admin_sql(server_url, "CREATE DATABASE {}", db_name)
         created = True
-        setup_django(env)
+        django_ready(env, static=True)
         started = time.perf_counter()
         made = build(
             services=args.services, runs_per_service=args.runs_per_service, teams=args.teams

@@ -50,23 +50,32 @@ def admin_sql(server_url: str, statement: str, name: str) -> None:
         conn.execute(sql.SQL(statement).format(sql.Identifier(name)))
 
 
-def setup_django(env: dict[str, str]):
-    """Django on the bench database, migrated; returns (API token, static-site version)."""
+def django_ready(env: dict[str, str], *, static: bool = False) -> None:
+    """Django set up on the bench database (`env`), its data dir prepared and migrated;
+    with `static`, its static files collected (for pages)."""
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gangplank.settings")
     import django
 
     django.setup()
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
+
+    call_command("prepare_data_dir")
+    call_command("migrate", interactive=False, verbosity=0)
+    if static:
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def setup_django(env: dict[str, str]):
+    """Django on the bench database, migrated; returns (API token, static-site version)."""
+    django_ready(env)
+    from django.contrib.auth import get_user_model
 
     from accounts.services import create_token
     from catalog.models import Template
     from catalog.services import sync_catalog
     from teams.models import Team
 
-    call_command("prepare_data_dir")
-    call_command("migrate", interactive=False, verbosity=0)
     sync_catalog(directory=ROOT / "playbooks")
     team = Team.objects.create(slug=TEAM, name="Bench")
     user = get_user_model().objects.create_user(username="bench", password=secrets.token_hex(16))
